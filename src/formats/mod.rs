@@ -1,0 +1,3 @@
+//! Data formats read and written by seisreduce.
+
+pub mod mseed;

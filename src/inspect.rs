@@ -1,0 +1,252 @@
+//! `seisreduce inspect`: what is in a set of miniSEED files, as a table for people (like ObsPy's
+//! `print(stream)`) or as JSON for programs and tests.
+//!
+//! The JSON follows the conventions of the shared reference data (`TRUTH.json`): per file either
+//! `error` or `traces` (plus `gaps` and any `errors` met along the way), and with `--records` one
+//! entry per record with the keys libmseed's `pymseed` uses.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::formats::mseed::{read_buffer, Assembly, GapKind, RecordReader};
+use crate::model::Iso;
+
+/// Files named on the command line, with directories expanded recursively (sorted).
+pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut found = Vec::new();
+            while let Some(d) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    found.push(d);
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else {
+                        found.push(path);
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// The outcome of reading one file.
+pub enum FileOutcome {
+    /// The file could not be read at all, or held no record: the message names file and offset.
+    Error(String),
+    Read(Assembly),
+}
+
+pub fn read_file(path: &Path) -> FileOutcome {
+    match std::fs::read(path) {
+        Err(e) => FileOutcome::Error(format!("{}: cannot read: {e}", path.display())),
+        Ok(bytes) => {
+            let asm = read_buffer(&bytes);
+            if asm.segments.is_empty() && !asm.errors.is_empty() {
+                let msgs: Vec<String> = asm
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {e}", path.display()))
+                    .collect();
+                FileOutcome::Error(msgs.join("; "))
+            } else {
+                FileOutcome::Read(asm)
+            }
+        }
+    }
+}
+
+fn rate_value(r: f64) -> Value {
+    json!(r)
+}
+
+/// The JSON object for one file's traces.
+pub fn traces_json(path: &Path, outcome: &FileOutcome) -> Value {
+    let asm = match outcome {
+        FileOutcome::Error(msg) => return json!({ "error": msg }),
+        FileOutcome::Read(a) => a,
+    };
+    let traces: Vec<Value> = asm
+        .segments
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.sid.seed_text(),
+                "source_id": s.sid.as_str(),
+                "start": Iso(s.start).to_string(),
+                "end": Iso(s.end()).to_string(),
+                "sampling_rate": rate_value(s.rate.hz()),
+                "npts": s.npts(),
+                "encoding": s.encoding.name(),
+                "record_length": s.record_length,
+                "format_version": s.format_version,
+                "sha256_samples": s.samples.sha256_hex(),
+            })
+        })
+        .collect();
+    let gaps: Vec<Value> = asm
+        .gaps
+        .iter()
+        .map(|g| {
+            json!({
+                "id": g.sid.seed_text(),
+                "kind": if g.kind == GapKind::Gap { "gap" } else { "overlap" },
+                "start": Iso(g.start).to_string(),
+                "end": Iso(g.end).to_string(),
+                "duration_s": g.duration_ns as f64 / 1e9,
+                "samples": g.samples,
+            })
+        })
+        .collect();
+    let mut obj = Map::new();
+    obj.insert("traces".into(), Value::Array(traces));
+    obj.insert("gaps".into(), Value::Array(gaps));
+    if !asm.errors.is_empty() {
+        let errs = asm
+            .errors
+            .iter()
+            .map(|e| json!(format!("{}: {e}", path.display())));
+        obj.insert("errors".into(), Value::Array(errs.collect()));
+    }
+    Value::Object(obj)
+}
+
+/// The JSON object for one file's records.
+pub fn records_json(path: &Path) -> Value {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return json!({ "error": format!("{}: cannot read: {e}", path.display()) }),
+    };
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for item in RecordReader::new(&bytes) {
+        match item {
+            Err(e) => errors.push(json!(format!("{}: {e}", path.display()))),
+            Ok(rec) => {
+                let h = &rec.header;
+                let mut o = Map::new();
+                o.insert("offset".into(), json!(rec.offset));
+                o.insert("sourceid".into(), json!(h.sid.as_str()));
+                o.insert("formatversion".into(), json!(h.format_version));
+                o.insert("pubversion".into(), json!(h.pub_version));
+                o.insert("start".into(), json!(Iso(h.start).to_string()));
+                o.insert("start_ns".into(), json!(h.start));
+                o.insert("samprate".into(), rate_value(h.rate.hz()));
+                o.insert("numsamples".into(), json!(h.sample_count));
+                o.insert("encoding".into(), json!(h.encoding.name()));
+                o.insert("reclen".into(), json!(h.record_length));
+                o.insert(
+                    "extra".into(),
+                    h.extra.as_ref().map_or(Value::Null, |x| json!(x)),
+                );
+                match rec.decode() {
+                    Ok(s) => {
+                        o.insert("sha256_samples".into(), json!(s.sha256_hex()));
+                    }
+                    Err(kind) => {
+                        o.insert("sha256_samples".into(), Value::Null);
+                        o.insert(
+                            "error".into(),
+                            json!(format!("{}: byte {}: {kind}", path.display(), rec.offset)),
+                        );
+                    }
+                }
+                records.push(Value::Object(o));
+            }
+        }
+    }
+    if records.is_empty() && !errors.is_empty() {
+        let msg: Vec<String> = errors
+            .iter()
+            .filter_map(|e| e.as_str().map(String::from))
+            .collect();
+        return json!({ "error": msg.join("; ") });
+    }
+    let mut obj = Map::new();
+    obj.insert("records".into(), Value::Array(records));
+    if !errors.is_empty() {
+        obj.insert("errors".into(), Value::Array(errors));
+    }
+    Value::Object(obj)
+}
+
+/// A human-readable summary of one file, in the spirit of ObsPy's `print(stream)`.
+pub fn table(path: &Path, outcome: &FileOutcome) -> String {
+    let mut s = String::new();
+    let asm = match outcome {
+        FileOutcome::Error(msg) => {
+            let _ = writeln!(s, "{}: ERROR {msg}", path.display());
+            return s;
+        }
+        FileOutcome::Read(a) => a,
+    };
+    let _ = writeln!(
+        s,
+        "{}: {} trace(s) from {} record(s)",
+        path.display(),
+        asm.segments.len(),
+        asm.records
+    );
+    let width = asm
+        .segments
+        .iter()
+        .map(|t| t.sid.seed_text().len())
+        .max()
+        .unwrap_or(0);
+    for t in &asm.segments {
+        let _ = writeln!(
+            s,
+            "{:<width$} | {} - {} | {} Hz, {} samples | {}",
+            t.sid.seed_text(),
+            Iso(t.start),
+            Iso(t.end()),
+            t.rate.hz(),
+            t.npts(),
+            t.encoding,
+        );
+    }
+    if !asm.gaps.is_empty() {
+        let _ = writeln!(s, "Gaps and overlaps:");
+        for g in &asm.gaps {
+            let kind = if g.kind == GapKind::Gap {
+                "gap    "
+            } else {
+                "overlap"
+            };
+            let _ = writeln!(
+                s,
+                "  {:<width$} {kind} {} -> {} {:>14.6} s {:>8} samples",
+                g.sid.seed_text(),
+                Iso(g.start),
+                Iso(g.end),
+                g.duration_ns as f64 / 1e9,
+                g.samples,
+            );
+        }
+    }
+    for e in &asm.errors {
+        let _ = writeln!(s, "  error: {}: {e}", path.display());
+    }
+    if !asm.integrity_warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "  warning: {} record(s) failed the Steim last-sample check (first at byte {})",
+            asm.integrity_warnings.len(),
+            asm.integrity_warnings[0]
+        );
+    }
+    s
+}

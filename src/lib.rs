@@ -1,0 +1,9 @@
+//! seisreduce: a streaming reduction pipeline for seismic and DAS data.
+//!
+//! This crate is the library behind the `seisreduce` binary. See `docs/architecture.md` for how
+//! the parts fit together; in short: [`formats`] turns bytes into samples and back, [`model`] is
+//! the vocabulary every stage shares, and [`inspect`] is the user-facing summary of files.
+
+pub mod formats;
+pub mod inspect;
+pub mod model;
