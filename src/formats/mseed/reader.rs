@@ -12,8 +12,9 @@ use super::{v2, v3};
 
 enum Step {
     Record(RecordHeader),
-    /// An error covering `skip` bytes; reading resumes after them.
-    Error(ErrorKind, usize),
+    /// An error covering `skip` bytes; reading resumes after them. `resynced` is false when
+    /// the next header is not in the buffer yet (streaming), so more bytes belong to this error.
+    Error(ErrorKind, usize, bool),
     NeedMore,
 }
 
@@ -31,16 +32,17 @@ pub fn parse_record(b: &[u8], eof: bool) -> Result<v2::Parsed, ErrorKind> {
     }
 }
 
-/// Position of the next plausible header after byte 0, or how far it is safe to skip when
-/// there is none (everything at end of data; all but a header's worth otherwise).
-fn resync(b: &[u8], eof: bool) -> Option<usize> {
+/// Position of the next plausible header after byte 0 (`true`), or how far it is safe to skip
+/// when there is none yet (`false`): everything at the end of the data, all but a header's worth
+/// otherwise.
+fn resync(b: &[u8], eof: bool) -> Option<(usize, bool)> {
     let found = (1..b.len()).find(|&i| candidate(&b[i..]));
     match found {
-        Some(i) => Some(i),
-        None if eof => Some(b.len()),
+        Some(i) => Some((i, true)),
+        None if eof => Some((b.len(), true)),
         None => {
             let keep = v2::FIXED_HEADER - 1;
-            (b.len() > keep).then(|| b.len() - keep)
+            (b.len() > keep).then(|| (b.len() - keep, false))
         }
     }
 }
@@ -54,7 +56,7 @@ fn step(b: &[u8], eof: bool) -> Step {
             return Step::NeedMore;
         }
         return match resync(b, eof) {
-            Some(skip) => Step::Error(ErrorKind::NotMiniseed { len: skip }, skip),
+            Some((skip, done)) => Step::Error(ErrorKind::NotMiniseed { len: skip }, skip, done),
             None => Step::NeedMore,
         };
     }
@@ -64,12 +66,12 @@ fn step(b: &[u8], eof: bool) -> Step {
         Err(kind) => {
             // A truncated record at the end of the data takes the rest with it.
             let skip = if matches!(kind, ErrorKind::Truncated { .. }) && eof {
-                Some(b.len())
+                Some((b.len(), true))
             } else {
                 resync(b, eof)
             };
             match skip {
-                Some(skip) => Step::Error(kind, skip),
+                Some((skip, done)) => Step::Error(kind, skip, done),
                 None => Step::NeedMore,
             }
         }
@@ -117,7 +119,7 @@ impl<'a> Iterator for RecordReader<'a> {
                     offset,
                 }))
             }
-            Step::Error(kind, skip) => {
+            Step::Error(kind, skip, _) => {
                 self.pos += skip.max(1);
                 Some(Err(MseedError::at(offset, kind)))
             }
@@ -143,6 +145,11 @@ pub struct StreamDecoder {
     /// Offset of `buf[0]` in the whole input.
     base: u64,
     eof: bool,
+    /// A run of non-miniSEED bytes not yet reported: (offset, length). Runs are reported whole,
+    /// once their end is known, so a stream reports them as a file read at once would.
+    junk: Option<(u64, usize)>,
+    /// The bytes up to the next header belong to an error already reported.
+    silent: bool,
 }
 
 impl StreamDecoder {
@@ -171,27 +178,47 @@ impl StreamDecoder {
     }
 
     pub fn next_record(&mut self) -> Option<Result<OwnedRecord, MseedError>> {
-        let rest = &self.buf[self.pos..];
-        if rest.is_empty() {
-            return None;
-        }
-        let offset = self.base + self.pos as u64;
-        match step(rest, self.eof) {
-            Step::Record(header) => {
-                let len = header.record_length;
-                let rec = OwnedRecord {
-                    header,
-                    bytes: rest[..len].to_vec(),
-                    offset,
-                };
-                self.pos += len;
-                Some(Ok(rec))
+        loop {
+            let rest = &self.buf[self.pos..];
+            let offset = self.base + self.pos as u64;
+            let step = if rest.is_empty() {
+                Step::NeedMore
+            } else {
+                step(rest, self.eof)
+            };
+            match step {
+                Step::Error(ErrorKind::NotMiniseed { len }, skip, done) => {
+                    if !self.silent {
+                        let run = self.junk.get_or_insert((offset, 0));
+                        run.1 += len;
+                    }
+                    self.silent &= !done;
+                    self.pos += skip.max(1);
+                    continue;
+                }
+                Step::NeedMore if !self.eof || !self.buf[self.pos..].is_empty() => return None,
+                _ if self.junk.is_some() => {
+                    // Whatever ends the run (a record, another error, the end) comes next call.
+                    let (at, len) = self.junk.take()?;
+                    return Some(Err(MseedError::at(at, ErrorKind::NotMiniseed { len })));
+                }
+                Step::Record(header) => {
+                    let len = header.record_length;
+                    let rec = OwnedRecord {
+                        header,
+                        bytes: rest[..len].to_vec(),
+                        offset,
+                    };
+                    self.pos += len;
+                    return Some(Ok(rec));
+                }
+                Step::Error(kind, skip, done) => {
+                    self.pos += skip.max(1);
+                    self.silent = !done;
+                    return Some(Err(MseedError::at(offset, kind)));
+                }
+                Step::NeedMore => return None,
             }
-            Step::Error(kind, skip) => {
-                self.pos += skip.max(1);
-                Some(Err(MseedError::at(offset, kind)))
-            }
-            Step::NeedMore => None,
         }
     }
 }
