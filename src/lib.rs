@@ -7,3 +7,5 @@
 pub mod formats;
 pub mod inspect;
 pub mod model;
+pub mod synthetic;
+pub mod synthfile;

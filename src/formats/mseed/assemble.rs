@@ -121,7 +121,13 @@ impl Assembler {
                 ErrorKind::UnsupportedEncoding(h.encoding.code()),
             )
         })?;
-        let segs = self.streams.entry(h.sid.clone()).or_default();
+        // Look up before inserting: cloning the id for `entry` would allocate per record.
+        if !self.streams.contains_key(&h.sid) {
+            self.streams.insert(h.sid.clone(), Vec::new());
+        }
+        let Some(segs) = self.streams.get_mut(&h.sid) else {
+            return Ok(());
+        };
         let probe = Samples::empty(t);
         let joins = segs
             .last()

@@ -33,6 +33,42 @@ fn sext(v: u32, bits: u32) -> i32 {
     ((v << shift) as i32) >> shift
 }
 
+/// (count, bits) of the differences a word holds, by `code << 2 | dnib`; count 0 with bits 1
+/// marks a combination the format leaves undefined.
+#[rustfmt::skip]
+const STEIM2_LAYOUT: [(u32, u32); 16] = [
+    (0, 0), (0, 0), (0, 0), (0, 0),    // 00: no data
+    (4, 8), (4, 8), (4, 8), (4, 8),    // 01: four bytes
+    (0, 1), (1, 30), (2, 15), (3, 10), // 10: dnib 00 undefined
+    (5, 6), (6, 5), (7, 4), (0, 1),    // 11: dnib 11 undefined
+];
+
+/// Steim1 has no dnib: (count, bits) by code, repeated over the dnib slots.
+#[rustfmt::skip]
+const STEIM1_LAYOUT: [(u32, u32); 16] = [
+    (0, 0), (0, 0), (0, 0), (0, 0),
+    (4, 8), (4, 8), (4, 8), (4, 8),
+    (2, 16), (2, 16), (2, 16), (2, 16),
+    (1, 32), (1, 32), (1, 32), (1, 32),
+];
+
+/// The word's bits with the first difference highest. Four 8-bit differences are stored in
+/// memory order whatever the byte order; Steim1's two 16-bit differences are each in the data
+/// byte order, also in memory order.
+#[inline(always)]
+fn normalized<const LITTLE: bool, const STEIM2: bool>(wb: &[u8], code: u32) -> u32 {
+    let be = u32::from_be_bytes([wb[0], wb[1], wb[2], wb[3]]);
+    if !LITTLE || code == 1 {
+        return be;
+    }
+    if !STEIM2 && code == 2 {
+        let hi = u16::from_le_bytes([wb[0], wb[1]]) as u32;
+        let lo = u16::from_le_bytes([wb[2], wb[3]]) as u32;
+        return hi << 16 | lo;
+    }
+    u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]])
+}
+
 /// Decodes `expected` samples of Steim1 or Steim2 `data` and appends them to `out`.
 ///
 /// Returns the Xn (last sample) integrity check: `Ok(true)` when the last decoded sample equals
@@ -44,6 +80,67 @@ pub fn decode(
     order: ByteOrder,
     out: &mut Vec<i32>,
 ) -> Result<bool, SteimError> {
+    match (encoding == Encoding::Steim2, order) {
+        (true, ByteOrder::Big) => decode_impl::<false, true>(data, expected, out),
+        (true, ByteOrder::Little) => decode_impl::<true, true>(data, expected, out),
+        (false, ByteOrder::Big) => decode_impl::<false, false>(data, expected, out),
+        (false, ByteOrder::Little) => decode_impl::<true, false>(data, expected, out),
+    }
+}
+
+/// Left-shift per slot that brings difference `k` of a word with `count` differences of `bits`
+/// bits to the top of the word (0 for unused slots), by layout index.
+const fn shift_table(layout: &[(u32, u32); 16]) -> [[u32; 8]; 16] {
+    let mut t = [[0u32; 8]; 16];
+    let mut i = 0;
+    while i < 16 {
+        let (count, bits) = layout[i];
+        let mut k = 0;
+        while k < count as usize {
+            t[i][k] = 32 - bits * (count - k as u32);
+            k += 1;
+        }
+        i += 1;
+    }
+    t
+}
+
+const STEIM1_SHIFTS: [[u32; 8]; 16] = shift_table(&STEIM1_LAYOUT);
+const STEIM2_SHIFTS: [[u32; 8]; 16] = shift_table(&STEIM2_LAYOUT);
+
+fn decode_impl<const LITTLE: bool, const STEIM2: bool>(
+    data: &[u8],
+    expected: usize,
+    out: &mut Vec<i32>,
+) -> Result<bool, SteimError> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { decode_avx2::<LITTLE, STEIM2>(data, expected, out) };
+        }
+    }
+    decode_generic::<LITTLE, STEIM2>(data, expected, out)
+}
+
+/// The same code compiled with AVX2 enabled, so the eight per-slot shifts of a word become
+/// single variable-shift instructions (`vpsllvd`/`vpsravd`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn decode_avx2<const LITTLE: bool, const STEIM2: bool>(
+    data: &[u8],
+    expected: usize,
+    out: &mut Vec<i32>,
+) -> Result<bool, SteimError> {
+    decode_generic::<LITTLE, STEIM2>(data, expected, out)
+}
+
+#[inline(always)]
+fn decode_generic<const LITTLE: bool, const STEIM2: bool>(
+    data: &[u8],
+    expected: usize,
+    out: &mut Vec<i32>,
+) -> Result<bool, SteimError> {
     if expected == 0 {
         return Ok(true);
     }
@@ -51,17 +148,18 @@ pub fn decode(
     if frames == 0 {
         return Err(SteimError::Short { decoded: 0 });
     }
+    let layout = if STEIM2 { &STEIM2_LAYOUT } else { &STEIM1_LAYOUT };
+    let shifts = if STEIM2 { &STEIM2_SHIFTS } else { &STEIM1_SHIFTS };
+    let order = if LITTLE { ByteOrder::Little } else { ByteOrder::Big };
     let base = out.len();
-    // At most 7 differences per word: reserve for the declared count plus one word of slack,
-    // but never more than the frames could hold, so an absurd count cannot allocate wildly.
-    let capacity = expected.min(frames * 15 * 7) + 7;
+    // At most 7 differences per word: room for the declared count plus one word of slack, but
+    // never more than the frames could hold, so an absurd count cannot allocate wildly.
+    let capacity = expected.min(frames * 15 * 7) + 8;
     out.resize(base + capacity, 0);
-    let steim2 = encoding == Encoding::Steim2;
     let mut n = 0usize; // differences written
     let x0 = sext(word(&data[4..8], order), 32);
     let xn = sext(word(&data[8..12], order), 32);
-    'frames: for f in 0..frames {
-        let frame = &data[f * 64..f * 64 + 64];
+    'frames: for (f, frame) in data.chunks_exact(64).enumerate() {
         let codes = word(&frame[0..4], order);
         let first = if f == 0 { 3 } else { 1 };
         for w in first..16 {
@@ -69,20 +167,25 @@ pub fn decode(
                 break 'frames;
             }
             let code = (codes >> (30 - 2 * w)) & 3;
-            let wb = &frame[w * 4..w * 4 + 4];
-            let dst = &mut out[base + n..base + n + 7];
-            let count = if steim2 {
-                match decode_steim2_word(code, wb, order, dst) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        out.truncate(base);
-                        return Err(e);
-                    }
-                }
-            } else {
-                decode_steim1_word(code, wb, order, dst)
-            };
-            n += count;
+            let v = normalized::<LITTLE, STEIM2>(&frame[w * 4..w * 4 + 4], code);
+            let idx = (code << 2 | v >> 30) as usize;
+            let (count, bits) = layout[idx];
+            if count == 0 && bits == 1 {
+                out.truncate(base);
+                return Err(SteimError::Invalid(format!(
+                    "Steim2 code {code:02b} with dnib {:02b} is undefined",
+                    v >> 30
+                )));
+            }
+            // Extract all eight slots at once; those past `count` are overwritten by the next
+            // word or truncated.
+            let dst: &mut [i32; 8] = (&mut out[base + n..base + n + 8]).try_into().map_err(|_| SteimError::Short { decoded: n })?;
+            let rsh = (32 - bits) & 31;
+            let lsh = &shifts[idx];
+            for k in 0..8 {
+                dst[k] = ((v << lsh[k]) as i32) >> rsh;
+            }
+            n += count as usize;
         }
     }
     if n < expected {
@@ -99,97 +202,6 @@ pub fn decode(
         *v = acc;
     }
     Ok(acc == xn)
-}
-
-#[inline(always)]
-fn decode_steim1_word(code: u32, wb: &[u8], order: ByteOrder, dst: &mut [i32]) -> usize {
-    match code {
-        0 => 0,
-        1 => {
-            for i in 0..4 {
-                dst[i] = wb[i] as i8 as i32;
-            }
-            4
-        }
-        2 => {
-            // Two 16-bit differences in memory order, each in the data byte order.
-            for i in 0..2 {
-                let h = [wb[2 * i], wb[2 * i + 1]];
-                dst[i] = match order {
-                    ByteOrder::Big => i16::from_be_bytes(h),
-                    ByteOrder::Little => i16::from_le_bytes(h),
-                } as i32;
-            }
-            2
-        }
-        _ => {
-            dst[0] = word(wb, order) as i32;
-            1
-        }
-    }
-}
-
-#[inline(always)]
-fn decode_steim2_word(
-    code: u32,
-    wb: &[u8],
-    order: ByteOrder,
-    dst: &mut [i32],
-) -> Result<usize, SteimError> {
-    Ok(match code {
-        0 => 0,
-        1 => {
-            for i in 0..4 {
-                dst[i] = wb[i] as i8 as i32;
-            }
-            4
-        }
-        2 => {
-            let v = word(wb, order);
-            match v >> 30 {
-                1 => {
-                    dst[0] = sext(v & 0x3fff_ffff, 30);
-                    1
-                }
-                2 => {
-                    dst[0] = sext((v >> 15) & 0x7fff, 15);
-                    dst[1] = sext(v & 0x7fff, 15);
-                    2
-                }
-                3 => {
-                    dst[0] = sext((v >> 20) & 0x3ff, 10);
-                    dst[1] = sext((v >> 10) & 0x3ff, 10);
-                    dst[2] = sext(v & 0x3ff, 10);
-                    3
-                }
-                _ => return Err(SteimError::Invalid("Steim2 code 10 with dnib 00".into())),
-            }
-        }
-        _ => {
-            let v = word(wb, order);
-            match v >> 30 {
-                0 => {
-                    for i in 0..5 {
-                        dst[i] = sext((v >> (24 - 6 * i)) & 0x3f, 6);
-                    }
-                    5
-                }
-                1 => {
-                    for i in 0..6 {
-                        dst[i] = sext((v >> (25 - 5 * i)) & 0x1f, 5);
-                    }
-                    6
-                }
-                2 => {
-                    for i in 0..7 {
-                        dst[i] = sext((v >> (24 - 4 * i)) & 0xf, 4);
-                    }
-                    7
-                }
-                _ => return Err(SteimError::Invalid("Steim2 code 11 with dnib 11".into())),
-            }
-        }
-    })
 }
 
 /// One packing choice: how many differences of how many bits, and the word's codes.

@@ -8,7 +8,7 @@
 use super::encoding::{ByteOrder, Encoding};
 use super::error::ErrorKind;
 use super::record::{Blockette, RecordHeader, V2Fields};
-use crate::model::{SampleRate, SeedId, YearDayTime};
+use crate::model::{SampleRate, SourceId, YearDayTime};
 
 pub const FIXED_HEADER: usize = 48;
 pub const MIN_RECORD: usize = 128;
@@ -68,12 +68,13 @@ pub fn header_order(b: &[u8]) -> Option<ByteOrder> {
     })
 }
 
-fn code(b: &[u8]) -> String {
-    b.iter()
-        .map(|&c| if c == 0 { ' ' } else { c as char })
-        .collect::<String>()
-        .trim()
-        .to_string()
+/// A SEED code field without its padding (spaces or NULs). Non-ASCII bytes, which only a
+/// corrupt record has, are replaced rather than rejected so the record can still be reported.
+fn code(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    let pad = |c: &u8| *c == b' ' || *c == 0;
+    let start = b.iter().position(|c| !pad(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !pad(c)).map_or(start, |e| e + 1);
+    String::from_utf8_lossy(&b[start..end])
 }
 
 /// Nominal rate from the factor and multiplier, as SEED defines them.
@@ -151,7 +152,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         .ok()
         .and_then(|s| s.trim().trim_matches('\0').parse().ok())
         .unwrap_or(0);
-    let seed = SeedId::new(
+    let sid = SourceId::from_codes(
         &code(&b[18..20]),
         &code(&b[8..13]),
         &code(&b[13..15]),
@@ -330,7 +331,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
     };
     Ok(Parsed::Record(RecordHeader {
         format_version: 2,
-        sid: seed.to_source_id(),
+        sid,
         start,
         rate: SampleRate(rate),
         sample_count,
