@@ -5,7 +5,9 @@
 //! Set `SEISREDUCE_BENCH_FILE` to decode a given file instead of the generated one.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use seisreduce::formats::mseed::{encode, read_buffer, EncodeOptions, Encoding, RecordReader, Samples};
+use seisreduce::formats::mseed::{
+    encode, read_buffer, EncodeOptions, Encoding, RecordReader, Samples,
+};
 use seisreduce::synthfile::{synth_file, SynthSpec};
 
 fn file_bytes() -> Vec<u8> {
@@ -29,7 +31,9 @@ fn bench_decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("mseed_decode");
     g.sample_size(20);
     g.throughput(Throughput::Elements(samples as u64));
-    g.bench_function("steim2_24ch_1h_traces", |b| b.iter(|| black_box(read_buffer(black_box(&bytes)))));
+    g.bench_function("steim2_24ch_1h_traces", |b| {
+        b.iter(|| black_box(read_buffer(black_box(&bytes))))
+    });
     g.bench_function("steim2_24ch_1h_records_only", |b| {
         b.iter(|| {
             let mut n = 0usize;
@@ -49,7 +53,11 @@ fn bench_decode(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(one.len() as u64));
     for enc in [Encoding::Steim1, Encoding::Steim2] {
-        let opts = EncodeOptions { encoding: enc, record_length: 4096, ..Default::default() };
+        let opts = EncodeOptions {
+            encoding: enc,
+            record_length: 4096,
+            ..Default::default()
+        };
         let sid = asm.segments[0].sid.clone();
         let samples = Samples::Int(one.clone());
         g.bench_function(format!("{enc}_1ch_1h"), |b| {

@@ -69,10 +69,6 @@ pub fn read_file(path: &Path) -> FileOutcome {
     }
 }
 
-fn rate_value(r: f64) -> Value {
-    json!(r)
-}
-
 /// The JSON object for one file's traces.
 pub fn traces_json(path: &Path, outcome: &FileOutcome) -> Value {
     let asm = match outcome {
@@ -88,7 +84,7 @@ pub fn traces_json(path: &Path, outcome: &FileOutcome) -> Value {
                 "source_id": s.sid.as_str(),
                 "start": Iso(s.start).to_string(),
                 "end": Iso(s.end()).to_string(),
-                "sampling_rate": rate_value(s.rate.hz()),
+                "sampling_rate": s.rate.hz(),
                 "npts": s.npts(),
                 "encoding": s.encoding.name(),
                 "record_length": s.record_length,
@@ -124,63 +120,109 @@ pub fn traces_json(path: &Path, outcome: &FileOutcome) -> Value {
     Value::Object(obj)
 }
 
-/// The JSON object for one file's records.
-pub fn records_json(path: &Path) -> Value {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return json!({ "error": format!("{}: cannot read: {e}", path.display()) }),
-    };
-    let mut records = Vec::new();
+/// One record as `--records` lists it.
+pub struct RecordRow {
+    pub offset: u64,
+    pub header: crate::formats::mseed::RecordHeader,
+    /// SHA-256 of the samples, or why they could not be decoded.
+    pub samples: Result<String, String>,
+}
+
+/// Every record of a file, and the errors met between them (messages name file and offset).
+pub fn record_rows(path: &Path) -> Result<(Vec<RecordRow>, Vec<String>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut rows = Vec::new();
     let mut errors = Vec::new();
     for item in RecordReader::new(&bytes) {
         match item {
-            Err(e) => errors.push(json!(format!("{}: {e}", path.display()))),
-            Ok(rec) => {
-                let h = &rec.header;
-                let mut o = Map::new();
-                o.insert("offset".into(), json!(rec.offset));
-                o.insert("sourceid".into(), json!(h.sid.as_str()));
-                o.insert("formatversion".into(), json!(h.format_version));
-                o.insert("pubversion".into(), json!(h.pub_version));
-                o.insert("start".into(), json!(Iso(h.start).to_string()));
-                o.insert("start_ns".into(), json!(h.start));
-                o.insert("samprate".into(), rate_value(h.rate.hz()));
-                o.insert("numsamples".into(), json!(h.sample_count));
-                o.insert("encoding".into(), json!(h.encoding.name()));
-                o.insert("reclen".into(), json!(h.record_length));
-                o.insert(
-                    "extra".into(),
-                    h.extra.as_ref().map_or(Value::Null, |x| json!(x)),
-                );
-                match rec.decode() {
-                    Ok(s) => {
-                        o.insert("sha256_samples".into(), json!(s.sha256_hex()));
-                    }
-                    Err(kind) => {
-                        o.insert("sha256_samples".into(), Value::Null);
-                        o.insert(
-                            "error".into(),
-                            json!(format!("{}: byte {}: {kind}", path.display(), rec.offset)),
-                        );
-                    }
-                }
-                records.push(Value::Object(o));
-            }
+            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Ok(rec) => rows.push(RecordRow {
+                offset: rec.offset,
+                samples: rec
+                    .decode()
+                    .map(|s| s.sha256_hex())
+                    .map_err(|kind| format!("{}: byte {}: {kind}", path.display(), rec.offset)),
+                header: rec.header,
+            }),
         }
     }
-    if records.is_empty() && !errors.is_empty() {
-        let msg: Vec<String> = errors
-            .iter()
-            .filter_map(|e| e.as_str().map(String::from))
-            .collect();
-        return json!({ "error": msg.join("; ") });
+    if rows.is_empty() && !errors.is_empty() {
+        return Err(errors.join("; "));
     }
+    Ok((rows, errors))
+}
+
+/// The JSON object for one file's records (keys as libmseed's `pymseed` names them).
+pub fn records_json(path: &Path) -> Value {
+    let (rows, errors) = match record_rows(path) {
+        Ok(x) => x,
+        Err(msg) => return json!({ "error": msg }),
+    };
+    let records: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let h = &r.header;
+            let mut o = Map::new();
+            o.insert("offset".into(), json!(r.offset));
+            o.insert("sourceid".into(), json!(h.sid.as_str()));
+            o.insert("formatversion".into(), json!(h.format_version));
+            o.insert("pubversion".into(), json!(h.pub_version));
+            o.insert("start".into(), json!(Iso(h.start).to_string()));
+            o.insert("start_ns".into(), json!(h.start));
+            o.insert("samprate".into(), json!(h.rate.hz()));
+            o.insert("numsamples".into(), json!(h.sample_count));
+            o.insert("encoding".into(), json!(h.encoding.name()));
+            o.insert("reclen".into(), json!(h.record_length));
+            o.insert(
+                "extra".into(),
+                h.extra.as_ref().map_or(Value::Null, |x| json!(x)),
+            );
+            match &r.samples {
+                Ok(sha) => o.insert("sha256_samples".into(), json!(sha)),
+                Err(msg) => {
+                    o.insert("sha256_samples".into(), Value::Null);
+                    o.insert("error".into(), json!(msg))
+                }
+            };
+            Value::Object(o)
+        })
+        .collect();
     let mut obj = Map::new();
     obj.insert("records".into(), Value::Array(records));
     if !errors.is_empty() {
-        obj.insert("errors".into(), Value::Array(errors));
+        obj.insert("errors".into(), json!(errors));
     }
     Value::Object(obj)
+}
+
+/// One line per record: offset, source id, start, rate, samples, encoding, length.
+pub fn records_table(path: &Path) -> Result<String, String> {
+    let (rows, errors) = record_rows(path)?;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {} record(s)", path.display(), rows.len());
+    for r in &rows {
+        let h = &r.header;
+        let _ = writeln!(
+            s,
+            "{:>10}  {}  v{}  {}  {} Hz  {:>6} samples  {:<8} {:>6} bytes{}",
+            r.offset,
+            h.sid,
+            h.format_version,
+            Iso(h.start),
+            h.rate.hz(),
+            h.sample_count,
+            h.encoding.name(),
+            h.record_length,
+            r.samples
+                .as_ref()
+                .err()
+                .map_or(String::new(), |e| format!("  ERROR {e}")),
+        );
+    }
+    for e in errors {
+        let _ = writeln!(s, "  error: {e}");
+    }
+    Ok(s)
 }
 
 /// A human-readable summary of one file, in the spirit of ObsPy's `print(stream)`.

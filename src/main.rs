@@ -62,6 +62,13 @@ enum Command {
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
+        // A closed pipe (`seisreduce inspect ... | head`) is the reader's choice, not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("seisreduce: {e:#}");
             ExitCode::from(2)
@@ -97,9 +104,13 @@ fn run() -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else if records {
                 for f in &files {
-                    let v = inspect::records_json(f);
-                    failed |= v.get("error").is_some();
-                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                    match inspect::records_table(f) {
+                        Ok(t) => write!(out, "{t}")?,
+                        Err(msg) => {
+                            failed = true;
+                            writeln!(out, "{}: ERROR {msg}", f.display())?;
+                        }
+                    }
                 }
             } else {
                 for f in &files {
@@ -114,14 +125,30 @@ fn run() -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Synth { out, channels, seconds, rate, encoding, record_length, format_version } => {
+        Command::Synth {
+            out,
+            channels,
+            seconds,
+            rate,
+            encoding,
+            record_length,
+            format_version,
+        } => {
             let encoding = Encoding::from_name(&encoding)
                 .with_context(|| format!("--encoding {encoding}: not an encoding name"))?;
             anyhow::ensure!(
                 format_version == 2 || format_version == 3,
                 "--format-version {format_version}: must be 2 or 3"
             );
-            let spec = SynthSpec { channels, seconds, rate, encoding, record_length, format_version, ..Default::default() };
+            let spec = SynthSpec {
+                channels,
+                seconds,
+                rate,
+                encoding,
+                record_length,
+                format_version,
+                ..Default::default()
+            };
             let (bytes, samples) = synth_file(&spec)?;
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(

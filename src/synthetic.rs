@@ -20,7 +20,12 @@ pub struct NoiseModel {
 
 impl Default for NoiseModel {
     fn default() -> Self {
-        NoiseModel { noise: 85.0, walk: 30.0, events_per_hour: 4.0, event_amplitude: 200_000.0 }
+        NoiseModel {
+            noise: 85.0,
+            walk: 30.0,
+            events_per_hour: 4.0,
+            event_amplitude: 200_000.0,
+        }
     }
 }
 
@@ -65,7 +70,12 @@ pub fn channel(n: usize, rate: f64, seed: u64, model: &NoiseModel) -> Vec<i32> {
         if rng.uniform() < p_event {
             let freq = 1.0 + 9.0 * rng.uniform();
             let decay = (-1.0 / (rate * (2.0 + 10.0 * rng.uniform()))).exp();
-            events.push((model.event_amplitude * (0.2 + rng.uniform()), 2.0 * std::f64::consts::PI * freq / rate, decay, 0.0));
+            events.push((
+                model.event_amplitude * (0.2 + rng.uniform()),
+                2.0 * std::f64::consts::PI * freq / rate,
+                decay,
+                0.0,
+            ));
         }
         let mut v = walk + model.noise * rng.normal();
         for e in events.iter_mut() {

@@ -53,7 +53,12 @@ pub fn synth_file(spec: &SynthSpec) -> Result<(Vec<u8>, usize), EncodeError> {
         let station = format!("{}{:03}", spec.station_prefix, c / 3);
         let chan = ["HHZ", "HHN", "HHE"][c % 3];
         let sid = SeedId::new(&spec.network, &station, "00", chan).to_source_id();
-        let data = channel(n, spec.rate, spec.seed.wrapping_add(c as u64), &NoiseModel::default());
+        let data = channel(
+            n,
+            spec.rate,
+            spec.seed.wrapping_add(c as u64),
+            &NoiseModel::default(),
+        );
         let samples = match spec.encoding {
             Encoding::Float32 => Samples::Float32(data.iter().map(|&x| x as f32).collect()),
             Encoding::Float64 => Samples::Float64(data.iter().map(|&x| x as f64).collect()),

@@ -226,7 +226,7 @@ fn streamed(bytes: &[u8], splits: &[usize]) -> Vec<(u64, usize, Result<Samples, 
     let mut d = StreamDecoder::new();
     let mut out = Vec::new();
     let mut pos = 0;
-    let mut drain = |d: &mut StreamDecoder, out: &mut Vec<_>| {
+    let drain = |d: &mut StreamDecoder, out: &mut Vec<_>| {
         while let Some(r) = d.next_record() {
             out.push(match r {
                 Ok(rec) => (

@@ -23,7 +23,7 @@ fn fixed<'a>(
     n: usize,
     size: usize,
 ) -> Result<std::slice::ChunksExact<'a, u8>, ErrorKind> {
-    let need = n.checked_mul(size).unwrap_or(usize::MAX);
+    let need = n.saturating_mul(size);
     if need > data.len() {
         return Err(ErrorKind::SampleCount {
             encoding,

@@ -148,9 +148,21 @@ fn decode_generic<const LITTLE: bool, const STEIM2: bool>(
     if frames == 0 {
         return Err(SteimError::Short { decoded: 0 });
     }
-    let layout = if STEIM2 { &STEIM2_LAYOUT } else { &STEIM1_LAYOUT };
-    let shifts = if STEIM2 { &STEIM2_SHIFTS } else { &STEIM1_SHIFTS };
-    let order = if LITTLE { ByteOrder::Little } else { ByteOrder::Big };
+    let layout = if STEIM2 {
+        &STEIM2_LAYOUT
+    } else {
+        &STEIM1_LAYOUT
+    };
+    let shifts = if STEIM2 {
+        &STEIM2_SHIFTS
+    } else {
+        &STEIM1_SHIFTS
+    };
+    let order = if LITTLE {
+        ByteOrder::Little
+    } else {
+        ByteOrder::Big
+    };
     let base = out.len();
     // At most 7 differences per word: room for the declared count plus one word of slack, but
     // never more than the frames could hold, so an absurd count cannot allocate wildly.
@@ -179,7 +191,9 @@ fn decode_generic<const LITTLE: bool, const STEIM2: bool>(
             }
             // Extract all eight slots at once; those past `count` are overwritten by the next
             // word or truncated.
-            let dst: &mut [i32; 8] = (&mut out[base + n..base + n + 8]).try_into().map_err(|_| SteimError::Short { decoded: n })?;
+            let dst: &mut [i32; 8] = (&mut out[base + n..base + n + 8])
+                .try_into()
+                .map_err(|_| SteimError::Short { decoded: n })?;
             let rsh = (32 - bits) & 31;
             let lsh = &shifts[idx];
             for k in 0..8 {

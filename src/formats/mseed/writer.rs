@@ -136,7 +136,7 @@ fn pack(
                         diff,
                     }
                 })?;
-            return Ok((bytes, n));
+            Ok((bytes, n))
         }
         (Encoding::Int16, Samples::Int(v)) => {
             let n = (v.len() - from).min(capacity / 2);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy).
+# Idempotent: does nothing when they are already importable. Uses pip's cache when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy" 2>/dev/null; then
+  exit 0
+fi
+echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2
+"$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r scripts/requirements-test.txt
+.venv/bin/python -c "import obspy, pymseed; print('obspy', obspy.__version__, 'pymseed', pymseed.__version__)" >&2

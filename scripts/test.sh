@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh checkout: formatting, lints, unit and integration
+# tests (real files from ../shared/test-data, reference readers in .venv/). `.ci/run` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "== reference readers (.venv)"
+scripts/setup-python.sh
+
+echo "== tests (release mode: the codec and round-trip tests are heavy)"
+cargo test --release --all-targets
