@@ -49,7 +49,7 @@ fn kind(s: &Samples) -> &'static str {
 fn legacy_files(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let sid = SeedId::new("XX", "OLD", "", "LHZ").to_source_id();
     // 16-bit words whose top nibble is at most 10, valid for every gain-ranged format.
-    let words: Vec<i32> = (0..900).map(|i| (i * 37 % 0x3000) as i32).collect();
+    let words: Vec<i32> = (0..900).map(|i| i * 37 % 0x3000).collect();
     let mut out = Vec::new();
     for (code, base) in [
         (12u8, Encoding::Int32),
