@@ -1,0 +1,78 @@
+//! Header rules that the reference files exercise little or not at all: libmseed's time
+//! correction rule, blockettes kept for round trips, CRC checking and out-of-order assembly.
+
+mod common;
+
+use seisreduce::formats::mseed::{
+    encode, read_buffer, Blockette, ByteOrder, EncodeOptions, Encoding, ErrorKind, RecordReader, Samples,
+};
+use seisreduce::model::{SampleRate, SeedId};
+
+fn one_record(opts: &EncodeOptions) -> Vec<u8> {
+    let sid = SeedId::new("XX", "RULE", "", "BHZ").to_source_id();
+    let data = Samples::Int((0..100).collect());
+    let mut r = encode(&sid, 1_000_000_000_000_000_000, SampleRate(20.0), &data, opts).unwrap();
+    r.remove(0)
+}
+
+#[test]
+fn time_correction_applies_only_when_not_yet_applied() {
+    let base = one_record(&EncodeOptions::default());
+    let start = |rec: &[u8]| RecordReader::new(rec).next().unwrap().unwrap().header.start;
+    let t0 = start(&base);
+    // +1.5 s correction (units of 0.0001 s), activity bit 1 clear: libmseed adds it.
+    let mut r = base.clone();
+    r[40..44].copy_from_slice(&15_000i32.to_be_bytes());
+    assert_eq!(start(&r), t0 + 1_500_000_000);
+    // Same correction flagged as already applied: the header time stands.
+    r[36] |= 0x02;
+    assert_eq!(start(&r), t0);
+    // Negative corrections too.
+    let mut r = base.clone();
+    r[40..44].copy_from_slice(&(-25i32).to_be_bytes());
+    assert_eq!(start(&r), t0 - 2_500_000);
+}
+
+#[test]
+fn unknown_blockettes_are_kept_and_written_back() {
+    let event = Blockette { kind: 201, body: (0..56).collect(), order: ByteOrder::Big };
+    let opts = EncodeOptions { blockettes: vec![event.clone()], ..Default::default() };
+    let rec = one_record(&opts);
+    let parsed = RecordReader::new(&rec).next().unwrap().unwrap();
+    let v2 = parsed.header.v2.clone().unwrap();
+    assert_eq!(v2.other_blockettes, vec![event]);
+    // And they survive a second round trip through the writer.
+    let opts2 = EncodeOptions { blockettes: v2.other_blockettes.clone(), ..Default::default() };
+    let again = one_record(&opts2);
+    assert_eq!(again, rec);
+    assert_eq!(parsed.decode().unwrap(), Samples::Int((0..100).collect()));
+}
+
+#[test]
+fn v3_crc_mismatch_is_an_error_for_that_record_only() {
+    let opts = EncodeOptions { format_version: 3, encoding: Encoding::Int32, record_length: 256, ..Default::default() };
+    let sid = SeedId::new("XX", "RULE", "", "BHZ").to_source_id();
+    let data = Samples::Int((0..500).collect());
+    let records = encode(&sid, 0, SampleRate(20.0), &data, &opts).unwrap();
+    assert!(records.len() >= 3);
+    let mut bytes = records.concat();
+    let second = records[0].len();
+    bytes[second + 100] ^= 0x01; // a data byte of the second record
+    let asm = read_buffer(&bytes);
+    assert_eq!(asm.records, records.len() - 1);
+    let e = &asm.errors[0];
+    assert_eq!(e.offset, second as u64);
+    assert!(matches!(e.kind, ErrorKind::Crc { .. }), "{e}");
+}
+
+#[test]
+fn out_of_order_records_are_sorted_and_joined() {
+    let f = std::fs::read(common::test_data().join("mseed/gaps.mseed")).unwrap();
+    let in_order = read_buffer(&f);
+    // Reverse the 512-byte records.
+    let shuffled: Vec<u8> = f.chunks(512).rev().flatten().copied().collect();
+    let asm = read_buffer(&shuffled);
+    assert_eq!(asm.segments, in_order.segments);
+    assert_eq!(asm.gaps, in_order.gaps);
+    assert_eq!(asm.gaps.len(), 3);
+}
