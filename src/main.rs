@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use seisreduce::formats::mseed::Encoding;
 use seisreduce::inspect::{self, FileOutcome};
 use seisreduce::synthfile::{synth_file, SynthSpec};
@@ -37,26 +37,50 @@ enum Command {
     },
     /// Write a synthetic multi-channel miniSEED file (realistic noise, events), for demos
     /// and benchmarks.
-    Synth {
-        /// Output file.
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 24)]
-        channels: usize,
-        /// Length in seconds.
-        #[arg(long, default_value_t = 3600.0)]
-        seconds: f64,
-        #[arg(long, default_value_t = 100.0)]
-        rate: f64,
-        /// STEIM1, STEIM2, INT16, INT32, FLOAT32 or FLOAT64.
-        #[arg(long, default_value = "STEIM2")]
-        encoding: String,
-        #[arg(long, default_value_t = 512)]
-        record_length: usize,
-        /// miniSEED format version, 2 or 3.
-        #[arg(long, default_value_t = 2)]
-        format_version: u8,
-    },
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 24)]
+    channels: usize,
+    /// Length in seconds.
+    #[arg(long, default_value_t = 3600.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// STEIM1, STEIM2, INT16, INT32, FLOAT32 or FLOAT64.
+    #[arg(long, default_value = "STEIM2")]
+    encoding: String,
+    #[arg(long, default_value_t = 512)]
+    record_length: usize,
+    /// miniSEED format version, 2 or 3.
+    #[arg(long, default_value_t = 2)]
+    format_version: u8,
+}
+
+impl SynthArgs {
+    fn spec(&self) -> anyhow::Result<SynthSpec> {
+        let encoding = Encoding::from_name(&self.encoding)
+            .with_context(|| format!("--encoding {}: not an encoding name", self.encoding))?;
+        anyhow::ensure!(
+            self.format_version == 2 || self.format_version == 3,
+            "--format-version {}: must be 2 or 3",
+            self.format_version
+        );
+        Ok(SynthSpec {
+            channels: self.channels,
+            seconds: self.seconds,
+            rate: self.rate,
+            encoding,
+            record_length: self.record_length,
+            format_version: self.format_version,
+            ..Default::default()
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -125,32 +149,12 @@ fn run() -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Synth {
-            out,
-            channels,
-            seconds,
-            rate,
-            encoding,
-            record_length,
-            format_version,
-        } => {
-            let encoding = Encoding::from_name(&encoding)
-                .with_context(|| format!("--encoding {encoding}: not an encoding name"))?;
-            anyhow::ensure!(
-                format_version == 2 || format_version == 3,
-                "--format-version {format_version}: must be 2 or 3"
-            );
-            let spec = SynthSpec {
-                channels,
-                seconds,
-                rate,
-                encoding,
-                record_length,
-                format_version,
-                ..Default::default()
-            };
+        Command::Synth(args) => {
+            let spec = args.spec()?;
+            let out = &args.out;
+            let channels = args.channels;
             let (bytes, samples) = synth_file(&spec)?;
-            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "{}: {} channels, {samples} samples, {} bytes ({:.3} bytes/sample)",
                 out.display(),

@@ -96,18 +96,9 @@ fn legacy_files(dir: &std::path::Path) -> Vec<serde_json::Value> {
 fn reference_readers_read_what_we_write() {
     let dir = tempfile::tempdir().unwrap();
     let mut manifest = Vec::new();
-    let encodings = [
-        Encoding::Steim1,
-        Encoding::Steim2,
-        Encoding::Int16,
-        Encoding::Int32,
-        Encoding::Float32,
-        Encoding::Float64,
-        Encoding::Ascii,
-    ];
     let seed = SeedId::new("XX", "SR01", "00", "HHZ");
     let sid = seed.to_source_id();
-    for enc in encodings {
+    for enc in Encoding::WRITABLE {
         let data = samples(enc, 12_345);
         let mut variants: Vec<(u8, usize, ByteOrder)> = Vec::new();
         for exp in 8..=13 {

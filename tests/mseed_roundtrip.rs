@@ -46,15 +46,7 @@ fn samples_for(enc: Encoding, n: usize, seed: u64) -> Samples {
     }
 }
 
-const WRITABLE: [Encoding; 7] = [
-    Encoding::Steim1,
-    Encoding::Steim2,
-    Encoding::Int16,
-    Encoding::Int32,
-    Encoding::Float32,
-    Encoding::Float64,
-    Encoding::Ascii,
-];
+const WRITABLE: [Encoding; 7] = Encoding::WRITABLE;
 
 fn check_round_trip(opts: &EncodeOptions, samples: &Samples, start: i64, rate: f64) {
     let records = encode(&sid(), start, SampleRate(rate), samples, opts).expect("encodes");

@@ -4,14 +4,22 @@
 mod common;
 
 use seisreduce::formats::mseed::{
-    encode, read_buffer, Blockette, ByteOrder, EncodeOptions, Encoding, ErrorKind, RecordReader, Samples,
+    encode, read_buffer, Blockette, ByteOrder, EncodeOptions, Encoding, ErrorKind, RecordReader,
+    Samples,
 };
 use seisreduce::model::{SampleRate, SeedId};
 
 fn one_record(opts: &EncodeOptions) -> Vec<u8> {
     let sid = SeedId::new("XX", "RULE", "", "BHZ").to_source_id();
     let data = Samples::Int((0..100).collect());
-    let mut r = encode(&sid, 1_000_000_000_000_000_000, SampleRate(20.0), &data, opts).unwrap();
+    let mut r = encode(
+        &sid,
+        1_000_000_000_000_000_000,
+        SampleRate(20.0),
+        &data,
+        opts,
+    )
+    .unwrap();
     r.remove(0)
 }
 
@@ -35,14 +43,24 @@ fn time_correction_applies_only_when_not_yet_applied() {
 
 #[test]
 fn unknown_blockettes_are_kept_and_written_back() {
-    let event = Blockette { kind: 201, body: (0..56).collect(), order: ByteOrder::Big };
-    let opts = EncodeOptions { blockettes: vec![event.clone()], ..Default::default() };
+    let event = Blockette {
+        kind: 201,
+        body: (0..56).collect(),
+        order: ByteOrder::Big,
+    };
+    let opts = EncodeOptions {
+        blockettes: vec![event.clone()],
+        ..Default::default()
+    };
     let rec = one_record(&opts);
     let parsed = RecordReader::new(&rec).next().unwrap().unwrap();
     let v2 = parsed.header.v2.clone().unwrap();
     assert_eq!(v2.other_blockettes, vec![event]);
     // And they survive a second round trip through the writer.
-    let opts2 = EncodeOptions { blockettes: v2.other_blockettes.clone(), ..Default::default() };
+    let opts2 = EncodeOptions {
+        blockettes: v2.other_blockettes.clone(),
+        ..Default::default()
+    };
     let again = one_record(&opts2);
     assert_eq!(again, rec);
     assert_eq!(parsed.decode().unwrap(), Samples::Int((0..100).collect()));
@@ -50,7 +68,12 @@ fn unknown_blockettes_are_kept_and_written_back() {
 
 #[test]
 fn v3_crc_mismatch_is_an_error_for_that_record_only() {
-    let opts = EncodeOptions { format_version: 3, encoding: Encoding::Int32, record_length: 256, ..Default::default() };
+    let opts = EncodeOptions {
+        format_version: 3,
+        encoding: Encoding::Int32,
+        record_length: 256,
+        ..Default::default()
+    };
     let sid = SeedId::new("XX", "RULE", "", "BHZ").to_source_id();
     let data = Samples::Int((0..500).collect());
     let records = encode(&sid, 0, SampleRate(20.0), &data, &opts).unwrap();

@@ -39,6 +39,34 @@ pub enum SampleType {
 }
 
 impl Encoding {
+    /// Every encoding this library decodes.
+    pub const DECODABLE: [Encoding; 13] = [
+        Encoding::Ascii,
+        Encoding::Int16,
+        Encoding::Int32,
+        Encoding::Float32,
+        Encoding::Float64,
+        Encoding::Steim1,
+        Encoding::Steim2,
+        Encoding::Geoscope24,
+        Encoding::Geoscope16_3,
+        Encoding::Geoscope16_4,
+        Encoding::Cdsn,
+        Encoding::Sro,
+        Encoding::Dwwssn,
+    ];
+
+    /// The encodings [`crate::formats::mseed::encode`] writes.
+    pub const WRITABLE: [Encoding; 7] = [
+        Encoding::Steim1,
+        Encoding::Steim2,
+        Encoding::Int16,
+        Encoding::Int32,
+        Encoding::Float32,
+        Encoding::Float64,
+        Encoding::Ascii,
+    ];
+
     pub fn from_code(code: u8) -> Self {
         match code {
             0 => Encoding::Ascii,
@@ -99,22 +127,9 @@ impl Encoding {
 
     /// Parses a name as printed by [`Encoding::name`] (case-insensitive).
     pub fn from_name(s: &str) -> Option<Self> {
-        let all = [
-            Encoding::Ascii,
-            Encoding::Int16,
-            Encoding::Int32,
-            Encoding::Float32,
-            Encoding::Float64,
-            Encoding::Steim1,
-            Encoding::Steim2,
-            Encoding::Geoscope24,
-            Encoding::Geoscope16_3,
-            Encoding::Geoscope16_4,
-            Encoding::Cdsn,
-            Encoding::Sro,
-            Encoding::Dwwssn,
-        ];
-        all.into_iter().find(|e| e.name().eq_ignore_ascii_case(s))
+        Self::DECODABLE
+            .into_iter()
+            .find(|e| e.name().eq_ignore_ascii_case(s))
     }
 
     pub fn sample_type(self) -> Option<SampleType> {

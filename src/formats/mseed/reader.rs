@@ -7,7 +7,7 @@
 //! next plausible record header. Every step consumes at least one byte, so the loop always ends.
 
 use super::error::{ErrorKind, MseedError};
-use super::record::{OwnedRecord, Record, RecordHeader};
+use super::record::{OwnedRecord, Parsed, Record, RecordHeader};
 use super::{v2, v3};
 
 enum Step {
@@ -24,7 +24,7 @@ fn candidate(b: &[u8]) -> bool {
 }
 
 /// Parses the record at the start of `b`, whatever its version.
-pub fn parse_record(b: &[u8], eof: bool) -> Result<v2::Parsed, ErrorKind> {
+pub fn parse_record(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
     if v3::looks_like(b) {
         v3::parse(b, eof)
     } else {
@@ -61,8 +61,8 @@ fn step(b: &[u8], eof: bool) -> Step {
         };
     }
     match parse_record(b, eof) {
-        Ok(v2::Parsed::Record(h)) => Step::Record(h),
-        Ok(v2::Parsed::NeedMore(_)) => Step::NeedMore,
+        Ok(Parsed::Record(h)) => Step::Record(h),
+        Ok(Parsed::NeedMore(_)) => Step::NeedMore,
         Err(kind) => {
             // A truncated record at the end of the data takes the rest with it.
             let skip = if matches!(kind, ErrorKind::Truncated { .. }) && eof {

@@ -5,6 +5,33 @@ use super::encoding::{ByteOrder, Encoding, SampleType, Samples};
 use super::error::ErrorKind;
 use crate::model::{sample_time, Nanos, SampleRate, SourceId};
 
+/// Outcome of parsing a header at the start of a buffer.
+#[derive(Debug)]
+pub enum Parsed {
+    Record(RecordHeader),
+    /// The record continues past the buffer; at least this many bytes are needed.
+    NeedMore(usize),
+}
+
+/// Whether a record of `record_length` bytes is all in a buffer of `available` bytes: `None`
+/// when it is, otherwise "need more" (more bytes may come) or "truncated" (`eof`: none will).
+pub fn incomplete(
+    record_length: usize,
+    available: usize,
+    eof: bool,
+) -> Option<Result<Parsed, ErrorKind>> {
+    if record_length <= available {
+        None
+    } else if eof {
+        Some(Err(ErrorKind::Truncated {
+            needed: record_length,
+            available,
+        }))
+    } else {
+        Some(Ok(Parsed::NeedMore(record_length)))
+    }
+}
+
 /// A SEED blockette this library does not interpret, kept so that a record can be written back
 /// with it. `body` is everything after the 4-byte type/next header, in the record's header byte
 /// order (`order`).

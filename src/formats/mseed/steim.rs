@@ -226,70 +226,30 @@ struct Pack {
     dnib: Option<u32>,
 }
 
+const fn pack(count: usize, bits: u32, code: u32, dnib: Option<u32>) -> Pack {
+    Pack {
+        count,
+        bits,
+        code,
+        dnib,
+    }
+}
+
+/// Packings from densest to widest: the encoder takes the first the next differences fit.
 const STEIM1_PACKS: [Pack; 3] = [
-    Pack {
-        count: 4,
-        bits: 8,
-        code: 1,
-        dnib: None,
-    },
-    Pack {
-        count: 2,
-        bits: 16,
-        code: 2,
-        dnib: None,
-    },
-    Pack {
-        count: 1,
-        bits: 32,
-        code: 3,
-        dnib: None,
-    },
+    pack(4, 8, 1, None),
+    pack(2, 16, 2, None),
+    pack(1, 32, 3, None),
 ];
 
 const STEIM2_PACKS: [Pack; 7] = [
-    Pack {
-        count: 7,
-        bits: 4,
-        code: 3,
-        dnib: Some(2),
-    },
-    Pack {
-        count: 6,
-        bits: 5,
-        code: 3,
-        dnib: Some(1),
-    },
-    Pack {
-        count: 5,
-        bits: 6,
-        code: 3,
-        dnib: Some(0),
-    },
-    Pack {
-        count: 4,
-        bits: 8,
-        code: 1,
-        dnib: None,
-    },
-    Pack {
-        count: 3,
-        bits: 10,
-        code: 2,
-        dnib: Some(3),
-    },
-    Pack {
-        count: 2,
-        bits: 15,
-        code: 2,
-        dnib: Some(2),
-    },
-    Pack {
-        count: 1,
-        bits: 30,
-        code: 2,
-        dnib: Some(1),
-    },
+    pack(7, 4, 3, Some(2)),
+    pack(6, 5, 3, Some(1)),
+    pack(5, 6, 3, Some(0)),
+    pack(4, 8, 1, None),
+    pack(3, 10, 2, Some(3)),
+    pack(2, 15, 2, Some(2)),
+    pack(1, 30, 2, Some(1)),
 ];
 
 fn fits(d: i64, bits: u32) -> bool {

@@ -7,20 +7,12 @@
 
 use super::encoding::{ByteOrder, Encoding};
 use super::error::ErrorKind;
-use super::record::{Blockette, RecordHeader, V2Fields};
+use super::record::{incomplete, Blockette, Parsed, RecordHeader, V2Fields};
 use crate::model::{SampleRate, SourceId, YearDayTime};
 
 pub const FIXED_HEADER: usize = 48;
 pub const MIN_RECORD: usize = 128;
 pub const MAX_RECORD: usize = 131_072;
-
-/// Outcome of parsing a v2 header at the start of a buffer.
-#[derive(Debug)]
-pub enum Parsed {
-    Record(RecordHeader),
-    /// The record continues past the buffer; at least this many bytes are needed.
-    NeedMore(usize),
-}
 
 fn rd16(b: &[u8], at: usize, o: ByteOrder) -> u16 {
     let x = [b[at], b[at + 1]];
@@ -294,14 +286,8 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
             why: "blockettes extend beyond the record length",
         });
     }
-    if record_length > b.len() {
-        if eof {
-            return Err(ErrorKind::Truncated {
-                needed: record_length,
-                available: b.len(),
-            });
-        }
-        return Ok(Parsed::NeedMore(record_length));
+    if let Some(outcome) = incomplete(record_length, b.len(), eof) {
+        return outcome;
     }
     if sample_count > 0 && (data_offset < FIXED_HEADER || data_offset >= record_length) {
         return Err(ErrorKind::BadDataOffset {

@@ -3,8 +3,7 @@
 
 use super::encoding::{ByteOrder, Encoding};
 use super::error::ErrorKind;
-use super::record::RecordHeader;
-use super::v2::Parsed;
+use super::record::{incomplete, Parsed, RecordHeader};
 use crate::model::{SampleRate, SourceId, YearDayTime};
 
 pub const FIXED_HEADER: usize = 40;
@@ -31,14 +30,8 @@ pub fn record_crc(record: &[u8]) -> u32 {
 
 /// Parses the v3 record at the start of `b`, checking its CRC.
 pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
-    if b.len() < FIXED_HEADER {
-        if eof {
-            return Err(ErrorKind::Truncated {
-                needed: FIXED_HEADER,
-                available: b.len(),
-            });
-        }
-        return Ok(Parsed::NeedMore(FIXED_HEADER));
+    if let Some(outcome) = incomplete(FIXED_HEADER, b.len(), eof) {
+        return outcome;
     }
     let sid_len = b[33] as usize;
     let extra_len = u16le(b, 34) as usize;
@@ -47,14 +40,8 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
     if payload_len > 16 * 1024 * 1024 {
         return Err(ErrorKind::BadRecordLength(record_length as u64));
     }
-    if record_length > b.len() {
-        if eof {
-            return Err(ErrorKind::Truncated {
-                needed: record_length,
-                available: b.len(),
-            });
-        }
-        return Ok(Parsed::NeedMore(record_length));
+    if let Some(outcome) = incomplete(record_length, b.len(), eof) {
+        return outcome;
     }
     let rec = &b[..record_length];
     let stored = u32le(rec, 28);

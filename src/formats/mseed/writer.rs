@@ -247,85 +247,104 @@ fn encode_v2(
     if data_offset >= reclen {
         return Err(EncodeError::RecordLength(reclen));
     }
+    let mut seq = opts.first_sequence;
+    each_record(
+        samples,
+        reclen - data_offset,
+        opts,
+        data_order,
+        |i, n, payload| {
+            let t = sample_time(start, i as i64, rate.hz());
+            // Round to the microsecond, the resolution of BTIME + blockette 1001.
+            let t_us = (t as f64 / 1000.0).round() as i64 * 1000;
+            let ydt = YearDayTime::from_nanos(t_us);
+            let us = ydt.nanosecond / 1000;
+            let mut r = Vec::with_capacity(reclen);
+            r.extend_from_slice(format!("{:06}", seq % 1_000_000).as_bytes());
+            r.push(opts.quality);
+            r.push(b' ');
+            r.extend_from_slice(format!("{:<5}", seed.station).as_bytes());
+            r.extend_from_slice(format!("{:<2}", seed.location).as_bytes());
+            r.extend_from_slice(format!("{:<3}", seed.channel).as_bytes());
+            r.extend_from_slice(format!("{:<2}", seed.network).as_bytes());
+            put16(&mut r, ydt.year as u16, o);
+            put16(&mut r, ydt.doy, o);
+            r.extend_from_slice(&[ydt.hour, ydt.minute, ydt.second, 0]);
+            put16(&mut r, (us / 100) as u16, o);
+            put16(&mut r, n as u16, o);
+            put16(&mut r, factor as u16, o);
+            put16(&mut r, multiplier as u16, o);
+            r.extend_from_slice(&[0, 0, 0]); // activity, I/O and data quality flags
+            r.push(2 + u8::from(!exact) + opts.blockettes.len() as u8);
+            put32(&mut r, 0, o); // time correction
+            put16(&mut r, data_offset as u16, o);
+            put16(&mut r, 48, o);
+            // Blockette 1000
+            put16(&mut r, 1000, o);
+            put16(&mut r, 56, o);
+            let word_order = u8::from(data_order == ByteOrder::Big);
+            r.extend_from_slice(&[
+                opts.encoding.code(),
+                word_order,
+                reclen.trailing_zeros() as u8,
+                0,
+            ]);
+            // Blockette 1001: microseconds beyond the 0.1 ms of the fixed header.
+            let mut next = 64;
+            let tail = (!exact) as usize + opts.blockettes.len();
+            put16(&mut r, 1001, o);
+            put16(&mut r, if tail > 0 { next } else { 0 }, o);
+            let frames = if opts.encoding.is_steim() {
+                used_frames(&payload) as u8
+            } else {
+                0
+            };
+            r.extend_from_slice(&[0, (us % 100) as u8, 0, frames]);
+            let mut remaining = tail;
+            if !exact {
+                remaining -= 1;
+                next += 12;
+                put16(&mut r, 100, o);
+                put16(&mut r, if remaining > 0 { next } else { 0 }, o);
+                put32(&mut r, (rate.hz() as f32).to_bits(), o);
+                r.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            for b in &opts.blockettes {
+                remaining -= 1;
+                next += 4 + b.body.len() as u16;
+                put16(&mut r, b.kind, o);
+                put16(&mut r, if remaining > 0 { next } else { 0 }, o);
+                r.extend_from_slice(&b.body);
+            }
+            r.resize(data_offset, 0);
+            r.extend_from_slice(&payload);
+            r.resize(reclen, 0);
+            seq = seq % 999_999 + 1;
+            r
+        },
+    )
+}
+
+/// Packs `samples` into successive payloads of at most `capacity` bytes and builds a record
+/// from each with `build(first_sample_index, sample_count, payload)`. An empty input still
+/// gives one (empty) record, so a header-only stream can be written.
+fn each_record(
+    samples: &Samples,
+    capacity: usize,
+    opts: &EncodeOptions,
+    order: ByteOrder,
+    mut build: impl FnMut(usize, usize, Vec<u8>) -> Vec<u8>,
+) -> Result<Vec<Vec<u8>>, EncodeError> {
     let mut records = Vec::new();
     let mut i = 0usize;
-    let mut seq = opts.first_sequence;
-    let total = samples.len();
-    while i < total || (total == 0 && records.is_empty()) {
-        let (payload, n) = pack(samples, i, reclen - data_offset, opts, data_order)?;
-        let t = sample_time(start, i as i64, rate.hz());
-        // Round to the microsecond, the resolution of BTIME + blockette 1001.
-        let t_us = (t as f64 / 1000.0).round() as i64 * 1000;
-        let ydt = YearDayTime::from_nanos(t_us);
-        let us = ydt.nanosecond / 1000;
-        let mut r = Vec::with_capacity(reclen);
-        r.extend_from_slice(format!("{:06}", seq % 1_000_000).as_bytes());
-        r.push(opts.quality);
-        r.push(b' ');
-        r.extend_from_slice(format!("{:<5}", seed.station).as_bytes());
-        r.extend_from_slice(format!("{:<2}", seed.location).as_bytes());
-        r.extend_from_slice(format!("{:<3}", seed.channel).as_bytes());
-        r.extend_from_slice(format!("{:<2}", seed.network).as_bytes());
-        put16(&mut r, ydt.year as u16, o);
-        put16(&mut r, ydt.doy, o);
-        r.extend_from_slice(&[ydt.hour, ydt.minute, ydt.second, 0]);
-        put16(&mut r, (us / 100) as u16, o);
-        put16(&mut r, n as u16, o);
-        put16(&mut r, factor as u16, o);
-        put16(&mut r, multiplier as u16, o);
-        r.extend_from_slice(&[0, 0, 0]); // activity, I/O and data quality flags
-        r.push(2 + u8::from(!exact) + opts.blockettes.len() as u8);
-        put32(&mut r, 0, o); // time correction
-        put16(&mut r, data_offset as u16, o);
-        put16(&mut r, 48, o);
-        // Blockette 1000
-        put16(&mut r, 1000, o);
-        put16(&mut r, 56, o);
-        let word_order = u8::from(data_order == ByteOrder::Big);
-        r.extend_from_slice(&[
-            opts.encoding.code(),
-            word_order,
-            reclen.trailing_zeros() as u8,
-            0,
-        ]);
-        // Blockette 1001: microseconds beyond the 0.1 ms of the fixed header.
-        let mut next = 64;
-        let tail = (!exact) as usize + opts.blockettes.len();
-        put16(&mut r, 1001, o);
-        put16(&mut r, if tail > 0 { next } else { 0 }, o);
-        let frames = if opts.encoding.is_steim() {
-            used_frames(&payload) as u8
-        } else {
-            0
-        };
-        r.extend_from_slice(&[0, (us % 100) as u8, 0, frames]);
-        let mut remaining = tail;
-        if !exact {
-            remaining -= 1;
-            next += 12;
-            put16(&mut r, 100, o);
-            put16(&mut r, if remaining > 0 { next } else { 0 }, o);
-            put32(&mut r, (rate.hz() as f32).to_bits(), o);
-            r.extend_from_slice(&[0, 0, 0, 0]);
-        }
-        for b in &opts.blockettes {
-            remaining -= 1;
-            next += 4 + b.body.len() as u16;
-            put16(&mut r, b.kind, o);
-            put16(&mut r, if remaining > 0 { next } else { 0 }, o);
-            r.extend_from_slice(&b.body);
-        }
-        r.resize(data_offset, 0);
-        r.extend_from_slice(&payload);
-        r.resize(reclen, 0);
-        records.push(r);
-        seq = seq % 999_999 + 1;
-        if n == 0 {
-            break;
-        }
+    loop {
+        let (payload, n) = pack(samples, i, capacity, opts, order)?;
+        records.push(build(i, n, payload));
         i += n;
+        if n == 0 || i >= samples.len() {
+            return Ok(records);
+        }
     }
-    Ok(records)
 }
 
 fn encode_v3(
@@ -348,44 +367,41 @@ fn encode_v3(
     if !(256..=131_072).contains(&maxlen) || header + 64 > maxlen {
         return Err(EncodeError::RecordLength(maxlen));
     }
-    let mut records = Vec::new();
-    let mut i = 0usize;
-    let total = samples.len();
-    while i < total || (total == 0 && records.is_empty()) {
-        let (payload, n) = pack(samples, i, maxlen - header, opts, ByteOrder::Little)?;
-        // Steim payloads need only the frames in use.
-        let payload = if opts.encoding.is_steim() {
-            let used = used_frames(&payload);
-            payload[..used * 64].to_vec()
-        } else {
-            payload
-        };
-        let ydt = YearDayTime::from_nanos(sample_time(start, i as i64, rate.hz()));
-        let mut r = Vec::with_capacity(header + payload.len());
-        r.extend_from_slice(b"MS\x03\x00");
-        r.extend_from_slice(&ydt.nanosecond.to_le_bytes());
-        r.extend_from_slice(&(ydt.year as u16).to_le_bytes());
-        r.extend_from_slice(&ydt.doy.to_le_bytes());
-        r.extend_from_slice(&[ydt.hour, ydt.minute, ydt.second, opts.encoding.code()]);
-        r.extend_from_slice(&rate.to_rate_or_period().to_le_bytes());
-        r.extend_from_slice(&(n as u32).to_le_bytes());
-        r.extend_from_slice(&[0; 4]); // CRC, filled below
-        r.push(opts.pub_version);
-        r.push(sid_bytes.len() as u8);
-        r.extend_from_slice(&(extra.len() as u16).to_le_bytes());
-        r.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        r.extend_from_slice(sid_bytes);
-        r.extend_from_slice(extra);
-        r.extend_from_slice(&payload);
-        let crc = record_crc(&r);
-        r[28..32].copy_from_slice(&crc.to_le_bytes());
-        records.push(r);
-        if n == 0 {
-            break;
-        }
-        i += n;
-    }
-    Ok(records)
+    each_record(
+        samples,
+        maxlen - header,
+        opts,
+        ByteOrder::Little,
+        |i, n, payload| {
+            // Steim payloads need only the frames in use.
+            let payload = if opts.encoding.is_steim() {
+                let used = used_frames(&payload);
+                payload[..used * 64].to_vec()
+            } else {
+                payload
+            };
+            let ydt = YearDayTime::from_nanos(sample_time(start, i as i64, rate.hz()));
+            let mut r = Vec::with_capacity(header + payload.len());
+            r.extend_from_slice(b"MS\x03\x00");
+            r.extend_from_slice(&ydt.nanosecond.to_le_bytes());
+            r.extend_from_slice(&(ydt.year as u16).to_le_bytes());
+            r.extend_from_slice(&ydt.doy.to_le_bytes());
+            r.extend_from_slice(&[ydt.hour, ydt.minute, ydt.second, opts.encoding.code()]);
+            r.extend_from_slice(&rate.to_rate_or_period().to_le_bytes());
+            r.extend_from_slice(&(n as u32).to_le_bytes());
+            r.extend_from_slice(&[0; 4]); // CRC, filled below
+            r.push(opts.pub_version);
+            r.push(sid_bytes.len() as u8);
+            r.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+            r.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            r.extend_from_slice(sid_bytes);
+            r.extend_from_slice(extra);
+            r.extend_from_slice(&payload);
+            let crc = record_crc(&r);
+            r[28..32].copy_from_slice(&crc.to_le_bytes());
+            r
+        },
+    )
 }
 
 /// Number of Steim frames that hold data (trailing all-zero frames are unused).
