@@ -14,5 +14,5 @@ cargo clippy --all-targets -- -D warnings
 echo "== reference readers (.venv)"
 scripts/setup-python.sh
 
-echo "== tests (release mode: the codec and round-trip tests are heavy)"
-cargo test --release --all-targets
+echo "== tests (optimised, with overflow checks: profile release-checked)"
+cargo test --profile release-checked --all-targets

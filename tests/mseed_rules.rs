@@ -99,3 +99,26 @@ fn out_of_order_records_are_sorted_and_joined() {
     assert_eq!(asm.gaps, in_order.gaps);
     assert_eq!(asm.gaps.len(), 3);
 }
+
+#[test]
+fn blockettes_in_the_wrong_byte_order_are_refused() {
+    let b = Blockette {
+        kind: 500,
+        body: vec![0; 196],
+        order: ByteOrder::Little,
+    };
+    let opts = EncodeOptions {
+        blockettes: vec![b],
+        ..Default::default()
+    };
+    let sid = SeedId::new("XX", "RULE", "", "BHZ").to_source_id();
+    let err = encode(
+        &sid,
+        0,
+        SampleRate(1.0),
+        &Samples::Int(vec![1, 2, 3]),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("blockette 500"), "{err}");
+}

@@ -97,27 +97,47 @@ impl YearDayTime {
     }
 }
 
-/// The time of sample `index` of a stream starting at `start` with `rate` samples per second,
-/// computed exactly as `start + index * 1e9 / rate` rounded to the nearest nanosecond.
+/// The time of sample `index` of a stream starting at `start` with `rate` samples per second:
+/// `start + index * 1e9 / rate`, rounded to the nearest nanosecond.
+///
+/// Exact for every rate: a finite `f64` is `mantissa * 2^exponent`, so the quotient is computed
+/// in 128-bit integers, with no float rounding however large `index` grows. A zero or invalid
+/// rate (text channels) puts every sample at `start`.
 pub fn sample_time(start: Nanos, index: i64, rate: f64) -> Nanos {
     if rate <= 0.0 || !rate.is_finite() {
         return start;
     }
-    // Integer rates (nearly all seismic data) are exact in integer arithmetic.
-    if rate.fract() == 0.0 && rate <= 1e9 {
-        let r = rate as i128;
-        let num = index as i128 * NS_PER_SEC as i128;
-        let q = num.div_euclid(r);
-        let rem = num.rem_euclid(r);
-        let rounded = if rem * 2 >= r { q + 1 } else { q };
-        return start + rounded as i64;
+    let bits = rate.to_bits();
+    let exp_bits = ((bits >> 52) & 0x7ff) as i32;
+    let frac = (bits & ((1u64 << 52) - 1)) as i128;
+    // rate = mant * 2^exp
+    let (mant, exp) = if exp_bits == 0 {
+        (frac, -1074)
+    } else {
+        (frac | 1 << 52, exp_bits - 1075)
+    };
+    let mut num = index as i128 * NS_PER_SEC as i128;
+    let mut den = mant;
+    if exp < 0 {
+        // Divide by 2^exp: shift the numerator, or the denominator if that would overflow.
+        let shift = (-exp) as u32;
+        let room = num.unsigned_abs().leading_zeros().saturating_sub(2);
+        if shift <= room {
+            num <<= shift;
+        } else {
+            num <<= room;
+            den >>= (shift - room).min(126);
+            if den == 0 {
+                return start;
+            }
+        }
+    } else {
+        den <<= exp.min(60) as u32;
     }
-    // Periods that are whole nanoseconds (e.g. 0.1 Hz) are exact as well.
-    let period = 1e9 / rate;
-    if period.fract() == 0.0 && period < 9.0e15 {
-        return start + index * period as i64;
-    }
-    start + (index as f64 * period).round() as i64
+    let q = num.div_euclid(den);
+    let r = num.rem_euclid(den);
+    let rounded = if 2 * r >= den { q + 1 } else { q };
+    start.saturating_add(rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
 }
 
 /// ISO 8601 UTC text: microseconds always, nanoseconds when the time has them.
@@ -220,5 +240,16 @@ mod tests {
         // 1080 Hz: period is not a whole number of ns; index 113 rounds once, no drift.
         assert_eq!(sample_time(0, 113, 1080.0), 104_629_630);
         assert_eq!(sample_time(0, 1_080_000, 1080.0), 1000 * NS_PER_SEC);
+        assert_eq!(sample_time(0, -3, 40.0), -75_000_000);
+        // A float32 rate from blockette 100: exact to the nanosecond at any index.
+        let r = 20.000221252441406f64;
+        let want = (622.0 / r * 1e9_f64).round() as i64;
+        assert_eq!(sample_time(0, 622, r), want);
+        let big = 10_000_000_000i64; // 15 years at 20 Hz
+        let exact = (big as f64 * 1e9 / r).round() as i64;
+        assert!(
+            (sample_time(0, big, r) - exact).abs() <= 64,
+            "f64 reference is itself rounded"
+        );
     }
 }

@@ -58,7 +58,7 @@ impl Segment {
         let Some(period) = self.rate.period_ns() else {
             return false;
         };
-        ((start - self.next_expected()) as f64).abs() <= 0.5 * period
+        (start.saturating_sub(self.next_expected()) as f64).abs() <= 0.5 * period
     }
 }
 
@@ -217,8 +217,8 @@ fn discontinuity(prev: &Segment, next: &Segment) -> Option<Discontinuity> {
     let period = prev.rate.period_ns()?;
     let start = prev.end();
     let end = next.start;
-    let duration_ns = end - start;
-    let samples = (duration_ns as f64 / period).round() as i64 - 1;
+    let duration_ns = end.saturating_sub(start);
+    let samples = ((duration_ns as f64 / period).round() as i64).saturating_sub(1);
     let kind = if end > prev.next_expected() {
         GapKind::Gap
     } else {
@@ -237,7 +237,8 @@ fn discontinuity(prev: &Segment, next: &Segment) -> Option<Discontinuity> {
 /// Reads every record of a buffer (a whole file) into segments, collecting errors.
 pub fn read_buffer(buf: &[u8]) -> Assembly {
     let mut asm = Assembler::new();
-    if buf.len() < v3_or_v2_minimum() {
+    // Smaller than any record (a v3 header with a one-byte id): say so rather than "not miniSEED".
+    if buf.len() <= super::v3::FIXED_HEADER {
         asm.report(MseedError::at(0, ErrorKind::TooShort { len: buf.len() }));
         return asm.finish();
     }
@@ -252,9 +253,4 @@ pub fn read_buffer(buf: &[u8]) -> Assembly {
         }
     }
     asm.finish()
-}
-
-/// The smallest possible record: a v3 header with a one-byte id and no data.
-fn v3_or_v2_minimum() -> usize {
-    super::v3::FIXED_HEADER + 1
 }

@@ -79,6 +79,10 @@ pub enum EncodeError {
     RecordLength(usize),
     #[error("{0} has codes too long for miniSEED 2 (network 2, station 5, location 2, channel 3 characters); write miniSEED 3")]
     Codes(String),
+    #[error("blockette {kind} was read in the other byte order; write with that byte order (its body cannot be swapped without knowing its layout)")]
+    BlocketteOrder { kind: u16 },
+    #[error("year {0} cannot be written as miniSEED 2, whose readers accept 1900 to 2100; write miniSEED 3")]
+    TimeRange(i32),
     #[error("source id {0:?} is longer than 255 bytes")]
     SourceIdTooLong(String),
     #[error("extra headers are {0} bytes, more than the 65535 miniSEED 3 allows")]

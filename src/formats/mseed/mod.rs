@@ -16,6 +16,7 @@ pub mod encoding;
 pub mod error;
 pub mod reader;
 pub mod record;
+pub mod selfcheck;
 pub mod steim;
 pub mod v2;
 pub mod v3;

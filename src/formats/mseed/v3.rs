@@ -58,7 +58,9 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         second: rec[14],
         nanosecond,
     };
-    if !(1..=366).contains(&t.doy)
+    // i64 nanoseconds span 1677-09-21 to 2262-04-11.
+    if !(1678..=2261).contains(&t.year)
+        || !(1..=366).contains(&t.doy)
         || t.hour > 23
         || t.minute > 59
         || t.second > 60

@@ -33,7 +33,8 @@ pub struct EncodeOptions {
     pub extra: Option<String>,
     /// v2 sequence number of the first record.
     pub first_sequence: u32,
-    /// v2 blockettes to carry into every record (e.g. read from an input record).
+    /// v2 blockettes to carry into every record (e.g. read from an input record). Their bodies
+    /// are written as they are, so their byte order must be `byte_order`.
     pub blockettes: Vec<Blockette>,
 }
 
@@ -234,6 +235,9 @@ fn encode_v2(
         return Err(EncodeError::Codes(sid.to_string()));
     }
     let o = opts.byte_order;
+    if let Some(b) = opts.blockettes.iter().find(|b| b.order != o) {
+        return Err(EncodeError::BlocketteOrder { kind: b.kind });
+    }
     let data_order = if opts.encoding.is_steim() {
         ByteOrder::Big
     } else {
@@ -320,7 +324,7 @@ fn encode_v2(
             r.extend_from_slice(&payload);
             r.resize(reclen, 0);
             seq = seq % 999_999 + 1;
-            r
+            Ok(r)
         },
     )
 }
@@ -333,13 +337,13 @@ fn each_record(
     capacity: usize,
     opts: &EncodeOptions,
     order: ByteOrder,
-    mut build: impl FnMut(usize, usize, Vec<u8>) -> Vec<u8>,
+    mut build: impl FnMut(usize, usize, Vec<u8>) -> Result<Vec<u8>, EncodeError>,
 ) -> Result<Vec<Vec<u8>>, EncodeError> {
     let mut records = Vec::new();
     let mut i = 0usize;
     loop {
         let (payload, n) = pack(samples, i, capacity, opts, order)?;
-        records.push(build(i, n, payload));
+        records.push(build(i, n, payload)?);
         i += n;
         if n == 0 || i >= samples.len() {
             return Ok(records);
@@ -399,7 +403,7 @@ fn encode_v3(
             r.extend_from_slice(&payload);
             let crc = record_crc(&r);
             r[28..32].copy_from_slice(&crc.to_le_bytes());
-            r
+            Ok(r)
         },
     )
 }
