@@ -15,4 +15,12 @@ echo "== reference readers (.venv)"
 scripts/setup-python.sh
 
 echo "== tests (optimised, with overflow checks: profile release-checked)"
-cargo test --profile release-checked --all-targets
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --profile release-checked --all-targets 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (the benches, run once as smoke tests, print last).
+awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"
+exit "$status"
