@@ -18,6 +18,11 @@ fn file_bytes() -> Vec<u8> {
 }
 
 fn bench_decode(c: &mut Criterion) {
+    // As the `seisreduce` binary does at start: keep freed memory for the next file. Set
+    // SEISREDUCE_DEFAULT_MALLOC=1 to measure with the C library's defaults instead.
+    if std::env::var_os("SEISREDUCE_DEFAULT_MALLOC").is_none() {
+        seisreduce::memory::keep_freed_memory();
+    }
     let bytes = file_bytes();
     let asm = read_buffer(&bytes);
     let samples: usize = asm.segments.iter().map(|s| s.npts()).sum();

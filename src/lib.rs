@@ -6,6 +6,7 @@
 
 pub mod formats;
 pub mod inspect;
+pub mod memory;
 pub mod model;
 pub mod synthetic;
 pub mod synthfile;

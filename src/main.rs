@@ -101,6 +101,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    seisreduce::memory::keep_freed_memory();
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect {

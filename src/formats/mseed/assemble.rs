@@ -100,7 +100,11 @@ pub struct Assembly {
 /// Builds segments from records fed one at a time.
 #[derive(Default)]
 pub struct Assembler {
-    streams: HashMap<SourceId, Vec<Segment>>,
+    /// Segments per stream, in order of first appearance; `index` finds a stream's slot and
+    /// `last` short-cuts the lookup for consecutive records of one stream (the common case).
+    streams: Vec<(SourceId, Vec<Segment>)>,
+    index: HashMap<SourceId, usize>,
+    last: usize,
     errors: Vec<MseedError>,
     integrity_warnings: Vec<u64>,
     records: usize,
@@ -121,13 +125,19 @@ impl Assembler {
                 ErrorKind::UnsupportedEncoding(h.encoding.code()),
             )
         })?;
-        // Look up before inserting: cloning the id for `entry` would allocate per record.
-        if !self.streams.contains_key(&h.sid) {
-            self.streams.insert(h.sid.clone(), Vec::new());
-        }
-        let Some(segs) = self.streams.get_mut(&h.sid) else {
-            return Ok(());
+        let slot = match self.streams.get(self.last) {
+            Some((sid, _)) if *sid == h.sid => self.last,
+            _ => match self.index.get(&h.sid) {
+                Some(&i) => i,
+                None => {
+                    self.index.insert(h.sid.clone(), self.streams.len());
+                    self.streams.push((h.sid.clone(), Vec::new()));
+                    self.streams.len() - 1
+                }
+            },
         };
+        self.last = slot;
+        let segs = &mut self.streams[slot].1;
         let probe = Samples::empty(t);
         let joins = segs
             .last()
@@ -180,7 +190,7 @@ impl Assembler {
             records: self.records,
             ..Default::default()
         };
-        let mut streams: Vec<_> = self.streams.into_iter().collect();
+        let mut streams = self.streams;
         streams.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, mut segs) in streams {
             segs.sort_by_key(|s| s.start);

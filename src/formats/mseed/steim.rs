@@ -164,10 +164,12 @@ fn decode_generic<const LITTLE: bool, const STEIM2: bool>(
         ByteOrder::Big
     };
     let base = out.len();
-    // At most 7 differences per word: room for the declared count plus one word of slack, but
-    // never more than the frames could hold, so an absurd count cannot allocate wildly.
+    // At most 7 differences per word (8 lanes written): room for the declared count plus one
+    // word of slack, but never more than the frames could hold, so an absurd count cannot
+    // allocate wildly. The room is written before it is read, so it is not zero-filled.
     let capacity = expected.min(frames * 15 * 7) + 8;
-    out.resize(base + capacity, 0);
+    out.reserve(capacity);
+    let spare = &mut out.spare_capacity_mut()[..capacity];
     let mut n = 0usize; // differences written
     let x0 = sext(word(&data[4..8], order), 32);
     let xn = sext(word(&data[8..12], order), 32);
@@ -183,30 +185,30 @@ fn decode_generic<const LITTLE: bool, const STEIM2: bool>(
             let idx = (code << 2 | v >> 30) as usize;
             let (count, bits) = layout[idx];
             if count == 0 && bits == 1 {
-                out.truncate(base);
                 return Err(SteimError::Invalid(format!(
                     "Steim2 code {code:02b} with dnib {:02b} is undefined",
                     v >> 30
                 )));
             }
-            // Extract all eight slots at once; those past `count` are overwritten by the next
-            // word or truncated.
-            let dst: &mut [i32; 8] = (&mut out[base + n..base + n + 8])
-                .try_into()
-                .map_err(|_| SteimError::Short { decoded: n })?;
+            // Extract all eight lanes at once; those past `count` are overwritten by the next
+            // word or left beyond the length.
+            let Some(dst) = spare.get_mut(n..n + 8) else {
+                return Err(SteimError::Short { decoded: n });
+            };
             let rsh = (32 - bits) & 31;
             let lsh = &shifts[idx];
             for k in 0..8 {
-                dst[k] = ((v << lsh[k]) as i32) >> rsh;
+                dst[k].write(((v << lsh[k]) as i32) >> rsh);
             }
             n += count as usize;
         }
     }
     if n < expected {
-        out.truncate(base);
         return Err(SteimError::Short { decoded: n });
     }
-    out.truncate(base + expected);
+    // SAFETY: lanes 0..n (n >= expected) of the spare capacity were all written above, so the
+    // first `expected` new elements are initialised.
+    unsafe { out.set_len(base + expected) };
     // Integrate: the first difference is ignored in favour of X0.
     let s = &mut out[base..];
     s[0] = x0;
