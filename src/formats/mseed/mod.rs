@@ -7,8 +7,9 @@
 //! - [`assemble`]: records into contiguous segments per stream, gaps and overlaps as data.
 //! - [`writer`]: samples into v2 or v3 records.
 //!
-//! Nothing here does I/O: callers hand in bytes, which keeps the codec usable from files,
-//! sockets and Kafka messages alike, and makes it fuzzable.
+//! Nothing here opens files or sockets: callers hand in bytes (or, with [`RecordStream`], any
+//! `std::io::Read`), which keeps the codec usable from files, sockets and Kafka messages alike,
+//! and makes it fuzzable.
 
 pub mod assemble;
 pub mod data;
@@ -25,6 +26,6 @@ pub mod writer;
 pub use assemble::{read_buffer, Assembler, Assembly, Discontinuity, GapKind, Segment};
 pub use encoding::{ByteOrder, Encoding, SampleType, Samples};
 pub use error::{EncodeError, ErrorKind, MseedError};
-pub use reader::{parse_record, RecordReader, StreamDecoder};
+pub use reader::{parse_record, RecordReader, RecordStream, StreamDecoder, StreamItem};
 pub use record::{Blockette, OwnedRecord, Record, RecordHeader, V2Fields};
 pub use writer::{encode, EncodeOptions};

@@ -223,6 +223,63 @@ impl StreamDecoder {
     }
 }
 
+/// Records from anything that implements [`std::io::Read`] (a TCP stream, a pipe, a growing
+/// file): reads in blocks of up to 64 KiB and hands each record out as soon as it is whole.
+/// I/O errors end the iteration after being yielded once.
+pub struct RecordStream<R> {
+    reader: R,
+    decoder: StreamDecoder,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// An item of a [`RecordStream`]: a record, a decoding error, or the reader's I/O error.
+#[derive(Debug)]
+pub enum StreamItem {
+    Record(OwnedRecord),
+    Bad(MseedError),
+    Io(std::io::Error),
+}
+
+impl<R: std::io::Read> RecordStream<R> {
+    pub fn new(reader: R) -> Self {
+        RecordStream {
+            reader,
+            decoder: StreamDecoder::new(),
+            buf: vec![0; 64 * 1024],
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> Iterator for RecordStream<R> {
+    type Item = StreamItem;
+
+    fn next(&mut self) -> Option<StreamItem> {
+        loop {
+            match self.decoder.next_record() {
+                Some(Ok(rec)) => return Some(StreamItem::Record(rec)),
+                Some(Err(e)) => return Some(StreamItem::Bad(e)),
+                None if self.done => return None,
+                None => {}
+            }
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    self.decoder.finish();
+                }
+                Ok(n) => self.decoder.push(&self.buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.done = true;
+                    self.decoder.finish();
+                    return Some(StreamItem::Io(e));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
