@@ -215,16 +215,6 @@ impl Samples {
         true
     }
 
-    /// Samples as f64 (text yields its bytes' values).
-    pub fn to_f64(&self) -> Vec<f64> {
-        match self {
-            Samples::Int(v) => v.iter().map(|&x| x as f64).collect(),
-            Samples::Float32(v) => v.iter().map(|&x| x as f64).collect(),
-            Samples::Float64(v) => v.clone(),
-            Samples::Text(v) => v.iter().map(|&x| x as f64).collect(),
-        }
-    }
-
     /// The bytes the project's checksum convention hashes: integers as little-endian int32,
     /// floats as little-endian float64, text as its raw bytes.
     pub fn canonical_bytes(&self) -> Vec<u8> {

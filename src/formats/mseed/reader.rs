@@ -82,21 +82,11 @@ fn step(b: &[u8], eof: bool) -> Step {
 pub struct RecordReader<'a> {
     buf: &'a [u8],
     pos: usize,
-    base: u64,
 }
 
 impl<'a> RecordReader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        RecordReader {
-            buf,
-            pos: 0,
-            base: 0,
-        }
-    }
-
-    /// A reader whose offsets count from `base` (for a buffer that is part of a larger input).
-    pub fn with_base(buf: &'a [u8], base: u64) -> Self {
-        RecordReader { buf, pos: 0, base }
+        RecordReader { buf, pos: 0 }
     }
 }
 
@@ -108,7 +98,7 @@ impl<'a> Iterator for RecordReader<'a> {
         if rest.is_empty() {
             return None;
         }
-        let offset = self.base + self.pos as u64;
+        let offset = self.pos as u64;
         match step(rest, true) {
             Step::Record(header) => {
                 let len = header.record_length;

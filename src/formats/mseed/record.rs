@@ -3,7 +3,7 @@
 use super::data;
 use super::encoding::{ByteOrder, Encoding, SampleType, Samples};
 use super::error::ErrorKind;
-use crate::model::{sample_time, Nanos, SampleRate, SourceId};
+use crate::model::{Nanos, SampleRate, SourceId};
 
 /// Outcome of parsing a header at the start of a buffer.
 #[derive(Debug)]
@@ -91,15 +91,6 @@ pub struct RecordHeader {
 }
 
 impl RecordHeader {
-    /// Time of the last sample.
-    pub fn end(&self) -> Nanos {
-        if self.sample_count == 0 {
-            self.start
-        } else {
-            sample_time(self.start, self.sample_count as i64 - 1, self.rate.hz())
-        }
-    }
-
     /// `NET.STA.LOC.CHA`.
     pub fn seed_text(&self) -> String {
         self.sid.seed_text()
@@ -139,14 +130,6 @@ impl Record<'_> {
         let mut out = Samples::empty(t);
         self.decode_into(&mut out)?;
         Ok(out)
-    }
-
-    pub fn to_owned_record(&self) -> OwnedRecord {
-        OwnedRecord {
-            header: self.header.clone(),
-            bytes: self.bytes.to_vec(),
-            offset: self.offset,
-        }
     }
 }
 
