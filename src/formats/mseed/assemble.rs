@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::encoding::{ByteOrder, Encoding, Samples};
+use super::encoding::{Encoding, SampleType, Samples};
 use super::error::{ErrorKind, MseedError};
 use super::reader::RecordReader;
 use super::record::Record;
@@ -25,7 +25,6 @@ pub struct Segment {
     pub encoding: Encoding,
     /// Length of the first record.
     pub record_length: usize,
-    pub data_order: ByteOrder,
     pub format_version: u8,
     pub samples: Samples,
     pub records: usize,
@@ -51,8 +50,8 @@ impl Segment {
     }
 
     /// Whether data of `rate` and sample type starting at `start` continues this segment.
-    fn continued_by(&self, start: Nanos, rate: SampleRate, samples: &Samples) -> bool {
-        if self.samples.sample_type() != samples.sample_type() || !self.rate.tolerably_equal(rate) {
+    fn continued_by(&self, start: Nanos, rate: SampleRate, t: SampleType) -> bool {
+        if self.samples.sample_type() != t || !self.rate.tolerably_equal(rate) {
             return false;
         }
         let Some(period) = self.rate.period_ns() else {
@@ -138,10 +137,9 @@ impl Assembler {
         };
         self.last = slot;
         let segs = &mut self.streams[slot].1;
-        let probe = Samples::empty(t);
         let joins = segs
             .last()
-            .is_some_and(|s| s.continued_by(h.start, h.rate, &probe));
+            .is_some_and(|s| s.continued_by(h.start, h.rate, t));
         if !joins {
             segs.push(Segment {
                 sid: h.sid.clone(),
@@ -149,16 +147,14 @@ impl Assembler {
                 rate: h.rate,
                 encoding: h.encoding,
                 record_length: h.record_length,
-                data_order: h.data_order,
                 format_version: h.format_version,
-                samples: probe,
+                samples: Samples::empty(t),
                 records: 0,
             });
         }
         let Some(seg) = segs.last_mut() else {
             return Ok(());
         };
-        let before = seg.samples.len();
         match rec.decode_into(&mut seg.samples) {
             Ok(intact) => {
                 if !intact {
@@ -169,7 +165,8 @@ impl Assembler {
                 Ok(())
             }
             Err(kind) => {
-                truncate(&mut seg.samples, before);
+                // The samples are as they were (decode_into's contract); drop the segment
+                // if this record would have been its first.
                 if seg.records == 0 {
                     segs.pop();
                 }
@@ -197,7 +194,7 @@ impl Assembler {
             let mut merged: Vec<Segment> = Vec::with_capacity(segs.len());
             for s in segs {
                 if let Some(last) = merged.last_mut() {
-                    if last.continued_by(s.start, s.rate, &s.samples) {
+                    if last.continued_by(s.start, s.rate, s.samples.sample_type()) {
                         last.records += s.records;
                         last.samples.append(s.samples);
                         continue;
@@ -211,15 +208,6 @@ impl Assembler {
             out.segments.extend(merged);
         }
         out
-    }
-}
-
-fn truncate(s: &mut Samples, len: usize) {
-    match s {
-        Samples::Int(v) => v.truncate(len),
-        Samples::Float32(v) => v.truncate(len),
-        Samples::Float64(v) => v.truncate(len),
-        Samples::Text(v) => v.truncate(len),
     }
 }
 

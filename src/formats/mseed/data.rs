@@ -38,7 +38,24 @@ fn fixed<'a>(
 /// `encoding.sample_type()` (the caller creates it with [`Samples::empty`]).
 ///
 /// Returns whether the data passed its own integrity check (Steim's Xn; always true otherwise).
+/// On error `out` holds exactly the samples it held before, so a bad record never leaves half
+/// its samples in a trace.
 pub fn decode_into(
+    encoding: Encoding,
+    data: &[u8],
+    n: usize,
+    order: ByteOrder,
+    out: &mut Samples,
+) -> Result<bool, ErrorKind> {
+    let before = out.len();
+    let result = decode_append(encoding, data, n, order, out);
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
+}
+
+fn decode_append(
     encoding: Encoding,
     data: &[u8],
     n: usize,
@@ -133,7 +150,6 @@ pub fn decode_into(
         }
         (Encoding::Sro, Samples::Int(v)) => {
             let it = fixed(encoding, data, n, 2)?;
-            let start = v.len();
             for b in it {
                 let w = u16_at(b, order);
                 let mut mantissa = (w & 0x0fff) as i32;
@@ -143,7 +159,6 @@ pub fn decode_into(
                 let gain = (w >> 12) as i32;
                 let exponent = 10 - gain;
                 if !(0..=10).contains(&exponent) {
-                    v.truncate(start);
                     return Err(ErrorKind::CorruptData {
                         encoding,
                         why: format!("SRO gain-range exponent {exponent} is outside 0..=10"),

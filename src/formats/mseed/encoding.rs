@@ -203,6 +203,16 @@ impl Samples {
         self.len() == 0
     }
 
+    /// Keeps the first `len` samples.
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Samples::Int(v) => v.truncate(len),
+            Samples::Float32(v) => v.truncate(len),
+            Samples::Float64(v) => v.truncate(len),
+            Samples::Text(v) => v.truncate(len),
+        }
+    }
+
     /// Appends `other`, which must have the same sample type.
     pub fn append(&mut self, other: Samples) -> bool {
         match (self, other) {

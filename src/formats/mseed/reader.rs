@@ -162,11 +162,6 @@ impl StreamDecoder {
         self.eof = true;
     }
 
-    /// Bytes received but not yet consumed.
-    pub fn pending(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-
     pub fn next_record(&mut self) -> Option<Result<OwnedRecord, MseedError>> {
         loop {
             let rest = &self.buf[self.pos..];
