@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy).
+# Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy, SciPy).
 # Idempotent: does nothing when they are already importable. Uses pip's cache when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy" 2>/dev/null; then
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy" 2>/dev/null; then
   exit 0
 fi
 echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2

@@ -4,9 +4,11 @@
 //! the parts fit together; in short: [`formats`] turns bytes into samples and back, [`model`] is
 //! the vocabulary every stage shares, and [`inspect`] is the user-facing summary of files.
 
+pub mod dsp;
 pub mod formats;
 pub mod inspect;
 pub mod memory;
 pub mod model;
+pub mod ops;
 pub mod synthetic;
 pub mod synthfile;

@@ -2,6 +2,9 @@
 //! pymseed (libmseed 3), run by `tests/python/check_interop.py` with the Python that
 //! `scripts/setup-python.sh` prepares (`.venv/`), or `$SEISREDUCE_PYTHON`.
 
+mod common;
+
+use common::python;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -9,18 +12,6 @@ use seisreduce::formats::mseed::{encode, ByteOrder, EncodeOptions, Encoding, Sam
 use seisreduce::model::{SampleRate, SeedId};
 use seisreduce::synthetic::{channel, NoiseModel};
 use serde_json::json;
-
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("SEISREDUCE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
 
 fn samples(enc: Encoding, n: usize) -> Samples {
     let ints = channel(n, 100.0, enc.code() as u64, &NoiseModel::default());

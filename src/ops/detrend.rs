@@ -1,0 +1,63 @@
+//! `detrend`: remove the mean or the least-squares line from each window of each channel
+//! (SciPy's `detrend(type='constant' | 'linear')` applied per window).
+
+use super::stream::{GapPolicy, Streaming};
+use super::window::{WindowFn, WindowedFactory};
+use super::ConfigError;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    Mean,
+    Linear,
+}
+
+pub struct DetrendFn(pub Trend);
+
+impl WindowFn for DetrendFn {
+    fn apply(&self, x: &[f32], y: &mut [f32]) {
+        let n = x.len() as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let slope = match self.0 {
+            Trend::Mean => 0.0,
+            Trend::Linear if x.len() > 1 => {
+                // Least squares against t - t_mean, so the intercept is the mean.
+                let tm = (n - 1.0) / 2.0;
+                let (mut sxy, mut sxx) = (0.0, 0.0);
+                for (i, &v) in x.iter().enumerate() {
+                    let t = i as f64 - tm;
+                    sxy += t * (v as f64 - mean);
+                    sxx += t * t;
+                }
+                sxy / sxx
+            }
+            Trend::Linear => 0.0,
+        };
+        let tm = (n - 1.0) / 2.0;
+        for (i, (o, &v)) in y.iter_mut().zip(x).enumerate() {
+            *o = (v as f64 - mean - slope * (i as f64 - tm)) as f32;
+        }
+    }
+}
+
+pub type Detrend = Streaming<WindowedFactory<DetrendFn>>;
+
+pub fn detrend(trend: Trend, window_s: f64, gaps: GapPolicy) -> Result<Detrend, ConfigError> {
+    check_window(window_s)?;
+    Ok(Streaming::new(
+        WindowedFactory::new(window_s, move |_| Ok(Arc::new(DetrendFn(trend)))),
+        gaps,
+    ))
+}
+
+/// Windows are a positive, finite number of seconds.
+pub fn check_window(window_s: f64) -> Result<(), ConfigError> {
+    if window_s > 0.0 && window_s.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            "window_s",
+            format!("must be a positive number of seconds, got {window_s}"),
+        ))
+    }
+}

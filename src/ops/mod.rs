@@ -1,0 +1,83 @@
+//! Operators: pure synchronous transforms of [`Chunk`]s, with no I/O.
+//!
+//! Every operator is an [`Operator`]: it takes chunks of any stream, in arrival order, and emits
+//! chunks and [`Event`]s; [`Operator::flush`] emits what it holds back at the end of input.
+//! Pipeline stages wrap operators; benchmarks and tests drive them directly.
+//!
+//! Most operators are a per-stream [`stream::Kernel`] (the arithmetic, over contiguous blocks)
+//! inside [`stream::Streaming`] (the bookkeeping shared by all of them: one state per stream,
+//! continuity checks, the gap policy, output timestamps).
+
+pub mod calculus;
+pub mod decimate;
+pub mod detrend;
+pub mod filter;
+pub mod rows;
+pub mod stream;
+pub mod taper;
+pub mod window;
+
+use crate::model::{Chunk, Nanos};
+
+pub use stream::{GapPolicy, Streaming};
+
+/// Something an operator noticed about its input, reported alongside its output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Samples missing between `start` (the expected time) and `end` (where data resumed).
+    /// `filled` when the gap was bridged by interpolation, otherwise the filter restarted.
+    Gap {
+        stream: String,
+        start: Nanos,
+        end: Nanos,
+        samples: u64,
+        filled: bool,
+    },
+    /// Samples that repeated already-processed time were dropped.
+    Overlap {
+        stream: String,
+        start: Nanos,
+        end: Nanos,
+        dropped: u64,
+    },
+    /// The stream's rate or channel set changed: the state was flushed and started again.
+    Restart { stream: String, reason: String },
+}
+
+/// What a call to an operator produced.
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    pub chunks: Vec<Chunk>,
+    pub events: Vec<Event>,
+}
+
+impl Output {
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.events.clear();
+    }
+}
+
+/// A stream transform.
+pub trait Operator: Send {
+    /// Takes one chunk; appends whatever is ready to `out`.
+    fn process(&mut self, chunk: Chunk, out: &mut Output);
+    /// End of input: appends everything still held back, for every stream.
+    fn flush(&mut self, out: &mut Output);
+}
+
+/// Errors in an operator's parameters, found when it is built (before any data flows).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &'static str, message: impl std::fmt::Display) -> Self {
+        ConfigError::Invalid {
+            key,
+            message: message.to_string(),
+        }
+    }
+}
