@@ -82,6 +82,10 @@ pub enum PlanError {
 /// so that the plan does not split into stages that save nothing.
 const STAGE_OVERHEAD: f64 = 2.0;
 
+/// Cost of finishing one output (reducing its eight lanes, the odd taps, the store), in
+/// multiply-adds: the kernel does eight per instruction, the reduction does one.
+const OUTPUT_OVERHEAD: f64 = 32.0;
+
 impl Plan {
     pub fn new(factor: usize, spec: Spec) -> Result<Plan, PlanError> {
         if factor == 0 {
@@ -140,7 +144,7 @@ impl Plan {
 
 /// Estimated multiply-adds per stage input sample of a stage with these edges (cycles/sample).
 fn stage_cost(m: usize, pass: f64, stop: f64, atten_db: f64) -> f64 {
-    kaiser::estimated_taps(atten_db, stop - pass) / m as f64 + STAGE_OVERHEAD
+    (kaiser::estimated_taps(atten_db, stop - pass) + OUTPUT_OVERHEAD) / m as f64 + STAGE_OVERHEAD
 }
 
 /// The ordered factorisation of `factor` with the least estimated cost (dynamic programming over
@@ -148,7 +152,6 @@ fn stage_cost(m: usize, pass: f64, stop: f64, atten_db: f64) -> f64 {
 fn best_factorisation(factor: usize, spec: Spec) -> Vec<usize> {
     fn best(
         remaining: usize,
-        total: usize,
         spec: Spec,
         memo: &mut HashMap<usize, (f64, Vec<usize>)>,
     ) -> (f64, Vec<usize>) {
@@ -165,7 +168,7 @@ fn best_factorisation(factor: usize, spec: Spec) -> Vec<usize> {
             let r_out = (remaining / m) as f64;
             let here = stage_cost(m, fp / r_in, (r_out - fp) / r_in, spec.atten_db);
             // Later stages see 1/m of the samples.
-            let (rest_cost, rest) = best(remaining / m, total, spec, memo);
+            let (rest_cost, rest) = best(remaining / m, spec, memo);
             let cost = here + rest_cost / m as f64;
             if cost < choice.0 {
                 let mut v = vec![m];
@@ -176,7 +179,7 @@ fn best_factorisation(factor: usize, spec: Spec) -> Vec<usize> {
         memo.insert(remaining, choice.clone());
         choice
     }
-    best(factor, factor, spec, &mut HashMap::new()).1
+    best(factor, spec, &mut HashMap::new()).1
 }
 
 /// Designs one stage and verifies it: the length starts at Kaiser's estimate, rounded up to the

@@ -13,6 +13,10 @@
 
 /// Computes `out.len()` outputs. `signal` must hold at least
 /// `(out.len() - 1) * step + taps.len()` samples.
+///
+/// Each output's taps are summed in eight lanes, the lanes reduced in a fixed tree, and the
+/// remaining `taps.len() % 8` taps added in order; the eight-at-a-time and one-at-a-time paths
+/// do exactly that, so an output never depends on where a call's boundaries fall.
 pub fn strided_dots(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) {
     if out.is_empty() {
         return;
@@ -69,8 +73,7 @@ mod portable {
 
     #[inline(always)]
     fn hsum(a: [f32; 8]) -> f32 {
-        let q = [a[0] + a[4], a[1] + a[5], a[2] + a[6], a[3] + a[7]];
-        (q[0] + q[2]) + (q[1] + q[3])
+        ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
     }
 
     pub fn strided_dots(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) {
@@ -84,21 +87,49 @@ mod portable {
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// Horizontal sum in the same order as the portable kernel: halves, then pairs.
+    /// Reduces the eight-lane accumulators of eight outputs to one vector of their sums:
+    /// `((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))` for each, by a tree of horizontal adds.
     #[inline(always)]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        // q = [a0+a4, a1+a5, a2+a6, a3+a7]; (q0+q2) + (q1+q3)
-        let h = _mm_add_ps(q, _mm_movehl_ps(q, q));
-        _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)))
+    unsafe fn reduce8(a: &[__m256; 8]) -> __m256 {
+        let h01 = _mm256_hadd_ps(a[0], a[1]);
+        let h23 = _mm256_hadd_ps(a[2], a[3]);
+        let h45 = _mm256_hadd_ps(a[4], a[5]);
+        let h67 = _mm256_hadd_ps(a[6], a[7]);
+        // Per 128-bit half: [s0 s1 s2 s3] partial sums of outputs 0..3, then 4..7.
+        let q0123 = _mm256_hadd_ps(h01, h23);
+        let q4567 = _mm256_hadd_ps(h45, h67);
+        let lo = _mm256_permute2f128_ps(q0123, q4567, 0x20);
+        let hi = _mm256_permute2f128_ps(q0123, q4567, 0x31);
+        _mm256_add_ps(lo, hi)
     }
 
+    /// The same reduction for one output, in the same order.
     #[inline(always)]
-    unsafe fn tail(taps: &[f32], x: *const f32, from: usize, mut s: f32) -> f32 {
-        for (k, &t) in taps.iter().enumerate().skip(from) {
-            s += t * *x.add(k);
+    unsafe fn reduce1(a: __m256) -> f32 {
+        let h = _mm256_hadd_ps(a, a);
+        let q = _mm256_hadd_ps(h, h);
+        _mm_cvtss_f32(_mm_add_ss(
+            _mm256_castps256_ps128(q),
+            _mm256_extractf128_ps(q, 1),
+        ))
+    }
+
+    /// Eight outputs' lane sums over the whole tap blocks: one tap load feeds eight chains.
+    #[inline(always)]
+    unsafe fn accumulate(
+        tp: *const f32,
+        base: *const f32,
+        step: usize,
+        blocks: usize,
+    ) -> [__m256; 8] {
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for b in 0..blocks {
+            let h = _mm256_loadu_ps(tp.add(b * 8));
+            for (q, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(h, _mm256_loadu_ps(base.add(q * step + b * 8)), *a);
+            }
         }
-        s
+        acc
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -108,20 +139,18 @@ mod x86 {
         let tp = taps.as_ptr();
         let sp = signal.as_ptr();
         let mut i = 0;
-        // Eight outputs at a time: one tap load feeds eight independent FMA chains.
+        // Eight outputs at a time: one tap load feeds eight independent FMA chains, and the
+        // eight sums come out as one vector.
         while i + 8 <= out.len() {
             let base = sp.add(i * step);
-            let mut acc = [_mm256_setzero_ps(); 8];
-            for b in 0..blocks {
-                let h = _mm256_loadu_ps(tp.add(b * 8));
-                for (q, a) in acc.iter_mut().enumerate() {
-                    let x = _mm256_loadu_ps(base.add(q * step + b * 8));
-                    *a = _mm256_fmadd_ps(h, x, *a);
-                }
+            let acc = accumulate(tp, base, step, blocks);
+            let mut sums = reduce8(&acc);
+            for (k, &t) in taps.iter().enumerate().skip(blocks * 8) {
+                let s = |q: usize| *base.add(q * step + k);
+                let x = _mm256_setr_ps(s(0), s(1), s(2), s(3), s(4), s(5), s(6), s(7));
+                sums = _mm256_fmadd_ps(_mm256_set1_ps(t), x, sums);
             }
-            for (q, a) in acc.iter().enumerate() {
-                out[i + q] = tail(taps, base.add(q * step), blocks * 8, hsum(*a));
-            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), sums);
             i += 8;
         }
         while i < out.len() {
@@ -131,7 +160,11 @@ mod x86 {
                 let h = _mm256_loadu_ps(tp.add(b * 8));
                 a = _mm256_fmadd_ps(h, _mm256_loadu_ps(base.add(b * 8)), a);
             }
-            out[i] = tail(taps, base, blocks * 8, hsum(a));
+            let mut s = reduce1(a);
+            for (k, &t) in taps.iter().enumerate().skip(blocks * 8) {
+                s = t.mul_add(*base.add(k), s);
+            }
+            out[i] = s;
             i += 1;
         }
     }

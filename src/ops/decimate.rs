@@ -133,8 +133,11 @@ impl Kernel for DecimateKernel {
     }
 
     fn push(&mut self, input: ArrayView2<f32>) -> Array2<f32> {
-        let mut y = input.to_owned();
-        for stage in &mut self.stages {
+        let Some((first, rest)) = self.stages.split_first_mut() else {
+            return self.deliver(input.to_owned());
+        };
+        let mut y = first.push(input);
+        for stage in rest {
             y = stage.push(y.view());
         }
         self.deliver(y)

@@ -82,7 +82,7 @@ impl<W: WindowFn> KernelFactory for WindowedFactory<W> {
 
     fn start(&self, n_channels: usize, rate: SampleRate) -> Result<Windowed<W>, String> {
         let len = (self.window_s * rate.hz()).round();
-        if !(len >= 1.0 && len < 1e12) {
+        if !(1.0..1e12).contains(&len) {
             return Err(format!(
                 "a window of {} s at {} Hz is not a usable number of samples",
                 self.window_s,
