@@ -65,7 +65,7 @@ fn data(channels: usize, n: usize, seed: u64) -> Array2<f32> {
     Array2::from_shape_fn((channels, n), |(c, i)| {
         let x = (i as u64 ^ seed)
             .wrapping_mul(6364136223846793005)
-            .wrapping_add(c as u64 * 1442695040888963407);
+            .wrapping_add((c as u64).wrapping_mul(1442695040888963407));
         ((x >> 40) as f32 / 16777216.0 - 0.5) * 1000.0 + (i as f32 * 0.05 + c as f32).sin() * 300.0
     })
 }
