@@ -9,7 +9,7 @@ use ndarray::{s, Array2};
 use proptest::prelude::*;
 use seisreduce::dsp::butter::Band;
 use seisreduce::ops::calculus::{calculus, Calculus};
-use seisreduce::ops::decimate::{decimate, DecimateParams, OutputKind};
+use seisreduce::ops::decimate::{decimate, Align, DecimateParams, OutputKind};
 use seisreduce::ops::detrend::{detrend, Trend};
 use seisreduce::ops::filter::{filter, FilterParams, Phase};
 use seisreduce::ops::taper::taper;
@@ -101,10 +101,21 @@ proptest! {
     }
 }
 
+fn first_sample_decimator(factor: usize) -> Box<dyn Operator> {
+    Box::new(
+        decimate(&DecimateParams {
+            factor,
+            align: Align::FirstSample,
+            ..DecimateParams::default()
+        })
+        .unwrap(),
+    )
+}
+
 #[test]
 fn a_gap_restarts_the_filter_and_is_reported() {
     let x = data(2, 4000, 1);
-    let mut op = decimator(10, GapPolicy::Restart);
+    let mut op = first_sample_decimator(10);
     let mut out = Output::default();
     op.process(
         chunk(T0, RATE, x.slice(s![.., ..1500]).to_owned()),
@@ -134,7 +145,7 @@ fn a_gap_restarts_the_filter_and_is_reported() {
     let total: usize = out.chunks.iter().map(|c| c.n_samples()).sum();
     assert_eq!(total, 150 + 250);
     // Each segment equals that segment decimated on its own.
-    let mut alone = decimator(10, GapPolicy::Restart);
+    let mut alone = first_sample_decimator(10);
     let second = feed_in_pieces(
         alone.as_mut(),
         resume,
@@ -301,4 +312,40 @@ fn integer_output_is_rounded() {
     let y = joined(&out);
     assert!(y.iter().all(|v| v.fract() == 0.0));
     assert!(y.iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn outputs_fall_on_the_epoch_grid_of_the_output_rate() {
+    // Streams starting 3 and 7 samples past a whole second, and one resuming after a gap:
+    // every output time is a whole multiple of 100 ms (10 Hz), so they share one grid.
+    let x = data(1, 2000, 10);
+    let mut op = decimator(10, GapPolicy::Restart);
+    let mut out = Output::default();
+    for (name, offset) in [("A", 3), ("B", 7)] {
+        let mut c = chunk(T0 + offset * 10_000_000, RATE, x.clone());
+        c.stream = name.into();
+        op.process(c, &mut out);
+    }
+    let mut resumed = chunk(T0 + 25_130_000_000, RATE, x.slice(s![.., ..500]).to_owned());
+    resumed.stream = "A".into();
+    op.process(resumed, &mut out);
+    op.flush(&mut out);
+    assert_eq!(out.events.len(), 1, "the gap in A");
+    for c in &out.chunks {
+        assert_eq!(c.rate.hz(), 10.0);
+        for j in 0..c.n_samples() as i64 {
+            assert_eq!(
+                c.time_of(j) % 100_000_000,
+                0,
+                "{} sample {j} at {}",
+                c.stream,
+                c.time_of(j)
+            );
+        }
+    }
+    // The first output of B is at the whole second before its first sample (7 samples of
+    // lead-in), and the 2000 samples plus lead-in give ceil(2007 / 10) outputs.
+    let b: Vec<_> = out.chunks.iter().filter(|c| c.stream == "B").collect();
+    assert_eq!(b[0].start, T0);
+    assert_eq!(b.iter().map(|c| c.n_samples()).sum::<usize>(), 201);
 }

@@ -6,13 +6,14 @@
 //! centred (length `2 K m + 1`), so output `j` is aligned with input `j * m` exactly: phases are
 //! preserved and timestamps need no correction. Before the first sample and after the last one
 //! of a segment the signal is taken as zero (as `scipy.signal.upfirdn` does), and a segment of
-//! `n` samples gives `ceil(n / factor)` outputs, covering the same time span.
+//! `n` samples gives `ceil(n / factor)` outputs, covering the same time span. By default the
+//! outputs are put on the epoch grid of the output rate ([`Align::Epoch`]).
 
 use super::rows::map_rows;
-use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
+use super::stream::{epoch_lead_in, GapPolicy, Kernel, KernelFactory, Streaming};
 use super::ConfigError;
 use crate::dsp::cascade::{Plan, Spec};
-use crate::model::SampleRate;
+use crate::model::{Nanos, SampleRate};
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use std::sync::Arc;
 
@@ -25,6 +26,19 @@ pub enum OutputKind {
     Integer,
 }
 
+/// Where the output samples fall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    /// On whole multiples of the output period since the epoch (when the input's period is a
+    /// whole number of nanoseconds and its samples are on that grid): every stream and every
+    /// segment shares one grid. The first output may then precede the first input by less
+    /// than one output period (computed with zeros before the data, like any edge).
+    #[default]
+    Epoch,
+    /// On the first sample of each segment.
+    FirstSample,
+}
+
 /// Parameters of the `decimate` operator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecimateParams {
@@ -32,6 +46,7 @@ pub struct DecimateParams {
     pub spec: Spec,
     pub output: OutputKind,
     pub gaps: GapPolicy,
+    pub align: Align,
 }
 
 impl Default for DecimateParams {
@@ -41,6 +56,7 @@ impl Default for DecimateParams {
             spec: Spec::default(),
             output: OutputKind::Float,
             gaps: GapPolicy::Restart,
+            align: Align::Epoch,
         }
     }
 }
@@ -163,17 +179,28 @@ pub struct DecimateFactory {
     plan: Plan,
     taps: Vec<Arc<[f32]>>,
     output: OutputKind,
+    align: Align,
 }
 
 impl DecimateFactory {
-    pub fn new(factor: usize, spec: Spec, output: OutputKind) -> Result<Self, ConfigError> {
+    pub fn new(
+        factor: usize,
+        spec: Spec,
+        output: OutputKind,
+        align: Align,
+    ) -> Result<Self, ConfigError> {
         let plan = Plan::new(factor, spec).map_err(|e| ConfigError::invalid("factor", e))?;
         let taps = plan
             .stages
             .iter()
             .map(|s| s.taps.iter().map(|&t| t as f32).collect())
             .collect();
-        Ok(DecimateFactory { plan, taps, output })
+        Ok(DecimateFactory {
+            plan,
+            taps,
+            output,
+            align,
+        })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -197,6 +224,13 @@ impl KernelFactory for DecimateFactory {
             output: self.output,
         })
     }
+
+    fn lead_in(&self, start: Nanos, rate: SampleRate) -> usize {
+        match self.align {
+            Align::Epoch => epoch_lead_in(start, rate, self.plan.factor),
+            Align::FirstSample => 0,
+        }
+    }
 }
 
 /// The `decimate` operator.
@@ -204,7 +238,7 @@ pub type Decimate = Streaming<DecimateFactory>;
 
 /// Builds the `decimate` operator.
 pub fn decimate(params: &DecimateParams) -> Result<Decimate, ConfigError> {
-    let factory = DecimateFactory::new(params.factor, params.spec, params.output)?;
+    let factory = DecimateFactory::new(params.factor, params.spec, params.output, params.align)?;
     Ok(Streaming::new(factory, params.gaps))
 }
 

@@ -33,6 +33,29 @@ pub trait KernelFactory: Send {
     /// `Err` when the operator cannot run on this stream (a corner above its Nyquist, say); the
     /// stream's data are then dropped and reported, the other streams carry on.
     fn start(&self, n_channels: usize, rate: SampleRate) -> Result<Self::Kernel, String>;
+
+    /// Zero samples to put before a segment starting at `start`, so that its outputs fall on
+    /// a chosen grid (see [`epoch_lead_in`]). None by default.
+    fn lead_in(&self, _start: Nanos, _rate: SampleRate) -> usize {
+        0
+    }
+}
+
+/// The number of input samples by which to start a segment early so that every `ratio`-th
+/// sample falls on a whole multiple of the output period since the epoch: then outputs of
+/// different streams, and of the same stream after a restart, share one time grid (what a
+/// common (channel, time) array needs). Only for rates with a whole-nanosecond period and
+/// starts on that period's grid; otherwise 0 (the grid is the first sample's).
+pub fn epoch_lead_in(start: Nanos, rate: SampleRate, ratio: usize) -> usize {
+    let period = 1e9 / rate.hz();
+    if !(period.is_finite() && period >= 1.0 && period.fract() == 0.0 && period < 9e18) {
+        return 0;
+    }
+    let period = period as i64;
+    if start.rem_euclid(period) != 0 {
+        return 0;
+    }
+    (start / period).rem_euclid(ratio as i64) as usize
 }
 
 /// What to do when a stream has missing samples.
@@ -116,15 +139,21 @@ impl<F: KernelFactory> Streaming<F> {
     fn begin(&mut self, chunk: Chunk, out: &mut Output) {
         match self.factory.start(chunk.n_channels(), chunk.rate) {
             Ok(kernel) => {
+                // Lead-in samples are zeros, as the kernels assume before a segment anyway.
+                let lead = self.factory.lead_in(chunk.start, chunk.rate);
                 let mut seg = Segment {
                     kernel,
-                    start: chunk.start,
+                    start: sample_time(chunk.start, -(lead as i64), chunk.rate.hz()),
                     rate: chunk.rate,
                     channels: chunk.channels,
                     consumed: 0,
                     emitted: 0,
                     last: Vec::new(),
                 };
+                if lead > 0 {
+                    let zeros = Array2::zeros((chunk.data.nrows(), lead));
+                    seg.feed(&chunk.stream, zeros.view(), out);
+                }
                 seg.feed(&chunk.stream, chunk.data.view(), out);
                 self.segments.insert(chunk.stream, seg);
             }
