@@ -4,9 +4,7 @@
 
 mod common;
 
-use common::python;
-use std::path::PathBuf;
-use std::process::Command;
+use common::run_python;
 
 use seisreduce::formats::mseed::{encode, ByteOrder, EncodeOptions, Encoding, Samples};
 use seisreduce::model::{SampleRate, SeedId};
@@ -134,24 +132,8 @@ fn reference_readers_read_what_we_write() {
         serde_json::to_vec_pretty(&manifest).unwrap(),
     )
     .unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_interop.py");
-    let py = python();
-    let out = Command::new(&py)
-        .arg(&script)
-        .arg(&manifest_path)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run scripts/setup-python.sh first",
-                py.display()
-            )
-        });
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "reference readers disagree with what we wrote (python: {}; needs obspy and pymseed, see scripts/setup-python.sh)",
-        py.display()
-    );
+    // Fails with the script's output when the reference readers disagree with what we wrote.
+    let text = run_python("check_interop.py", &[manifest_path.as_os_str()]);
+    eprintln!("{text}");
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }

@@ -15,29 +15,27 @@ pub fn filter(sos: &[Section], state: &mut [[f64; 2]], x: &[f32], y: &mut [f32])
     debug_assert_eq!(x.len(), y.len());
     debug_assert_eq!(sos.len(), state.len());
     for (xi, yi) in x.iter().zip(y.iter_mut()) {
-        let mut v = *xi as f64;
-        for (s, z) in sos.iter().zip(state.iter_mut()) {
-            let out = s[0] * v + z[0];
-            z[0] = s[1] * v - s[4] * out + z[1];
-            z[1] = s[2] * v - s[5] * out;
-            v = out;
-        }
-        *yi = v as f32;
+        *yi = step(sos, state, *xi as f64) as f32;
     }
 }
 
 /// The same in f64, in place (used inside [`filtfilt`]).
 fn filter_f64(sos: &[Section], state: &mut [[f64; 2]], x: &mut [f64]) {
     for xi in x.iter_mut() {
-        let mut v = *xi;
-        for (s, z) in sos.iter().zip(state.iter_mut()) {
-            let out = s[0] * v + z[0];
-            z[0] = s[1] * v - s[4] * out + z[1];
-            z[1] = s[2] * v - s[5] * out;
-            v = out;
-        }
-        *xi = v;
+        *xi = step(sos, state, *xi);
     }
+}
+
+/// One sample through every section (transposed direct form II).
+#[inline(always)]
+fn step(sos: &[Section], state: &mut [[f64; 2]], mut v: f64) -> f64 {
+    for (s, z) in sos.iter().zip(state.iter_mut()) {
+        let out = s[0] * v + z[0];
+        z[0] = s[1] * v - s[4] * out + z[1];
+        z[1] = s[2] * v - s[5] * out;
+        v = out;
+    }
+    v
 }
 
 /// Initial state for a step response at steady state, per unit input (SciPy's `sosfilt_zi`).

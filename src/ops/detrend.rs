@@ -43,21 +43,8 @@ impl WindowFn for DetrendFn {
 pub type Detrend = Streaming<WindowedFactory<DetrendFn>>;
 
 pub fn detrend(trend: Trend, window_s: f64, gaps: GapPolicy) -> Result<Detrend, ConfigError> {
-    check_window(window_s)?;
     Ok(Streaming::new(
-        WindowedFactory::new(window_s, move |_| Ok(Arc::new(DetrendFn(trend)))),
+        WindowedFactory::new(window_s, move |_| Ok(Arc::new(DetrendFn(trend))))?,
         gaps,
     ))
-}
-
-/// Windows are a positive, finite number of seconds.
-pub fn check_window(window_s: f64) -> Result<(), ConfigError> {
-    if window_s > 0.0 && window_s.is_finite() {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            "window_s",
-            format!("must be a positive number of seconds, got {window_s}"),
-        ))
-    }
 }

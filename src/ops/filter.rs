@@ -121,19 +121,13 @@ pub fn filter(p: &FilterParams) -> Result<Filter, ConfigError> {
             p.gaps,
         )),
         Phase::ZeroPhase { window_s } => {
-            if !(window_s > 0.0 && window_s.is_finite()) {
-                return Err(ConfigError::invalid(
-                    "window_s",
-                    format!("must be a positive number of seconds, got {window_s}"),
-                ));
-            }
             let (order, band) = (p.order, p.band);
             Filter::ZeroPhase(Streaming::new(
                 WindowedFactory::new(window_s, move |rate| {
                     Ok(Arc::new(ZeroPhaseFn {
                         sections: design(order, band, rate)?,
                     }))
-                }),
+                })?,
                 p.gaps,
             ))
         }

@@ -1,7 +1,6 @@
 //! `taper`: a cosine (Hann) ramp at both ends of each window, so that windows can be filtered or
 //! transformed without the step at their edges ringing through the result.
 
-use super::detrend::check_window;
 use super::stream::{GapPolicy, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
@@ -40,7 +39,6 @@ impl WindowFn for TaperFn {
 pub type Taper = Streaming<WindowedFactory<TaperFn>>;
 
 pub fn taper(fraction: f64, window_s: f64, gaps: GapPolicy) -> Result<Taper, ConfigError> {
-    check_window(window_s)?;
     if !(0.0..=0.5).contains(&fraction) {
         return Err(ConfigError::invalid(
             "fraction",
@@ -48,7 +46,7 @@ pub fn taper(fraction: f64, window_s: f64, gaps: GapPolicy) -> Result<Taper, Con
         ));
     }
     Ok(Streaming::new(
-        WindowedFactory::new(window_s, move |_| Ok(Arc::new(TaperFn { fraction }))),
+        WindowedFactory::new(window_s, move |_| Ok(Arc::new(TaperFn { fraction })))?,
         gaps,
     ))
 }

@@ -6,6 +6,7 @@
 
 use super::rows::map_rows;
 use super::stream::{Kernel, KernelFactory};
+use super::ConfigError;
 use crate::model::SampleRate;
 use ndarray::{Array2, ArrayView2};
 use std::sync::Arc;
@@ -66,14 +67,21 @@ pub struct WindowedFactory<W> {
 }
 
 impl<W: WindowFn> WindowedFactory<W> {
+    /// Refuses a window that is not a positive, finite number of seconds.
     pub fn new(
         window_s: f64,
         make: impl Fn(SampleRate) -> Result<Arc<W>, String> + Send + 'static,
-    ) -> Self {
-        WindowedFactory {
+    ) -> Result<Self, ConfigError> {
+        if !(window_s > 0.0 && window_s.is_finite()) {
+            return Err(ConfigError::invalid(
+                "window_s",
+                format!("must be a positive number of seconds, got {window_s}"),
+            ));
+        }
+        Ok(WindowedFactory {
             window_s,
             make: Box::new(make),
-        }
+        })
     }
 }
 
