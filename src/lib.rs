@@ -4,11 +4,17 @@
 //! the parts fit together; in short: [`formats`] turns bytes into samples and back, [`model`] is
 //! the vocabulary every stage shares, and [`inspect`] is the user-facing summary of files.
 
+pub mod bus;
 pub mod dsp;
 pub mod formats;
 pub mod inspect;
 pub mod memory;
 pub mod model;
 pub mod ops;
+pub mod pipeline;
+pub mod settings;
+pub mod sinks;
+pub mod sources;
 pub mod synthetic;
 pub mod synthfile;
+pub mod telemetry;

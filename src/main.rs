@@ -8,7 +8,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use seisreduce::formats::mseed::Encoding;
 use seisreduce::inspect::{self, FileOutcome};
+use seisreduce::pipeline::runtime::RunOptions;
+use seisreduce::pipeline::Pipeline;
+use seisreduce::settings::Settings;
 use seisreduce::synthfile::{synth_file, SynthSpec};
+
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +43,26 @@ enum Command {
     /// Write a synthetic multi-channel miniSEED file (realistic noise, events), for demos
     /// and benchmarks.
     Synth(SynthArgs),
+    /// Validate a pipeline file (and the settings) without running anything.
+    Check {
+        pipeline: PathBuf,
+        /// Deployment settings (TOML); default: $SEISREDUCE_CONFIG, else built-in defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a pipeline: all its stages, or only those named with --stages (Kafka bus).
+    Run {
+        pipeline: PathBuf,
+        /// Comma-separated stage names to run in this process.
+        #[arg(long, value_delimiter = ',')]
+        stages: Option<Vec<String>>,
+        /// Deployment settings (TOML); default: $SEISREDUCE_CONFIG, else built-in defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Seconds to wait for the Kafka broker at start.
+        #[arg(long, default_value_t = 60)]
+        broker_wait: u64,
+    },
 }
 
 #[derive(Args)]
@@ -149,6 +174,27 @@ fn run() -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Check { pipeline, config } => {
+            let settings = Settings::from_process(config.as_deref())?;
+            let p = Pipeline::load(&pipeline)?;
+            println!("{}", run::describe(&p, &settings));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            pipeline,
+            stages,
+            config,
+            broker_wait,
+        } => {
+            let settings = Settings::from_process(config.as_deref())?;
+            seisreduce::telemetry::init_logging(&settings.log);
+            let p = Pipeline::load(&pipeline)?;
+            let opts = RunOptions {
+                stages,
+                broker_wait: std::time::Duration::from_secs(broker_wait),
+            };
+            run::run_pipeline(&p, &settings, opts)
         }
         Command::Synth(args) => {
             let spec = args.spec()?;

@@ -56,37 +56,59 @@ impl Rng {
     }
 }
 
-/// `n` samples of one channel at `rate` Hz.
-pub fn channel(n: usize, rate: f64, seed: u64, model: &NoiseModel) -> Vec<i32> {
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(n);
-    let mut walk = 0.0f64;
-    let p_event = model.events_per_hour / (3600.0 * rate);
-    // Active transients: (amplitude, phase step, decay per sample, phase)
-    let mut events: Vec<(f64, f64, f64, f64)> = Vec::new();
-    for _ in 0..n {
-        walk += model.walk * rng.normal();
-        walk *= 0.9995; // keep the walk bounded
-        if rng.uniform() < p_event {
+/// One channel's signal, sample by sample: for streams that never end.
+pub struct Generator {
+    rng: Rng,
+    walk: f64,
+    p_event: f64,
+    rate: f64,
+    model: NoiseModel,
+    /// Active transients: (amplitude, phase step, decay per sample, phase)
+    events: Vec<(f64, f64, f64, f64)>,
+}
+
+impl Generator {
+    pub fn new(rate: f64, seed: u64, model: &NoiseModel) -> Self {
+        Generator {
+            rng: Rng::new(seed),
+            walk: 0.0,
+            p_event: model.events_per_hour / (3600.0 * rate),
+            rate,
+            model: model.clone(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The next sample, in counts.
+    pub fn next_sample(&mut self) -> i32 {
+        let (rng, model, rate) = (&mut self.rng, &self.model, self.rate);
+        self.walk += model.walk * rng.normal();
+        self.walk *= 0.9995; // keep the walk bounded
+        if rng.uniform() < self.p_event {
             let freq = 1.0 + 9.0 * rng.uniform();
             let decay = (-1.0 / (rate * (2.0 + 10.0 * rng.uniform()))).exp();
-            events.push((
+            self.events.push((
                 model.event_amplitude * (0.2 + rng.uniform()),
                 2.0 * std::f64::consts::PI * freq / rate,
                 decay,
                 0.0,
             ));
         }
-        let mut v = walk + model.noise * rng.normal();
-        for e in events.iter_mut() {
+        let mut v = self.walk + model.noise * rng.normal();
+        for e in self.events.iter_mut() {
             v += e.0 * e.3.sin();
             e.3 += e.1;
             e.0 *= e.2;
         }
-        events.retain(|e| e.0.abs() > 1.0);
-        out.push(v.round().clamp(-(1 << 27) as f64, (1 << 27) as f64) as i32);
+        self.events.retain(|e| e.0.abs() > 1.0);
+        v.round().clamp(-(1 << 27) as f64, (1 << 27) as f64) as i32
     }
-    out
+}
+
+/// `n` samples of one channel at `rate` Hz.
+pub fn channel(n: usize, rate: f64, seed: u64, model: &NoiseModel) -> Vec<i32> {
+    let mut g = Generator::new(rate, seed, model);
+    (0..n).map(|_| g.next_sample()).collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub mod ids;
 pub mod time;
 
 pub use ids::{IdError, SeedId, SourceId};
-pub use time::{sample_time, Iso, Nanos, YearDayTime};
+pub use time::{parse_iso, sample_time, Iso, Nanos, YearDayTime};
 
 use ndarray::Array2;
 

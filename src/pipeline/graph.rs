@@ -1,0 +1,239 @@
+//! Validation of a parsed pipeline file: names, inputs, cycles, data kinds, stage parameters.
+//! Everything that can be checked before data flows is checked here, so `seisreduce check`
+//! and the start of `seisreduce run` find the same problems.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::config::{suggest, PipelineError, PipelineFile, StageDecl};
+use super::stages::{Role, StageSpec};
+use crate::ops::calculus::Calculus;
+use crate::ops::{ConfigError, Operator};
+
+/// A pipeline that passed every check.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub file: PipelineFile,
+    /// Stage names in an order where every stage comes after its inputs.
+    pub order: Vec<String>,
+}
+
+impl StageSpec {
+    /// The operator this stage runs, for operator stages other than `decode`.
+    pub fn build_operator(&self) -> Option<Result<Box<dyn Operator>, ConfigError>> {
+        Some(match self {
+            StageSpec::Decimate(c) => c.build(),
+            StageSpec::Filter(c) => c.build(),
+            StageSpec::Detrend(c) => c.build(),
+            StageSpec::Taper(c) => c.build(),
+            StageSpec::Integrate(c) => Ok(c.build(Calculus::Integrate)),
+            StageSpec::Differentiate(c) => Ok(c.build(Calculus::Differentiate)),
+            _ => return None,
+        })
+    }
+
+    /// Checks the stage's own parameters (values, paths); `base` is where relative paths of
+    /// sources are taken from.
+    fn check(&self) -> Result<(), (Option<String>, String)> {
+        let cfg = |e: ConfigError| match e {
+            ConfigError::Invalid { key, message } => (Some(key.to_string()), message),
+        };
+        if let Some(op) = self.build_operator() {
+            op.map_err(cfg)?;
+        }
+        match self {
+            StageSpec::MseedSource(c) => c.check(),
+            StageSpec::Synthetic(c) => c.check(),
+            StageSpec::Archive(c) => c.check(),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Pipeline {
+    pub fn load(path: &Path) -> Result<Pipeline, PipelineError> {
+        Self::validate(PipelineFile::load(path)?)
+    }
+
+    pub fn validate(file: PipelineFile) -> Result<Pipeline, PipelineError> {
+        let by_name: HashMap<&str, &StageDecl> =
+            file.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+        if file.stages.is_empty() {
+            return Err(file.error(1, None, None, "no stages: add [sources.NAME], [operators.NAME] and [sinks.NAME] tables"));
+        }
+        // One namespace for all roles: inputs name stages, whatever their section.
+        let mut seen: BTreeMap<&str, &StageDecl> = BTreeMap::new();
+        for s in &file.stages {
+            if let Some(first) = seen.insert(&s.name, s) {
+                return Err(file.error(
+                    s.line,
+                    Some(&s.name),
+                    None,
+                    format!(
+                        "name already used by the {} on line {}; stage names are shared by all sections",
+                        first.role.plural(),
+                        first.line
+                    ),
+                ));
+            }
+        }
+        let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
+        for s in &file.stages {
+            let line = |k: &str| s.key_lines.get(k).copied().unwrap_or(s.line);
+            let err = |k: Option<&str>, m: String| {
+                file.error(k.map_or(s.line, line), Some(&s.name), k, m)
+            };
+            match (s.role, s.inputs.is_empty()) {
+                (Role::Source, false) => {
+                    return Err(err(Some("inputs"), "sources take no inputs".into()))
+                }
+                (Role::Operator | Role::Sink, true) => {
+                    return Err(err(
+                        Some("inputs"),
+                        format!(
+                            "missing: name the stages this {} reads, e.g. inputs = [\"{}\"]",
+                            s.role.plural(),
+                            names.first().copied().unwrap_or("source")
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+            for input in &s.inputs {
+                let Some(up) = by_name.get(input.as_str()) else {
+                    let hint = suggest(input, names.iter().copied().filter(|n| *n != s.name))
+                        .map(|h| format!("did you mean `{h}`? "))
+                        .unwrap_or_default();
+                    return Err(err(
+                        Some("inputs"),
+                        format!(
+                            "no stage named `{input}`; {hint}stages: {}",
+                            names.join(", ")
+                        ),
+                    ));
+                };
+                let Some(kind) = up.spec.output() else {
+                    return Err(err(
+                        Some("inputs"),
+                        format!("`{input}` is a sink: it has no output to read"),
+                    ));
+                };
+                let accepts = s.spec.accepts();
+                if !accepts.contains(&kind) {
+                    let fix = match kind {
+                        crate::bus::DataKind::Records => {
+                            format!("; put a `decode` operator between them (type = \"decode\", inputs = [\"{input}\"])")
+                        }
+                        crate::bus::DataKind::Samples => String::new(),
+                    };
+                    return Err(err(
+                        Some("inputs"),
+                        format!(
+                            "`{input}` ({} `{}`) gives {}, but `{}` takes {}{fix}",
+                            up.role.plural(),
+                            up.type_name,
+                            kind.describe(),
+                            s.type_name,
+                            accepts
+                                .iter()
+                                .map(|k| k.describe())
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ));
+                }
+            }
+            s.spec
+                .check()
+                .map_err(|(k, m)| err(k.as_deref(), m))?;
+        }
+        let order = topological(&file, &by_name)?;
+        Ok(Pipeline { file, order })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.file.header.name
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&StageDecl> {
+        self.file.stages.iter().find(|s| s.name == name)
+    }
+
+    /// (upstream, downstream) for every input of every stage.
+    pub fn edges(&self) -> Vec<(String, String)> {
+        self.file
+            .stages
+            .iter()
+            .flat_map(|s| s.inputs.iter().map(|i| (i.clone(), s.name.clone())))
+            .collect()
+    }
+
+    /// Whether any stage reads `stage`'s output.
+    pub fn has_consumers(&self, stage: &str) -> bool {
+        self.file
+            .stages
+            .iter()
+            .any(|s| s.inputs.iter().any(|i| i == stage))
+    }
+}
+
+/// Orders stages inputs-first; a cycle is an error that lists it.
+fn topological(
+    file: &PipelineFile,
+    by_name: &HashMap<&str, &StageDecl>,
+) -> Result<Vec<String>, PipelineError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark: HashMap<&str, Mark> = by_name.keys().map(|k| (*k, Mark::New)).collect();
+    let mut order = Vec::new();
+    fn visit<'a>(
+        n: &'a str,
+        by_name: &HashMap<&str, &'a StageDecl>,
+        mark: &mut HashMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        order: &mut Vec<String>,
+    ) -> Result<(), Vec<String>> {
+        match mark[n] {
+            Mark::Done => return Ok(()),
+            Mark::Active => {
+                let from = path.iter().position(|p| *p == n).unwrap_or(0);
+                let mut cycle: Vec<String> = path[from..].iter().map(|s| s.to_string()).collect();
+                cycle.push(n.to_string());
+                return Err(cycle);
+            }
+            Mark::New => {}
+        }
+        mark.insert(n, Mark::Active);
+        path.push(n);
+        for i in &by_name[n].inputs {
+            visit(i, by_name, mark, path, order)?;
+        }
+        path.pop();
+        mark.insert(n, Mark::Done);
+        order.push(n.to_string());
+        Ok(())
+    }
+    for s in &file.stages {
+        let mut path = Vec::new();
+        visit(&s.name, by_name, &mut mark, &mut path, &mut order).map_err(|cycle| {
+            // Report at the stage that closes the loop, reading in data-flow order.
+            let mut flow = cycle.clone();
+            flow.reverse();
+            let at = by_name[cycle[0].as_str()];
+            file.error(
+                at.key_lines.get("inputs").copied().unwrap_or(at.line),
+                Some(&at.name),
+                Some("inputs"),
+                format!(
+                    "cycle: {}; data must flow from sources to sinks",
+                    flow.join(" -> ")
+                ),
+            )
+        })?;
+    }
+    Ok(order)
+}

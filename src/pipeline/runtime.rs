@@ -1,0 +1,407 @@
+//! Running a pipeline: one thread per stage, joined by a bus.
+//!
+//! Stages are threads, not async tasks: operators are CPU work that would stall a reactor,
+//! and the bus calls block, which is the backpressure. The async runtime in `main` only
+//! serves metrics and turns SIGINT/SIGTERM into the `shutdown` flag.
+//!
+//! Stopping: sources see the flag and stop reading. On the memory bus the end then flows
+//! downstream as closed channels: every stage drains its queue, flushes its operator, makes
+//! its output durable and exits. On Kafka, consumer stages stop taking messages, flush, and
+//! commit what is durable; the rest stays in the topic for the next run. A stage that fails
+//! stops the others the same way, and the run reports it by name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::config::{BusKind, StageDecl};
+use super::emit::{Emitter, StageError};
+use super::graph::Pipeline;
+use super::stages::StageSpec;
+use crate::bus::kafka::{topic_name, KafkaBus};
+use crate::bus::memory::MemoryBus;
+use crate::bus::{Bus, BusError, Message, Payload, Position, Recv, Subscriber};
+use crate::formats::mseed::{RecordReader, Samples};
+use crate::model::{ChannelMeta, Chunk};
+use crate::ops::{Operator, Output};
+use crate::settings::Settings;
+use crate::sinks::archive::Archive;
+use crate::sinks::null::NullSink;
+use crate::sinks::Sink;
+use crate::telemetry::metrics::{Metrics, StageMetrics};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("--stages: {0}")]
+    Stages(String),
+    #[error("bus: {0}")]
+    Bus(#[from] BusError),
+    #[error("stage `{stage}`: {error}")]
+    Stage { stage: String, error: StageError },
+}
+
+/// Shared switches of a run.
+pub struct Control {
+    /// Set to stop (SIGINT, SIGTERM, or a failed stage).
+    pub shutdown: Arc<AtomicBool>,
+    /// Set once every stage has started: `/readyz`.
+    pub ready: Arc<AtomicBool>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Control {
+    pub fn new(pipeline: &str) -> Control {
+        Control {
+            shutdown: Arc::new(AtomicBool::new(false)),
+            ready: Arc::new(AtomicBool::new(false)),
+            metrics: Arc::new(Metrics::new(pipeline)),
+        }
+    }
+}
+
+pub struct RunOptions {
+    /// Run only these stages (Kafka bus); none: all.
+    pub stages: Option<Vec<String>>,
+    /// How long to wait for the broker at start.
+    pub broker_wait: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            stages: None,
+            broker_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The stages this process runs.
+fn local_stages<'a>(p: &'a Pipeline, opts: &RunOptions) -> Result<Vec<&'a StageDecl>, RunError> {
+    let Some(names) = &opts.stages else {
+        return Ok(p.order.iter().filter_map(|n| p.stage(n)).collect());
+    };
+    let all: Vec<&str> = p.order.iter().map(String::as_str).collect();
+    for n in names {
+        if p.stage(n).is_none() {
+            let hint = super::config::suggest(n, all.iter().copied())
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+            return Err(RunError::Stages(format!(
+                "no stage named `{n}`{hint}; stages: {}",
+                all.join(", ")
+            )));
+        }
+    }
+    let local: Vec<&StageDecl> = p
+        .order
+        .iter()
+        .filter(|n| names.contains(n))
+        .filter_map(|n| p.stage(n))
+        .collect();
+    if p.file.header.bus == BusKind::Memory && local.len() != p.order.len() {
+        return Err(RunError::Stages(format!(
+            "{}: the memory bus joins stages inside one process; set bus = \"kafka\" in [pipeline] to run some stages here and others elsewhere",
+            p.file.path.display()
+        )));
+    }
+    Ok(local)
+}
+
+/// Runs the pipeline until its sources end (memory bus), or until `ctl.shutdown`.
+pub fn run(p: &Pipeline, settings: &Settings, opts: &RunOptions, ctl: &Control) -> Result<(), RunError> {
+    let local = local_stages(p, opts)?;
+    let bus: Box<dyn Bus> = match p.file.header.bus {
+        BusKind::Memory => Box::new(MemoryBus::new(&p.edges(), p.file.header.queue)),
+        BusKind::Kafka => {
+            let mut topics: Vec<String> = Vec::new();
+            for s in &local {
+                if p.has_consumers(&s.name) {
+                    topics.push(topic_name(p.name(), &s.name));
+                }
+                topics.extend(s.inputs.iter().map(|i| topic_name(p.name(), i)));
+            }
+            topics.sort();
+            topics.dedup();
+            Box::new(KafkaBus::connect(&settings.kafka, p.name(), &topics, opts.broker_wait)?)
+        }
+    };
+    let kafka = p.file.header.bus == BusKind::Kafka;
+    // Build everything before any thread starts, so that a failure leaves nothing running.
+    let mut prepared = Vec::new();
+    for s in &local {
+        let metrics = ctl.metrics.stage(&s.name);
+        let publisher = if p.has_consumers(&s.name) {
+            bus.publisher(&s.name)?
+        } else {
+            None
+        };
+        let input = if s.inputs.is_empty() {
+            None
+        } else {
+            Some(bus.subscriber(&s.name, &s.inputs)?)
+        };
+        let work = Work::build(s, settings, metrics.clone()).map_err(|error| RunError::Stage {
+            stage: s.name.clone(),
+            error,
+        })?;
+        prepared.push((*s, metrics, publisher, input, work));
+    }
+    drop(bus);
+    let failure: Mutex<Option<RunError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for (s, metrics, publisher, input, work) in prepared {
+            let (failure, shutdown) = (&failure, &ctl.shutdown);
+            std::thread::Builder::new()
+                .name(format!("stage-{}", s.name))
+                .spawn_scoped(scope, move || {
+                    let mut em = Emitter {
+                        publisher,
+                        metrics: &metrics,
+                        shutdown,
+                    };
+                    tracing::info!(stage = %s.name, r#type = %s.type_name, "stage started");
+                    let res = match input {
+                        None => work.run_source(&s.name, &mut em).and_then(|()| em.flush()),
+                        Some(sub) => consume(sub, work, &mut em, kafka),
+                    };
+                    match res {
+                        Ok(()) => tracing::info!(stage = %s.name, "stage finished"),
+                        Err(error) => {
+                            tracing::error!(stage = %s.name, "stage failed: {error}");
+                            metrics.error("fatal");
+                            shutdown.store(true, Ordering::Relaxed);
+                            let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
+                            f.get_or_insert(RunError::Stage {
+                                stage: s.name.clone(),
+                                error,
+                            });
+                        }
+                    }
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| {
+                    ctl.shutdown.store(true, Ordering::Relaxed);
+                    tracing::error!("cannot start a thread: {e}");
+                });
+        }
+        ctl.ready.store(true, Ordering::Relaxed);
+    });
+    ctl.ready.store(false, Ordering::Relaxed);
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// What a stage does with its data.
+enum Work {
+    Source(StageSpec),
+    Operator(Box<dyn Operator>, Output),
+    Decode,
+    Sink(Box<dyn Sink>, Duration),
+}
+
+impl Work {
+    fn build(s: &StageDecl, settings: &Settings, metrics: StageMetrics) -> Result<Work, StageError> {
+        if let Some(op) = s.spec.build_operator() {
+            let op = op.map_err(|e| StageError::Other(e.to_string()))?;
+            return Ok(Work::Operator(op, Output::default()));
+        }
+        Ok(match &s.spec {
+            StageSpec::Decode(_) => Work::Decode,
+            StageSpec::Archive(c) => {
+                let root = storage_path(settings, &c.path);
+                let interval = Duration::from_secs_f64(c.commit_interval_s);
+                Work::Sink(Box::new(Archive::open(c, root, &s.name, metrics)?), interval)
+            }
+            StageSpec::Null(_) => Work::Sink(Box::new(NullSink), Duration::from_secs(1)),
+            spec => Work::Source(spec.clone()),
+        })
+    }
+
+    fn run_source(self, stage: &str, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        match self {
+            Work::Source(StageSpec::MseedSource(c)) => crate::sources::files::run(&c, em),
+            Work::Source(StageSpec::Synthetic(c)) => crate::sources::synthetic::run(&c, stage, em),
+            _ => Err(StageError::Other("not a source".into())),
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        match self {
+            Work::Sink(_, d) => *d,
+            _ => Duration::from_millis(500),
+        }
+    }
+
+    fn take(&mut self, m: Message, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        match (self, m.payload) {
+            (Work::Sink(sink, _), payload) => sink.write(&Message { payload, ..m }),
+            (Work::Operator(op, out), Payload::Block(c)) => {
+                op.process(Arc::unwrap_or_clone(c), out);
+                for c in out.chunks.drain(..) {
+                    em.emit_chunk(c)?;
+                }
+                em.events(&out.events);
+                out.clear();
+                Ok(())
+            }
+            (Work::Decode, Payload::Record(bytes)) => match decode_record(&m.key, &bytes) {
+                Ok(Some(chunk)) => em.emit_chunk(chunk),
+                Ok(None) => {
+                    em.metrics.dropped("text_record", 1);
+                    Ok(())
+                }
+                Err(e) => {
+                    em.metrics.dropped("corrupt_record", 1);
+                    tracing::warn!(key = %m.key, position = ?m.position, "record not decoded: {e}");
+                    Ok(())
+                }
+            },
+            (_, p) => {
+                em.metrics.dropped("wrong_kind", 1);
+                tracing::warn!(key = %m.key, position = ?m.position, "unexpected {} dropped", p.kind().describe());
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        if let Work::Operator(op, out) = self {
+            op.flush(out);
+            for c in out.chunks.drain(..) {
+                em.emit_chunk(c)?;
+            }
+            em.events(&out.events);
+            out.clear();
+        }
+        Ok(())
+    }
+
+    fn durable(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        match self {
+            Work::Sink(sink, _) => sink.sync(),
+            _ => em.flush(),
+        }
+    }
+}
+
+/// One record as a one-channel block; `None` for text records (logs, not samples).
+fn decode_record(key: &str, bytes: &[u8]) -> Result<Option<Chunk>, String> {
+    let rec = RecordReader::new(bytes)
+        .next()
+        .ok_or("no record")?
+        .map_err(|e| e.to_string())?;
+    let data: Vec<f32> = match rec.decode().map_err(|e| e.to_string())? {
+        Samples::Int(v) => v.into_iter().map(|x| x as f32).collect(),
+        Samples::Float32(v) => v,
+        Samples::Float64(v) => v.into_iter().map(|x| x as f32).collect(),
+        Samples::Text(_) => return Ok(None),
+    };
+    let h = &rec.header;
+    Ok(Some(Chunk {
+        stream: key.to_string(),
+        start: h.start,
+        rate: h.rate,
+        channels: vec![ChannelMeta {
+            source_id: h.sid.clone(),
+            distance_m: None,
+        }],
+        data: ndarray::Array2::from_shape_vec((1, data.len()), data).map_err(|e| e.to_string())?,
+    }))
+}
+
+/// The loop of a stage with inputs: take, work, and every interval make durable and commit.
+fn consume(
+    mut sub: Box<dyn Subscriber>,
+    mut work: Work,
+    em: &mut Emitter<'_>,
+    kafka: bool,
+) -> Result<(), StageError> {
+    let interval = work.interval();
+    let mut done: BTreeMap<(Arc<str>, i32), Position> = BTreeMap::new();
+    let (mut last_sync, mut last_gauge) = (Instant::now(), Instant::now());
+    let mut pending = false;
+    loop {
+        if kafka && em.stopping() {
+            break;
+        }
+        match sub.recv(Duration::from_millis(100)) {
+            Recv::Message(m) => {
+                let mt = em.metrics;
+                mt.records_in.inc();
+                mt.bytes_in.inc_by(m.payload.byte_len() as u64);
+                if let Payload::Block(c) = &m.payload {
+                    mt.samples_in.inc_by(c.data.len() as u64);
+                }
+                let pos = m.position.clone();
+                work.take(m, em)?;
+                pending = true;
+                if let Some(p) = pos {
+                    done.insert((p.topic.clone(), p.partition), p);
+                }
+            }
+            Recv::Idle => {}
+            Recv::Closed => break,
+            Recv::Bad(e, pos) => {
+                em.metrics.error("bad_message");
+                tracing::warn!("{e}");
+                if let Some(p) = pos {
+                    em.metrics.dropped("bad_message", 1);
+                    done.insert((p.topic.clone(), p.partition), p);
+                }
+            }
+        }
+        if pending && last_sync.elapsed() >= interval {
+            work.durable(em)?;
+            commit(sub.as_mut(), &mut done);
+            (pending, last_sync) = (false, Instant::now());
+        }
+        if last_gauge.elapsed() >= Duration::from_secs(1) {
+            gauges(sub.as_ref(), em.metrics, kafka);
+            last_gauge = Instant::now();
+        }
+    }
+    work.finish(em)?;
+    work.durable(em)?;
+    commit(sub.as_mut(), &mut done);
+    gauges(sub.as_ref(), em.metrics, kafka);
+    Ok(())
+}
+
+fn commit(sub: &mut dyn Subscriber, done: &mut BTreeMap<(Arc<str>, i32), Position>) {
+    if done.is_empty() {
+        return;
+    }
+    let positions: Vec<Position> = done.values().cloned().collect();
+    match sub.commit(&positions) {
+        Ok(()) => done.clear(),
+        // The data is durable; the commit is retried at the next interval, and what a crash
+        // before then replays is deduplicated by idempotent sinks.
+        Err(e) => tracing::warn!("offset commit failed, will retry: {e}"),
+    }
+}
+
+fn gauges(sub: &dyn Subscriber, m: &StageMetrics, kafka: bool) {
+    if let Some(b) = sub.backlog() {
+        if kafka {
+            m.consumer_lag.set(b as i64);
+        } else {
+            m.queue_depth.set(b as i64);
+        }
+    }
+    if let Some(a) = sub.assigned() {
+        m.assigned.set(a as i64);
+    }
+}
+
+/// Where a sink's relative paths go.
+pub fn storage_path(settings: &Settings, p: &std::path::Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        settings.storage.root.join(p)
+    }
+}

@@ -1,0 +1,302 @@
+//! The `mseed` sink: a miniSEED archive in SDS layout
+//! (`ROOT/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY`), which ObsPy, SeisComP and every
+//! FDSN data centre read.
+//!
+//! Records arrive as bytes and are appended as they are; sample blocks are encoded (FLOAT32 by
+//! default, any writable encoding by choice). Exactly once across crashes: the sink keeps a
+//! checkpoint (`.seisreduce/STAGE.checkpoint.json` under its root) holding the length of every
+//! file it writes and, for each Kafka partition, the next offset it has not stored. A sync
+//! fsyncs the files, then replaces the checkpoint atomically (write, fsync, rename, fsync the
+//! folder); only then are offsets committed to Kafka. On restart, files are cut back to their
+//! checkpointed lengths, files created after the checkpoint are removed, and messages below
+//! the checkpointed offsets (re-delivered because the commit did not happen) are skipped.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Sink;
+use crate::bus::{Message, Payload};
+use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
+use crate::model::{SourceId, YearDayTime};
+use crate::pipeline::emit::StageError;
+use crate::telemetry::metrics::StageMetrics;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// Archive root; relative paths are under the storage root of the settings.
+    pub path: PathBuf,
+    /// Encoding of sample blocks (records are stored as received).
+    #[serde(default = "float32")]
+    pub encoding: String,
+    #[serde(default = "reclen")]
+    pub record_length: usize,
+    /// miniSEED version of encoded blocks, 2 or 3.
+    #[serde(default = "two")]
+    pub format_version: u8,
+    /// Seconds between syncs (each sync is followed by a Kafka offset commit).
+    #[serde(default = "one")]
+    pub commit_interval_s: f64,
+}
+
+fn float32() -> String {
+    "FLOAT32".into()
+}
+fn reclen() -> usize {
+    512
+}
+fn two() -> u8 {
+    2
+}
+fn one() -> f64 {
+    1.0
+}
+
+impl ArchiveConfig {
+    pub fn check(&self) -> Result<(), (Option<String>, String)> {
+        let bad = |k: &str, m: String| Err((Some(k.to_string()), m));
+        let Some(enc) = Encoding::from_name(&self.encoding) else {
+            return bad(
+                "encoding",
+                format!("{:?}: use STEIM1, STEIM2, INT16, INT32, FLOAT32 or FLOAT64", self.encoding),
+            );
+        };
+        if matches!(enc, Encoding::Steim1 | Encoding::Steim2 | Encoding::Int16 | Encoding::Int32) {
+            tracing::debug!("sample blocks will be rounded to integers for {}", self.encoding);
+        }
+        if !matches!(self.format_version, 2 | 3) {
+            return bad("format_version", "must be 2 or 3".into());
+        }
+        if !(256..=8192).contains(&self.record_length) || !self.record_length.is_power_of_two() {
+            return bad("record_length", "must be a power of two from 256 to 8192".into());
+        }
+        if !(self.commit_interval_s > 0.0) {
+            return bad("commit_interval_s", "must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    /// Relative path -> length in bytes.
+    files: BTreeMap<String, u64>,
+    /// `topic/partition` -> next offset not yet stored.
+    positions: BTreeMap<String, i64>,
+}
+
+pub struct Archive {
+    root: PathBuf,
+    checkpoint_path: PathBuf,
+    opts: EncodeOptions,
+    integer: bool,
+    state: Checkpoint,
+    open: BTreeMap<String, File>,
+    dirty: Vec<String>,
+    metrics: StageMetrics,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StageError + '_ {
+    move |e| StageError::io(path.display(), e)
+}
+
+impl Archive {
+    /// Opens the archive at `root`, recovering to the last checkpoint if there is one.
+    pub fn open(cfg: &ArchiveConfig, root: PathBuf, stage: &str, metrics: StageMetrics) -> Result<Archive, StageError> {
+        std::fs::create_dir_all(root.join(".seisreduce")).map_err(io(&root))?;
+        let checkpoint_path = root.join(".seisreduce").join(format!("{stage}.checkpoint.json"));
+        let encoding = Encoding::from_name(&cfg.encoding).unwrap_or(Encoding::Float32);
+        let mut a = Archive {
+            opts: EncodeOptions {
+                format_version: cfg.format_version,
+                encoding,
+                record_length: cfg.record_length,
+                ..Default::default()
+            },
+            integer: !matches!(encoding, Encoding::Float32 | Encoding::Float64),
+            root,
+            checkpoint_path,
+            state: Checkpoint::default(),
+            open: BTreeMap::new(),
+            dirty: Vec::new(),
+            metrics,
+        };
+        a.recover()?;
+        Ok(a)
+    }
+
+    fn data_files(&self) -> Vec<(String, PathBuf)> {
+        crate::inspect::expand_paths(std::slice::from_ref(&self.root))
+            .into_iter()
+            .filter_map(|p| {
+                let rel = p.strip_prefix(&self.root).ok()?.to_str()?.to_string();
+                (!rel.starts_with(".seisreduce")).then_some((rel, p))
+            })
+            .collect()
+    }
+
+    fn recover(&mut self) -> Result<(), StageError> {
+        match std::fs::read(&self.checkpoint_path) {
+            Ok(bytes) => {
+                self.state = serde_json::from_slice(&bytes).map_err(|e| {
+                    StageError::Other(format!("{}: corrupt checkpoint: {e}", self.checkpoint_path.display()))
+                })?;
+                for (rel, path) in self.data_files() {
+                    match self.state.files.get(&rel) {
+                        Some(&len) => {
+                            let f = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+                            let now = f.metadata().map_err(io(&path))?.len();
+                            if now > len {
+                                tracing::info!(file = %path.display(), from = now, to = len, "cut back to the checkpoint");
+                                f.set_len(len).map_err(io(&path))?;
+                                f.sync_all().map_err(io(&path))?;
+                            }
+                        }
+                        None => {
+                            tracing::info!(file = %path.display(), "removed: written after the checkpoint");
+                            std::fs::remove_file(&path).map_err(io(&path))?;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // First start: what is already there belongs to someone else and stays as is.
+                for (rel, path) in self.data_files() {
+                    let len = path.metadata().map_err(io(&path))?.len();
+                    self.state.files.insert(rel, len);
+                }
+                self.write_checkpoint()?;
+            }
+            Err(e) => return Err(StageError::io(self.checkpoint_path.display(), e)),
+        }
+        Ok(())
+    }
+
+    fn write_checkpoint(&self) -> Result<(), StageError> {
+        let tmp = self.checkpoint_path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&body).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &self.checkpoint_path).map_err(io(&self.checkpoint_path))?;
+        if let Some(dir) = self.checkpoint_path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+        }
+        Ok(())
+    }
+
+    /// SDS path of a record of `sid` starting at `start`.
+    fn sds_path(sid: &SourceId, start: i64) -> String {
+        let t = YearDayTime::from_nanos(start);
+        match sid.to_seed() {
+            Ok(s) => format!(
+                "{y}/{n}/{st}/{c}.D/{n}.{st}.{l}.{c}.D.{y}.{d:03}",
+                y = t.year,
+                n = s.network,
+                st = s.station,
+                c = s.channel,
+                l = s.location,
+                d = t.doy
+            ),
+            Err(_) => {
+                let safe: String = sid
+                    .as_str()
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+                    .collect();
+                format!("{y}/{safe}.{y}.{d:03}", y = t.year, d = t.doy)
+            }
+        }
+    }
+
+    fn append(&mut self, rel: String, bytes: &[u8]) -> Result<(), StageError> {
+        if !self.open.contains_key(&rel) {
+            let path = self.root.join(&rel);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+            let len = f.metadata().map_err(io(&path))?.len();
+            self.state.files.entry(rel.clone()).or_insert(len);
+            self.open.insert(rel.clone(), f);
+        }
+        let f = self.open.get_mut(&rel).ok_or_else(|| StageError::Other("file vanished".into()))?;
+        f.write_all(bytes).map_err(io(&self.root.join(&rel)))?;
+        if let Some(len) = self.state.files.get_mut(&rel) {
+            *len += bytes.len() as u64;
+        }
+        self.dirty.push(rel);
+        Ok(())
+    }
+}
+
+impl Sink for Archive {
+    fn write(&mut self, m: &Message) -> Result<(), StageError> {
+        if let Some(p) = &m.position {
+            let log = p.log();
+            if self.state.positions.get(&log).is_some_and(|&next| p.offset < next) {
+                self.metrics.dropped("already_stored", 1);
+                return Ok(());
+            }
+            self.state.positions.insert(log, p.offset + 1);
+        }
+        match &m.payload {
+            Payload::Record(bytes) => match RecordReader::new(bytes).next() {
+                Some(Ok(rec)) => {
+                    let rel = Self::sds_path(&rec.header.sid, rec.header.start);
+                    self.append(rel, bytes)?;
+                }
+                Some(Err(e)) => {
+                    self.metrics.dropped("corrupt_record", 1);
+                    tracing::warn!(key = %m.key, position = ?m.position, "record not stored: {e}");
+                }
+                None => {
+                    self.metrics.dropped("corrupt_record", 1);
+                    tracing::warn!(key = %m.key, position = ?m.position, "empty record not stored");
+                }
+            },
+            Payload::Block(c) => {
+                for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
+                    let samples = if self.integer {
+                        Samples::Int(row.iter().map(|v| v.round() as i32).collect())
+                    } else if self.opts.encoding == Encoding::Float64 {
+                        Samples::Float64(row.iter().map(|&v| v as f64).collect())
+                    } else {
+                        Samples::Float32(row.to_vec())
+                    };
+                    let records = encode(&meta.source_id, c.start, c.rate, &samples, &self.opts)
+                        .map_err(|e| StageError::Other(format!("encoding {}: {e}", meta.source_id)))?;
+                    // Every record goes to the day file of its own start.
+                    let mut t = c.start;
+                    for r in records {
+                        let rel = Self::sds_path(&meta.source_id, t);
+                        if let Some(Ok(rec)) = RecordReader::new(&r).next() {
+                            t = crate::model::sample_time(rec.header.start, rec.header.sample_count as i64, c.rate.hz());
+                        }
+                        self.append(rel, &r)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), StageError> {
+        self.dirty.sort();
+        self.dirty.dedup();
+        for rel in self.dirty.drain(..) {
+            if let Some(f) = self.open.get(&rel) {
+                f.sync_data().map_err(io(&self.root.join(&rel)))?;
+            }
+        }
+        // Keep few files open: the day files of a live archive change once a day.
+        if self.open.len() > 4096 {
+            self.open.clear();
+        }
+        self.write_checkpoint()
+    }
+}

@@ -1,0 +1,181 @@
+//! Prometheus metrics: what every stage reads, writes and drops, and how far behind it runs.
+//!
+//! All series carry the `pipeline` and `stage` labels, so one dashboard serves every pipeline.
+//! Stages hold a [`StageMetrics`] with their label values bound once; counting is then an
+//! atomic add.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prometheus::{
+    Encoder, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::model::Nanos;
+
+pub struct Metrics {
+    registry: Registry,
+    pipeline: String,
+    records_in: IntCounterVec,
+    records_out: IntCounterVec,
+    samples_in: IntCounterVec,
+    samples_out: IntCounterVec,
+    bytes_in: IntCounterVec,
+    bytes_out: IntCounterVec,
+    dropped: IntCounterVec,
+    events: IntCounterVec,
+    errors: IntCounterVec,
+    queue_depth: IntGaugeVec,
+    consumer_lag: IntGaugeVec,
+    assigned: IntGaugeVec,
+    data_lag: GaugeVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    r.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), &["pipeline", "stage"])
+        .expect("valid metric definition");
+    r.register(Box::new(g.clone())).expect("metric registered once");
+    g
+}
+
+const STAGE: &[&str] = &["pipeline", "stage"];
+
+impl Metrics {
+    pub fn new(pipeline: &str) -> Metrics {
+        let r = Registry::new();
+        let data_lag = GaugeVec::new(
+            Opts::new(
+                "seisreduce_data_lag_seconds",
+                "Wall clock minus the time of the last sample the stage emitted",
+            ),
+            STAGE,
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(data_lag.clone()))
+            .expect("metric registered once");
+        Metrics {
+            records_in: counter(&r, "seisreduce_records_in_total", "Messages taken", STAGE),
+            records_out: counter(&r, "seisreduce_records_out_total", "Messages emitted", STAGE),
+            samples_in: counter(&r, "seisreduce_samples_in_total", "Samples taken", STAGE),
+            samples_out: counter(&r, "seisreduce_samples_out_total", "Samples emitted", STAGE),
+            bytes_in: counter(&r, "seisreduce_bytes_in_total", "Bytes taken", STAGE),
+            bytes_out: counter(&r, "seisreduce_bytes_out_total", "Bytes emitted", STAGE),
+            dropped: counter(
+                &r,
+                "seisreduce_dropped_total",
+                "Messages or records not passed on, by reason",
+                &["pipeline", "stage", "reason"],
+            ),
+            events: counter(
+                &r,
+                "seisreduce_stream_events_total",
+                "Gaps, overlaps and restarts seen by operators",
+                &["pipeline", "stage", "kind"],
+            ),
+            errors: counter(
+                &r,
+                "seisreduce_errors_total",
+                "Errors, by kind",
+                &["pipeline", "stage", "kind"],
+            ),
+            queue_depth: gauge(&r, "seisreduce_queue_depth", "Messages waiting for the stage"),
+            consumer_lag: gauge(
+                &r,
+                "seisreduce_kafka_consumer_lag",
+                "Messages in the stage's input partitions not yet consumed",
+            ),
+            assigned: gauge(
+                &r,
+                "seisreduce_kafka_assigned_partitions",
+                "Input partitions this process owns",
+            ),
+            data_lag,
+            registry: r,
+            pipeline: pipeline.to_string(),
+        }
+    }
+
+    /// The counters of one stage.
+    pub fn stage(&self, stage: &str) -> StageMetrics {
+        let l = [self.pipeline.as_str(), stage];
+        StageMetrics {
+            pipeline: self.pipeline.clone(),
+            stage: stage.to_string(),
+            records_in: self.records_in.with_label_values(&l),
+            records_out: self.records_out.with_label_values(&l),
+            samples_in: self.samples_in.with_label_values(&l),
+            samples_out: self.samples_out.with_label_values(&l),
+            bytes_in: self.bytes_in.with_label_values(&l),
+            bytes_out: self.bytes_out.with_label_values(&l),
+            queue_depth: self.queue_depth.with_label_values(&l),
+            consumer_lag: self.consumer_lag.with_label_values(&l),
+            assigned: self.assigned.with_label_values(&l),
+            data_lag: self.data_lag.with_label_values(&l),
+            dropped: self.dropped.clone(),
+            events: self.events.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+
+    /// The text exposition format, for `/metrics`.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+pub struct StageMetrics {
+    pipeline: String,
+    stage: String,
+    pub records_in: IntCounter,
+    pub records_out: IntCounter,
+    pub samples_in: IntCounter,
+    pub samples_out: IntCounter,
+    pub bytes_in: IntCounter,
+    pub bytes_out: IntCounter,
+    pub queue_depth: IntGauge,
+    pub consumer_lag: IntGauge,
+    pub assigned: IntGauge,
+    data_lag: prometheus::Gauge,
+    dropped: IntCounterVec,
+    events: IntCounterVec,
+    errors: IntCounterVec,
+}
+
+impl StageMetrics {
+    pub fn dropped(&self, reason: &str, n: u64) {
+        self.dropped
+            .with_label_values(&[&self.pipeline, &self.stage, reason])
+            .inc_by(n);
+    }
+
+    pub fn event(&self, kind: &str) {
+        self.events
+            .with_label_values(&[&self.pipeline, &self.stage, kind])
+            .inc();
+    }
+
+    pub fn error(&self, kind: &str) {
+        self.errors
+            .with_label_values(&[&self.pipeline, &self.stage, kind])
+            .inc();
+    }
+
+    /// Records that the stage has emitted data up to `data_time`.
+    pub fn data_time(&self, data_time: Nanos) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        self.data_lag
+            .set((now - data_time as i128) as f64 / 1e9);
+    }
+}
