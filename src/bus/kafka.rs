@@ -10,7 +10,7 @@
 //! instead of dropping data. Offsets are committed by the stage, explicitly, once what it made
 //! of them is durable (never auto-committed).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Bus, BusError, Message, Payload, Position, Publisher, Recv, Subscriber};
@@ -174,11 +175,14 @@ impl Bus for KafkaBus {
         cfg.set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            .set("statistics.interval.ms", "1000");
+        let lag = Arc::new(AtomicI64::new(0));
         let consumer: BaseConsumer<GroupContext> = cfg
             .create_with_context(GroupContext {
                 group: group.clone(),
                 assigned: assigned.clone(),
+                lag: lag.clone(),
             })
             .map_err(kerr)?;
         let topics: Vec<String> = inputs
@@ -190,6 +194,7 @@ impl Bus for KafkaBus {
         Ok(Box::new(KafkaSubscriber {
             consumer,
             assigned,
+            lag,
             topics: topics.into_iter().map(Arc::from).collect(),
         }))
     }
@@ -269,9 +274,23 @@ impl Publisher for KafkaPublisher {
 struct GroupContext {
     group: String,
     assigned: Arc<AtomicUsize>,
+    /// Sum of the consumer lag of the owned partitions, from librdkafka's statistics (which
+    /// it computes from the fetch responses it already has: no extra requests).
+    lag: Arc<AtomicI64>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        let lag: i64 = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.values())
+            .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
+            .map(|p| p.consumer_lag)
+            .sum();
+        self.lag.store(lag, Ordering::Relaxed);
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn post_rebalance(&self, c: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -298,6 +317,7 @@ impl ConsumerContext for GroupContext {
 struct KafkaSubscriber {
     consumer: BaseConsumer<GroupContext>,
     assigned: Arc<AtomicUsize>,
+    lag: Arc<AtomicI64>,
     topics: Vec<Arc<str>>,
 }
 
@@ -371,17 +391,7 @@ impl Subscriber for KafkaSubscriber {
     }
 
     fn backlog(&self) -> Option<u64> {
-        let positions = self.consumer.position().ok()?;
-        let mut lag = 0u64;
-        for e in positions.elements() {
-            let Ok((_, high)) = self.consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_millis(100)) else {
-                continue;
-            };
-            if let Offset::Offset(pos) = e.offset() {
-                lag += (high - pos).max(0) as u64;
-            }
-        }
-        Some(lag)
+        Some(self.lag.load(Ordering::Relaxed).max(0) as u64)
     }
 
     fn assigned(&self) -> Option<usize> {

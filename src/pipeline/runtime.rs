@@ -335,6 +335,7 @@ fn consume(
                 mt.bytes_in.inc_by(m.payload.byte_len() as u64);
                 if let Payload::Block(c) = &m.payload {
                     mt.samples_in.inc_by(c.data.len() as u64);
+                    mt.data_time(c.end_exclusive());
                 }
                 let pos = m.position.clone();
                 work.take(m, em)?;

@@ -247,6 +247,9 @@ impl Sink for Archive {
         match &m.payload {
             Payload::Record(bytes) => match RecordReader::new(bytes).next() {
                 Some(Ok(rec)) => {
+                    let h = &rec.header;
+                    self.metrics
+                        .data_time(crate::model::sample_time(h.start, h.sample_count as i64, h.rate.hz()));
                     let rel = Self::sds_path(&rec.header.sid, rec.header.start);
                     self.append(rel, bytes)?;
                 }
