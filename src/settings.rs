@@ -107,6 +107,10 @@ pub struct KafkaSettings {
     pub sasl_mechanism: Option<String>,
     pub sasl_username: Option<String>,
     pub sasl_password: Option<Secret>,
+    /// Static group membership (`group.instance.id`): a stable name per process (a
+    /// StatefulSet pod name), so that a restarted consumer takes its partitions back at once
+    /// instead of after the dead member's session timeout.
+    pub group_instance_id: Option<String>,
     /// Any other librdkafka property, passed through as is.
     pub properties: BTreeMap<String, String>,
 }
@@ -125,6 +129,7 @@ impl Default for KafkaSettings {
             sasl_mechanism: None,
             sasl_username: None,
             sasl_password: None,
+            group_instance_id: None,
             properties: BTreeMap::new(),
         }
     }
@@ -220,6 +225,7 @@ const ENV_KEYS: &[(&str, &str, Ty)] = &[
     ("kafka", "sasl_mechanism", Ty::Str),
     ("kafka", "sasl_username", Ty::Str),
     ("kafka", "sasl_password", Ty::Str),
+    ("kafka", "group_instance_id", Ty::Str),
 ];
 
 /// `SEISREDUCE_*` variables that are not settings: the settings file itself, and process

@@ -171,7 +171,17 @@ impl Bus for KafkaBus {
     fn subscriber(&self, stage: &str, inputs: &[String]) -> Result<Box<dyn Subscriber>, BusError> {
         let assigned = Arc::new(AtomicUsize::new(0));
         let group = topic_name(&self.pipeline, stage);
-        let mut cfg = client_config(&self.settings);
+        // A member that died is noticed after the session timeout, and its partitions wait
+        // that long: 10 s rather than librdkafka's 45 s (settings `kafka.properties` may
+        // override it).
+        let mut cfg = ClientConfig::new();
+        cfg.set("session.timeout.ms", "10000");
+        for (k, v) in client_config(&self.settings).config_map() {
+            cfg.set(k, v);
+        }
+        if let Some(id) = &self.settings.group_instance_id {
+            cfg.set("group.instance.id", id);
+        }
         cfg.set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")

@@ -113,3 +113,5 @@ pub fn joined(out: &seisreduce::ops::Output) -> ndarray::Array2<f32> {
     }
     ndarray::concatenate(ndarray::Axis(1), &views).expect("same channel count")
 }
+
+pub mod procs;
