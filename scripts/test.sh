@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh checkout: formatting, lints, unit and integration
-# tests (real files from ../shared/test-data, reference readers in .venv/). `.ci/run` runs this.
+# tests (real files from ../shared/test-data, reference readers in .venv/, a real
+# Kafka-protocol broker started by the Kafka tests). `.ci/run` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+echo "== Kafka-protocol broker (tansu) and librdkafka's build needs"
+scripts/setup-kafka.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -13,6 +17,7 @@ cargo clippy --all-targets -- -D warnings
 
 echo "== reference readers (.venv)"
 scripts/setup-python.sh
+
 
 echo "== tests (optimised, with overflow checks: profile release-checked)"
 log=$(mktemp)

@@ -34,7 +34,11 @@ pub fn describe(p: &Pipeline, settings: &Settings) -> String {
 }
 
 /// Runs `p` to the end (or to SIGINT/SIGTERM); exit 0 when every stage finished cleanly.
-pub fn run_pipeline(p: &Pipeline, settings: &Settings, opts: RunOptions) -> anyhow::Result<ExitCode> {
+pub fn run_pipeline(
+    p: &Pipeline,
+    settings: &Settings,
+    opts: RunOptions,
+) -> anyhow::Result<ExitCode> {
     tracing::info!(pipeline = %p.name(), file = %p.file.path.display(), settings = ?settings, "starting");
     let ctl = Control::new(p.name());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -81,7 +85,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             std::future::pending::<()>().await;
             return;
         };

@@ -159,7 +159,10 @@ impl KafkaSettings {
         let strings = [
             ("sasl.mechanisms", self.sasl_mechanism.as_deref()),
             ("sasl.username", self.sasl_username.as_deref()),
-            ("sasl.password", self.sasl_password.as_ref().map(Secret::expose)),
+            (
+                "sasl.password",
+                self.sasl_password.as_ref().map(Secret::expose),
+            ),
             (
                 "ssl.key.password",
                 self.ssl_key_password.as_ref().map(Secret::expose),
@@ -263,9 +266,7 @@ impl Settings {
             if !var.starts_with("SEISREDUCE_") || ENV_NOT_SETTINGS.contains(&var.as_str()) {
                 continue;
             }
-            let Some(&(section, key, ty)) = ENV_KEYS
-                .iter()
-                .find(|(s, k, _)| env_name(s, k) == var)
+            let Some(&(section, key, ty)) = ENV_KEYS.iter().find(|(s, k, _)| env_name(s, k) == var)
             else {
                 let valid: Vec<String> = ENV_KEYS.iter().map(|(s, k, _)| env_name(s, k)).collect();
                 return Err(SettingsError::Env {
@@ -279,12 +280,12 @@ impl Settings {
             };
             let v = match ty {
                 Ty::Str => toml::Value::String(value),
-                Ty::Int => toml::Value::Integer(value.trim().parse().map_err(|_| {
-                    SettingsError::Env {
+                Ty::Int => {
+                    toml::Value::Integer(value.trim().parse().map_err(|_| SettingsError::Env {
                         var: var.clone(),
                         message: "must be a whole number".into(),
-                    }
-                })?),
+                    })?)
+                }
             };
             let sec = table
                 .entry(section.to_string())
@@ -352,7 +353,9 @@ mod tests {
     use super::*;
 
     fn env(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]

@@ -56,14 +56,24 @@ fn fails(text: &str, parts: &[&str]) -> String {
 fn good_file_passes() {
     let (code, out, _) = check_env(GOOD, &[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("lowrate (operator decimate) <- noise"), "{out}");
+    assert!(
+        out.contains("lowrate (operator decimate) <- noise"),
+        "{out}"
+    );
 }
 
 #[test]
 fn unknown_key_names_line_stage_key_and_valid_keys() {
     let err = fails(
         &GOOD.replace("factor = 10", "factor = 10\nfactr = 3"),
-        &["p.toml:13:", "stage `lowrate`", "key `factr`", "unknown field", "`factor`", "`atten_db`"],
+        &[
+            "p.toml:13:",
+            "stage `lowrate`",
+            "key `factr`",
+            "unknown field",
+            "`factor`",
+            "`atten_db`",
+        ],
     );
     assert!(err.contains("besides `type` and `inputs`"), "{err}");
 }
@@ -72,7 +82,13 @@ fn unknown_key_names_line_stage_key_and_valid_keys() {
 fn unknown_type_lists_valid_types_and_suggests() {
     fails(
         &GOOD.replace("type = \"decimate\"", "type = \"decimat\""),
-        &["p.toml:10:", "stage `lowrate`", "key `type`", "did you mean `decimate`", "decode, decimate, filter"],
+        &[
+            "p.toml:10:",
+            "stage `lowrate`",
+            "key `type`",
+            "did you mean `decimate`",
+            "decode, decimate, filter",
+        ],
     );
 }
 
@@ -88,7 +104,14 @@ fn type_in_the_wrong_section_is_explained() {
 fn missing_input_suggests_the_closest_stage() {
     fails(
         &GOOD.replace("inputs = [\"noise\"]", "inputs = [\"nois\"]"),
-        &["p.toml:11:", "stage `lowrate`", "key `inputs`", "no stage named `nois`", "did you mean `noise`", "stages: "],
+        &[
+            "p.toml:11:",
+            "stage `lowrate`",
+            "key `inputs`",
+            "no stage named `nois`",
+            "did you mean `noise`",
+            "stages: ",
+        ],
     );
 }
 
@@ -104,7 +127,10 @@ fn operator_without_inputs_is_refused() {
 fn cycle_is_listed() {
     let text = GOOD.replace("inputs = [\"noise\"]", "inputs = [\"back\"]")
         + "\n[operators.back]\ntype = \"detrend\"\ninputs = [\"lowrate\"]\n";
-    fails(&text, &["cycle:", "back -> lowrate -> back", "key `inputs`"]);
+    fails(
+        &text,
+        &["cycle:", "back -> lowrate -> back", "key `inputs`"],
+    );
 }
 
 #[test]
@@ -115,7 +141,12 @@ fn wrong_kind_of_data_names_the_fix() {
     );
     fails(
         &text,
-        &["stage `lowrate`", "`noise` (source `mseed`) gives miniSEED records", "takes sample blocks", "`decode`"],
+        &[
+            "stage `lowrate`",
+            "`noise` (source `mseed`) gives miniSEED records",
+            "takes sample blocks",
+            "`decode`",
+        ],
     );
 }
 
@@ -123,22 +154,36 @@ fn wrong_kind_of_data_names_the_fix() {
 fn bad_value_names_the_key() {
     fails(
         &GOOD.replace("factor = 10", "factor = \"ten\""),
-        &["p.toml:12:", "stage `lowrate`", "key `factor`", "invalid type"],
+        &[
+            "p.toml:12:",
+            "stage `lowrate`",
+            "key `factor`",
+            "invalid type",
+        ],
     );
 }
 
 #[test]
 fn invalid_operator_parameter_is_caught_before_running() {
     fails(
-        &GOOD.replace("type = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10", "type = \"filter\"\ninputs = [\"noise\"]\nkind = \"bandpass\"\nfreqmin = 1.0"),
+        &GOOD.replace(
+            "type = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10",
+            "type = \"filter\"\ninputs = [\"noise\"]\nkind = \"bandpass\"\nfreqmin = 1.0",
+        ),
         &["stage `lowrate`", "key `freqmax`", "required"],
     );
 }
 
 #[test]
 fn unknown_section_and_missing_header() {
-    fails(&(GOOD.to_string() + "\n[sink.x]\ntype = \"null\"\n"), &["p.toml:", "unknown field `sink`", "`sinks`"]);
-    fails(&GOOD.replace("[pipeline]\nname = \"demo\"\n", ""), &["missing the [pipeline] table"]);
+    fails(
+        &(GOOD.to_string() + "\n[sink.x]\ntype = \"null\"\n"),
+        &["p.toml:", "unknown field `sink`", "`sinks`"],
+    );
+    fails(
+        &GOOD.replace("[pipeline]\nname = \"demo\"\n", ""),
+        &["missing the [pipeline] table"],
+    );
 }
 
 #[test]
@@ -156,7 +201,11 @@ fn missing_source_path_is_named() {
             "type = \"synthetic\"\nchannels = 3\nseconds = 10",
             "type = \"mseed\"\npath = \"/no/such/archive\"",
         ),
-        &["stage `noise`", "key `path`", "/no/such/archive does not exist"],
+        &[
+            "stage `noise`",
+            "key `path`",
+            "/no/such/archive does not exist",
+        ],
     );
 }
 
@@ -166,20 +215,39 @@ fn unknown_setting_in_a_config_file_names_file_and_line() {
     let p = write(dir.path(), GOOD);
     let cfg = dir.path().join("site.toml");
     std::fs::write(&cfg, "[kafka]\nbrokers = \"k:9092\"\nbroker = \"x\"\n").unwrap();
-    let o = run(&["check", p.to_str().unwrap(), "--config", cfg.to_str().unwrap()], &[]);
+    let o = run(
+        &[
+            "check",
+            p.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("site.toml:3:") && err.contains("unknown field `broker`") && err.contains("`brokers`"), "{err}");
+    assert!(
+        err.contains("site.toml:3:")
+            && err.contains("unknown field `broker`")
+            && err.contains("`brokers`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_environment_variable_is_named_with_the_valid_ones() {
     let (code, err, _) = check_env(GOOD, &[("SEISREDUCE_KAFKA_BROKER", "x:1")]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("SEISREDUCE_KAFKA_BROKER:") && err.contains("SEISREDUCE_KAFKA_BROKERS"), "{err}");
+    assert!(
+        err.contains("SEISREDUCE_KAFKA_BROKER:") && err.contains("SEISREDUCE_KAFKA_BROKERS"),
+        "{err}"
+    );
     let (code, err, _) = check_env(GOOD, &[("SEISREDUCE_KAFKA_PARTITIONS", "many")]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("SEISREDUCE_KAFKA_PARTITIONS") && err.contains("whole number"), "{err}");
+    assert!(
+        err.contains("SEISREDUCE_KAFKA_PARTITIONS") && err.contains("whole number"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -192,7 +260,10 @@ fn secrets_are_never_printed() {
     let (code, out, _) = check_env(GOOD, &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("alice") && out.contains("***"), "{out}");
-    assert!(!out.contains("hunter2") && !out.contains("keypass"), "{out}");
+    assert!(
+        !out.contains("hunter2") && !out.contains("keypass"),
+        "{out}"
+    );
     // The run logs its settings at start; a run that fails on its pipeline still starts logging.
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), &GOOD.replace("seconds = 10", "seconds = 1"));
@@ -203,7 +274,10 @@ fn secrets_are_never_printed() {
     let o = run(&["run", p.to_str().unwrap()], &env);
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{log}");
-    assert!(log.contains("sasl_password") && !log.contains("hunter2") && !log.contains("keypass"), "{log}");
+    assert!(
+        log.contains("sasl_password") && !log.contains("hunter2") && !log.contains("keypass"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -213,8 +287,14 @@ fn stages_subset_needs_kafka() {
     let o = run(&["run", p.to_str().unwrap(), "--stages", "noise"], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains("--stages") && err.contains("bus = \"kafka\""), "{err}");
+    assert!(
+        err.contains("--stages") && err.contains("bus = \"kafka\""),
+        "{err}"
+    );
     let o = run(&["run", p.to_str().unwrap(), "--stages", "nosie"], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no stage named `nosie`") && err.contains("did you mean `noise`"), "{err}");
+    assert!(
+        err.contains("no stage named `nosie`") && err.contains("did you mean `noise`"),
+        "{err}"
+    );
 }

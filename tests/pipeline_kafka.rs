@@ -65,7 +65,10 @@ fn stage_with(
         .env("SEISREDUCE_STORAGE_ROOT", root)
         .env("SEISREDUCE_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
         .env("SEISREDUCE_LOG_LEVEL", "info,librdkafka=off,rdkafka=off");
-    let log = root.parent().unwrap().join(format!("{stage_name}-{tag}.log"));
+    let log = root
+        .parent()
+        .unwrap()
+        .join(format!("{stage_name}-{tag}.log"));
     Stage {
         proc: Proc::spawn(c, log),
         metrics,
@@ -107,7 +110,9 @@ fn files_through_kafka_arrive_intact_in_order_exactly_once() {
     assert!(s.success(), "ingest: {}", src.proc.log_text());
 
     let mut sink = stage(&p, "archive", &broker, &dir.path().join("c1"), "a");
-    wait_until(MINUTE, "all records consumed", || sink.records_in() as usize >= want.len());
+    wait_until(MINUTE, "all records consumed", || {
+        sink.records_in() as usize >= want.len()
+    });
     assert_eq!(sink.assigned(), 4.0);
     let (code, _) = http_get(sink.metrics, "/readyz").unwrap();
     assert_eq!(code, 200);
@@ -137,7 +142,12 @@ fn two_consumer_processes_split_the_partitions() {
     a.stop();
     b.stop();
     let (ra, rb) = (a.stored(), b.stored());
-    assert!(!ra.is_empty() && !rb.is_empty(), "{} / {}", ra.len(), rb.len());
+    assert!(
+        !ra.is_empty() && !rb.is_empty(),
+        "{} / {}",
+        ra.len(),
+        rb.len()
+    );
     let mut all = ra;
     all.extend(rb);
     assert_same_records(&want, &all);
@@ -172,7 +182,9 @@ fn consumer_killed_midway_resumes_with_every_record_exactly_once() {
     );
 
     let mut second = stage_with(&p, "archive", &broker, &root, "second", &member);
-    wait_until(MINUTE, "the rest consumed", || second.stored().len() >= want.len());
+    wait_until(MINUTE, "the rest consumed", || {
+        second.stored().len() >= want.len()
+    });
     // Give a duplicate time to show up, then stop cleanly.
     std::thread::sleep(Duration::from_millis(1500));
     second.stop();
@@ -181,7 +193,10 @@ fn consumer_killed_midway_resumes_with_every_record_exactly_once() {
         .lines()
         .filter(|l| l.contains("cut back") || l.contains("removed:"))
         .collect();
-    eprintln!("recovery after SIGKILL: {} file(s) repaired", recovered.len());
+    eprintln!(
+        "recovery after SIGKILL: {} file(s) repaired",
+        recovered.len()
+    );
     assert_same_records(&want, &second.stored());
 }
 
@@ -192,7 +207,13 @@ fn broker_restart_mid_run_loses_nothing() {
     let input = synth(dir.path(), 6, 3600.0);
     let want = records(&input);
     // An hour of data replayed in about eight seconds, so the broker goes away mid-stream.
-    let p = pipeline(dir.path(), "restart", &input, "speed = \"realtime\"\nspeedup = 450", "");
+    let p = pipeline(
+        dir.path(),
+        "restart",
+        &input,
+        "speed = \"realtime\"\nspeedup = 450",
+        "",
+    );
     let sink = stage(&p, "archive", &broker, &dir.path().join("c"), "a");
     let mut src = ingest(&p, &broker, dir.path());
     wait_until(MINUTE, "data flowing", || sink.records_in() > 100.0);
@@ -202,7 +223,9 @@ fn broker_restart_mid_run_loses_nothing() {
     let s = src.proc.wait(2 * MINUTE);
     assert!(s.success(), "ingest: {}", src.proc.log_text());
     let mut sink = sink;
-    wait_until(2 * MINUTE, "every record stored", || sink.stored().len() >= want.len());
+    wait_until(2 * MINUTE, "every record stored", || {
+        sink.stored().len() >= want.len()
+    });
     std::thread::sleep(Duration::from_millis(1500));
     sink.stop();
     assert_same_records(&want, &sink.stored());

@@ -39,7 +39,9 @@ fn files_replay_into_the_archive_record_for_record() {
     );
     run_ok(&p, dir.path());
     let out = dir.path().join("sds");
-    assert!(out.join("2025/XX/S000/HHZ.D/XX.S000.00.HHZ.D.2025.001").exists());
+    assert!(out
+        .join("2025/XX/S000/HHZ.D/XX.S000.00.HHZ.D.2025.001")
+        .exists());
     assert_same_records(&records(&input), &records(&out));
 }
 
@@ -128,5 +130,8 @@ fn a_failing_stage_is_named_and_the_exit_is_non_zero() {
     let o = run(&["run", p.to_str().unwrap()], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("stage `archive`") && err.contains("file/sds"), "{err}");
+    assert!(
+        err.contains("stage `archive`") && err.contains("file/sds"),
+        "{err}"
+    );
 }

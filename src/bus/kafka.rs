@@ -95,14 +95,25 @@ fn client_config(settings: &KafkaSettings) -> ClientConfig {
 }
 
 /// Creates the topics that do not exist yet, retrying while the broker is unreachable.
-fn create_topics(settings: &KafkaSettings, topics: &[String], wait: Duration) -> Result<(), BusError> {
+fn create_topics(
+    settings: &KafkaSettings,
+    topics: &[String],
+    wait: Duration,
+) -> Result<(), BusError> {
     if topics.is_empty() {
         return Ok(());
     }
-    let admin: AdminClient<DefaultClientContext> = client_config(settings).create().map_err(kerr)?;
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(settings).create().map_err(kerr)?;
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, settings.partitions, TopicReplication::Fixed(settings.replication)))
+        .map(|t| {
+            NewTopic::new(
+                t,
+                settings.partitions,
+                TopicReplication::Fixed(settings.replication),
+            )
+        })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let deadline = Instant::now() + wait;
@@ -154,7 +165,11 @@ impl ProducerContext for DeliveryCounter {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((e, m)) = result {
             self.0.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(topic = m.topic(), partition = m.partition(), "delivery failed: {e}");
+            tracing::error!(
+                topic = m.topic(),
+                partition = m.partition(),
+                "delivery failed: {e}"
+            );
         }
     }
 }

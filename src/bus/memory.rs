@@ -47,11 +47,10 @@ impl MemoryBus {
 
 impl Bus for MemoryBus {
     fn publisher(&self, stage: &str) -> Result<Option<Box<dyn Publisher>>, BusError> {
-        Ok(self.senders.get(stage).map(|s| {
-            Box::new(MemoryPublisher {
-                outputs: s.clone(),
-            }) as Box<dyn Publisher>
-        }))
+        Ok(self
+            .senders
+            .get(stage)
+            .map(|s| Box::new(MemoryPublisher { outputs: s.clone() }) as Box<dyn Publisher>))
     }
 
     fn subscriber(&self, stage: &str, _: &[String]) -> Result<Box<dyn Subscriber>, BusError> {

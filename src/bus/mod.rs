@@ -145,6 +145,5 @@ pub trait Bus: Send + Sync {
     /// The output of `stage`; `None` when nothing consumes it.
     fn publisher(&self, stage: &str) -> Result<Option<Box<dyn Publisher>>, BusError>;
     /// The inputs of `stage` (its upstream stages, `inputs`).
-    fn subscriber(&self, stage: &str, inputs: &[String])
-        -> Result<Box<dyn Subscriber>, BusError>;
+    fn subscriber(&self, stage: &str, inputs: &[String]) -> Result<Box<dyn Subscriber>, BusError>;
 }

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow_array::{cast::AsArray, types::Float32Type, StringArray};
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Array, RecordBatch};
-use arrow_array::{StringArray, cast::AsArray, types::Float32Type};
 use arrow_schema::{DataType, Field, Schema};
 use ndarray::Array2;
 
@@ -70,11 +70,16 @@ pub fn encode_chunk(chunk: &Chunk, units: &str) -> Result<Vec<u8>, ArrowError> {
     let ids = StringArray::from_iter_values(chunk.channels.iter().map(|c| c.source_id.as_str()));
     let dist = Float64Array::from_iter(chunk.channels.iter().map(|c| c.distance_m));
     let values: Vec<f32> = if chunk.data.is_standard_layout() {
-        chunk.data.as_slice().map(<[f32]>::to_vec).unwrap_or_default()
+        chunk
+            .data
+            .as_slice()
+            .map(<[f32]>::to_vec)
+            .unwrap_or_default()
     } else {
         chunk.data.iter().copied().collect()
     };
-    let data = FixedSizeListArray::try_new(item, n as i32, Arc::new(Float32Array::from(values)), None)?;
+    let data =
+        FixedSizeListArray::try_new(item, n as i32, Arc::new(Float32Array::from(values)), None)?;
     let cols: Vec<ArrayRef> = vec![Arc::new(ids), Arc::new(dist), Arc::new(data)];
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
     let mut out = Vec::with_capacity(chunk.data.len() * 4 + 1024);
@@ -91,7 +96,10 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
     let batch = r.next().ok_or(ArrowError::Empty)??;
     let schema = batch.schema();
     let meta = schema.metadata();
-    let get = |k: &str| meta.get(k).ok_or_else(|| layout(format!("schema metadata lacks {k}")));
+    let get = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| layout(format!("schema metadata lacks {k}")))
+    };
     let stream = get(STREAM)?.clone();
     let start: i64 = get(START)?
         .parse()
@@ -121,8 +129,12 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
         .ok_or_else(|| layout("data items are not float32"))?;
     let rows = batch.num_rows();
     let offset = data.offset() * n;
-    let flat = values.values().get(offset..offset + rows * n).ok_or_else(|| layout("data too short"))?;
-    let data = Array2::from_shape_vec((rows, n), flat.to_vec()).map_err(|e| layout(e.to_string()))?;
+    let flat = values
+        .values()
+        .get(offset..offset + rows * n)
+        .ok_or_else(|| layout("data too short"))?;
+    let data =
+        Array2::from_shape_vec((rows, n), flat.to_vec()).map_err(|e| layout(e.to_string()))?;
     let channels = (0..rows)
         .map(|i| ChannelMeta {
             source_id: SourceId::from_raw(ids.value(i).to_string()),

@@ -1,4 +1,4 @@
 //! Data formats read and written by seisreduce.
 
-pub mod mseed;
 pub mod arrow;
+pub mod mseed;

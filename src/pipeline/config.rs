@@ -174,7 +174,12 @@ impl PipelineFile {
             ));
         }
         if file.header.queue == 0 {
-            return Err(file.error(header_line, None, Some("pipeline.queue"), "must be at least 1"));
+            return Err(file.error(
+                header_line,
+                None,
+                Some("pipeline.queue"),
+                "must be at least 1",
+            ));
         }
         for (role, table) in [
             (Role::Source, raw.sources),
@@ -285,7 +290,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("decod", ["decode", "files", "archive"]), Some("decode"));
+        assert_eq!(
+            suggest("decod", ["decode", "files", "archive"]),
+            Some("decode")
+        );
         assert_eq!(suggest("zzz", ["decode", "files"]), None);
     }
 }

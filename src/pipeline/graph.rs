@@ -59,7 +59,12 @@ impl Pipeline {
         let by_name: HashMap<&str, &StageDecl> =
             file.stages.iter().map(|s| (s.name.as_str(), s)).collect();
         if file.stages.is_empty() {
-            return Err(file.error(1, None, None, "no stages: add [sources.NAME], [operators.NAME] and [sinks.NAME] tables"));
+            return Err(file.error(
+                1,
+                None,
+                None,
+                "no stages: add [sources.NAME], [operators.NAME] and [sinks.NAME] tables",
+            ));
         }
         // One namespace for all roles: inputs name stages, whatever their section.
         let mut seen: BTreeMap<&str, &StageDecl> = BTreeMap::new();
@@ -143,9 +148,7 @@ impl Pipeline {
                     ));
                 }
             }
-            s.spec
-                .check()
-                .map_err(|(k, m)| err(k.as_deref(), m))?;
+            s.spec.check().map_err(|(k, m)| err(k.as_deref(), m))?;
         }
         let order = topological(&file, &by_name)?;
         Ok(Pipeline { file, order })

@@ -198,14 +198,17 @@ impl DecimateConfig {
 impl FilterConfig {
     fn band(&self) -> Result<Band, ConfigError> {
         let need = |v: Option<f64>, key: &'static str| {
-            v.ok_or_else(|| ConfigError::invalid(key, format!("required for kind = {:?}", self.kind)))
+            v.ok_or_else(|| {
+                ConfigError::invalid(key, format!("required for kind = {:?}", self.kind))
+            })
         };
         Ok(match self.kind {
             FilterKind::Lowpass => Band::Lowpass(need(self.freq, "freq")?),
             FilterKind::Highpass => Band::Highpass(need(self.freq, "freq")?),
-            FilterKind::Bandpass => {
-                Band::Bandpass(need(self.freqmin, "freqmin")?, need(self.freqmax, "freqmax")?)
-            }
+            FilterKind::Bandpass => Band::Bandpass(
+                need(self.freqmin, "freqmin")?,
+                need(self.freqmax, "freqmax")?,
+            ),
         })
     }
 

@@ -110,7 +110,12 @@ fn local_stages<'a>(p: &'a Pipeline, opts: &RunOptions) -> Result<Vec<&'a StageD
 }
 
 /// Runs the pipeline until its sources end (memory bus), or until `ctl.shutdown`.
-pub fn run(p: &Pipeline, settings: &Settings, opts: &RunOptions, ctl: &Control) -> Result<(), RunError> {
+pub fn run(
+    p: &Pipeline,
+    settings: &Settings,
+    opts: &RunOptions,
+    ctl: &Control,
+) -> Result<(), RunError> {
     let local = local_stages(p, opts)?;
     let bus: Box<dyn Bus> = match p.file.header.bus {
         BusKind::Memory => Box::new(MemoryBus::new(&p.edges(), p.file.header.queue)),
@@ -124,7 +129,12 @@ pub fn run(p: &Pipeline, settings: &Settings, opts: &RunOptions, ctl: &Control) 
             }
             topics.sort();
             topics.dedup();
-            Box::new(KafkaBus::connect(&settings.kafka, p.name(), &topics, opts.broker_wait)?)
+            Box::new(KafkaBus::connect(
+                &settings.kafka,
+                p.name(),
+                &topics,
+                opts.broker_wait,
+            )?)
         }
     };
     let kafka = p.file.header.bus == BusKind::Kafka;
@@ -204,7 +214,11 @@ enum Work {
 }
 
 impl Work {
-    fn build(s: &StageDecl, settings: &Settings, metrics: StageMetrics) -> Result<Work, StageError> {
+    fn build(
+        s: &StageDecl,
+        settings: &Settings,
+        metrics: StageMetrics,
+    ) -> Result<Work, StageError> {
         if let Some(op) = s.spec.build_operator() {
             let op = op.map_err(|e| StageError::Other(e.to_string()))?;
             return Ok(Work::Operator(op, Output::default()));
@@ -214,7 +228,10 @@ impl Work {
             StageSpec::Archive(c) => {
                 let root = storage_path(settings, &c.path);
                 let interval = Duration::from_secs_f64(c.commit_interval_s);
-                Work::Sink(Box::new(Archive::open(c, root, &s.name, metrics)?), interval)
+                Work::Sink(
+                    Box::new(Archive::open(c, root, &s.name, metrics)?),
+                    interval,
+                )
             }
             StageSpec::Null(_) => Work::Sink(Box::new(NullSink), Duration::from_secs(1)),
             spec => Work::Source(spec.clone()),

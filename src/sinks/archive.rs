@@ -62,19 +62,31 @@ impl ArchiveConfig {
         let Some(enc) = Encoding::from_name(&self.encoding) else {
             return bad(
                 "encoding",
-                format!("{:?}: use STEIM1, STEIM2, INT16, INT32, FLOAT32 or FLOAT64", self.encoding),
+                format!(
+                    "{:?}: use STEIM1, STEIM2, INT16, INT32, FLOAT32 or FLOAT64",
+                    self.encoding
+                ),
             );
         };
-        if matches!(enc, Encoding::Steim1 | Encoding::Steim2 | Encoding::Int16 | Encoding::Int32) {
-            tracing::debug!("sample blocks will be rounded to integers for {}", self.encoding);
+        if matches!(
+            enc,
+            Encoding::Steim1 | Encoding::Steim2 | Encoding::Int16 | Encoding::Int32
+        ) {
+            tracing::debug!(
+                "sample blocks will be rounded to integers for {}",
+                self.encoding
+            );
         }
         if !matches!(self.format_version, 2 | 3) {
             return bad("format_version", "must be 2 or 3".into());
         }
         if !(256..=8192).contains(&self.record_length) || !self.record_length.is_power_of_two() {
-            return bad("record_length", "must be a power of two from 256 to 8192".into());
+            return bad(
+                "record_length",
+                "must be a power of two from 256 to 8192".into(),
+            );
         }
-        if !(self.commit_interval_s > 0.0) {
+        if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
             return bad("commit_interval_s", "must be positive".into());
         }
         Ok(())
@@ -106,9 +118,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StageError + '_ {
 
 impl Archive {
     /// Opens the archive at `root`, recovering to the last checkpoint if there is one.
-    pub fn open(cfg: &ArchiveConfig, root: PathBuf, stage: &str, metrics: StageMetrics) -> Result<Archive, StageError> {
+    pub fn open(
+        cfg: &ArchiveConfig,
+        root: PathBuf,
+        stage: &str,
+        metrics: StageMetrics,
+    ) -> Result<Archive, StageError> {
         std::fs::create_dir_all(root.join(".seisreduce")).map_err(io(&root))?;
-        let checkpoint_path = root.join(".seisreduce").join(format!("{stage}.checkpoint.json"));
+        let checkpoint_path = root
+            .join(".seisreduce")
+            .join(format!("{stage}.checkpoint.json"));
         let encoding = Encoding::from_name(&cfg.encoding).unwrap_or(Encoding::Float32);
         let mut a = Archive {
             opts: EncodeOptions {
@@ -143,12 +162,18 @@ impl Archive {
         match std::fs::read(&self.checkpoint_path) {
             Ok(bytes) => {
                 self.state = serde_json::from_slice(&bytes).map_err(|e| {
-                    StageError::Other(format!("{}: corrupt checkpoint: {e}", self.checkpoint_path.display()))
+                    StageError::Other(format!(
+                        "{}: corrupt checkpoint: {e}",
+                        self.checkpoint_path.display()
+                    ))
                 })?;
                 for (rel, path) in self.data_files() {
                     match self.state.files.get(&rel) {
                         Some(&len) => {
-                            let f = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+                            let f = OpenOptions::new()
+                                .write(true)
+                                .open(&path)
+                                .map_err(io(&path))?;
                             let now = f.metadata().map_err(io(&path))?.len();
                             if now > len {
                                 tracing::info!(file = %path.display(), from = now, to = len, "cut back to the checkpoint");
@@ -178,13 +203,16 @@ impl Archive {
 
     fn write_checkpoint(&self) -> Result<(), StageError> {
         let tmp = self.checkpoint_path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
+        let body =
+            serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&body).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         std::fs::rename(&tmp, &self.checkpoint_path).map_err(io(&self.checkpoint_path))?;
         if let Some(dir) = self.checkpoint_path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
         }
         Ok(())
     }
@@ -206,7 +234,13 @@ impl Archive {
                 let safe: String = sid
                     .as_str()
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
                     .collect();
                 format!("{y}/{safe}.{y}.{d:03}", y = t.year, d = t.doy)
             }
@@ -219,12 +253,19 @@ impl Archive {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
             }
-            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io(&path))?;
             let len = f.metadata().map_err(io(&path))?.len();
             self.state.files.entry(rel.clone()).or_insert(len);
             self.open.insert(rel.clone(), f);
         }
-        let f = self.open.get_mut(&rel).ok_or_else(|| StageError::Other("file vanished".into()))?;
+        let f = self
+            .open
+            .get_mut(&rel)
+            .ok_or_else(|| StageError::Other("file vanished".into()))?;
         f.write_all(bytes).map_err(io(&self.root.join(&rel)))?;
         if let Some(len) = self.state.files.get_mut(&rel) {
             *len += bytes.len() as u64;
@@ -238,7 +279,12 @@ impl Sink for Archive {
     fn write(&mut self, m: &Message) -> Result<(), StageError> {
         if let Some(p) = &m.position {
             let log = p.log();
-            if self.state.positions.get(&log).is_some_and(|&next| p.offset < next) {
+            if self
+                .state
+                .positions
+                .get(&log)
+                .is_some_and(|&next| p.offset < next)
+            {
                 self.metrics.dropped("already_stored", 1);
                 return Ok(());
             }
@@ -248,8 +294,11 @@ impl Sink for Archive {
             Payload::Record(bytes) => match RecordReader::new(bytes).next() {
                 Some(Ok(rec)) => {
                     let h = &rec.header;
-                    self.metrics
-                        .data_time(crate::model::sample_time(h.start, h.sample_count as i64, h.rate.hz()));
+                    self.metrics.data_time(crate::model::sample_time(
+                        h.start,
+                        h.sample_count as i64,
+                        h.rate.hz(),
+                    ));
                     let rel = Self::sds_path(&rec.header.sid, rec.header.start);
                     self.append(rel, bytes)?;
                 }
@@ -272,13 +321,19 @@ impl Sink for Archive {
                         Samples::Float32(row.to_vec())
                     };
                     let records = encode(&meta.source_id, c.start, c.rate, &samples, &self.opts)
-                        .map_err(|e| StageError::Other(format!("encoding {}: {e}", meta.source_id)))?;
+                        .map_err(|e| {
+                            StageError::Other(format!("encoding {}: {e}", meta.source_id))
+                        })?;
                     // Every record goes to the day file of its own start.
                     let mut t = c.start;
                     for r in records {
                         let rel = Self::sds_path(&meta.source_id, t);
                         if let Some(Ok(rec)) = RecordReader::new(&r).next() {
-                            t = crate::model::sample_time(rec.header.start, rec.header.sample_count as i64, c.rate.hz());
+                            t = crate::model::sample_time(
+                                rec.header.start,
+                                rec.header.sample_count as i64,
+                                c.rate.hz(),
+                            );
                         }
                         self.append(rel, &r)?;
                     }

@@ -7,8 +7,8 @@
 //! A corrupt record is logged with its file and byte offset, counted, and skipped; an
 //! unreadable file likewise; the replay goes on.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -257,17 +257,19 @@ pub fn run(cfg: &MseedSourceConfig, out: &mut Emitter<'_>) -> Result<(), StageEr
         b
     });
     tracing::info!(files = files.len(), bytes = total, path = %cfg.path.display(), "replaying miniSEED");
-    let mut readers = files.into_iter().filter_map(|path| match File::open(&path) {
-        Ok(f) => Some(Reader {
-            records: RecordStream::new(f),
-            path,
-        }),
-        Err(e) => {
-            out.metrics.dropped("io_error", 1);
-            tracing::error!(file = %path.display(), "cannot open: {e}");
-            None
-        }
-    });
+    let mut readers = files
+        .into_iter()
+        .filter_map(|path| match File::open(&path) {
+            Ok(f) => Some(Reader {
+                records: RecordStream::new(f),
+                path,
+            }),
+            Err(e) => {
+                out.metrics.dropped("io_error", 1);
+                tracing::error!(file = %path.display(), "cannot open: {e}");
+                None
+            }
+        });
     let send = |rec: OwnedRecord, out: &mut Emitter<'_>| -> Result<bool, StageError> {
         if let Some(b) = &bar {
             b.inc(rec.bytes.len() as u64);
@@ -304,7 +306,9 @@ pub fn run(cfg: &MseedSourceConfig, out: &mut Emitter<'_>) -> Result<(), StageEr
             }
             let mut clock: Option<(Nanos, Instant)> = None;
             while let Some(Reverse((_, i))) = heap.pop() {
-                let Some(rec) = pending[i].take() else { continue };
+                let Some(rec) = pending[i].take() else {
+                    continue;
+                };
                 let h = &rec.header;
                 let due = crate::model::sample_time(h.start, h.sample_count as i64, h.rate.hz());
                 let (t0, w0) = *clock.get_or_insert((due, Instant::now()));
@@ -342,7 +346,9 @@ mod tests {
             Some(("FR.CIEL.00.HHZ".into(), 2024, 61))
         );
         assert_eq!(sds_day(Path::new("x.mseed")), None);
-        assert!(in_sds_tree(Path::new("/a/2024/FR/CIEL/HHZ.D/FR.CIEL.00.HHZ.D.2024.061")));
+        assert!(in_sds_tree(Path::new(
+            "/a/2024/FR/CIEL/HHZ.D/FR.CIEL.00.HHZ.D.2024.061"
+        )));
         assert!(!in_sds_tree(Path::new("/a/FR.CIEL.00.HHZ.D.2024.061")));
     }
 }

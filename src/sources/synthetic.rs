@@ -79,21 +79,27 @@ impl SyntheticConfig {
         if self.channels == 0 || self.channels > 1_000_000 {
             return bad("channels", "must be 1 to 1,000,000");
         }
-        if !(self.rate > 0.0 && self.rate <= 1e6) {
+        if self.rate.is_nan() || self.rate <= 0.0 || self.rate > 1e6 {
             return bad("rate", "must be above 0 and at most 1e6 Hz");
         }
-        if !(self.chunk_s > 0.0) || (self.chunk_s * self.rate).round() < 1.0 {
+        if !self.chunk_s.is_finite() || (self.chunk_s * self.rate).round() < 1.0 {
             return bad("chunk_s", "must hold at least one sample");
         }
-        if self.seconds.is_some_and(|s| !(s > 0.0)) {
-            return bad("seconds", "must be positive (leave it out to run until stopped)");
+        if self.seconds.is_some_and(|s| !s.is_finite() || s <= 0.0) {
+            return bad(
+                "seconds",
+                "must be positive (leave it out to run until stopped)",
+            );
         }
         if self.network.is_empty() || self.network.len() > 2 {
             return bad("network", "must be a 1- or 2-character network code");
         }
         if let Some(s) = &self.start {
             if parse_time(s).is_none() {
-                return bad("start", "not a date (2025-01-01) or time (2025-01-01T00:00:00Z)");
+                return bad(
+                    "start",
+                    "not a date (2025-01-01) or time (2025-01-01T00:00:00Z)",
+                );
             }
         }
         Ok(())

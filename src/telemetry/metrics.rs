@@ -33,14 +33,16 @@ pub struct Metrics {
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
-    r.register(Box::new(c.clone())).expect("metric registered once");
+    r.register(Box::new(c.clone()))
+        .expect("metric registered once");
     c
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGaugeVec {
     let g = IntGaugeVec::new(Opts::new(name, help), &["pipeline", "stage"])
         .expect("valid metric definition");
-    r.register(Box::new(g.clone())).expect("metric registered once");
+    r.register(Box::new(g.clone()))
+        .expect("metric registered once");
     g
 }
 
@@ -61,7 +63,12 @@ impl Metrics {
             .expect("metric registered once");
         Metrics {
             records_in: counter(&r, "seisreduce_records_in_total", "Messages taken", STAGE),
-            records_out: counter(&r, "seisreduce_records_out_total", "Messages emitted", STAGE),
+            records_out: counter(
+                &r,
+                "seisreduce_records_out_total",
+                "Messages emitted",
+                STAGE,
+            ),
             samples_in: counter(&r, "seisreduce_samples_in_total", "Samples taken", STAGE),
             samples_out: counter(&r, "seisreduce_samples_out_total", "Samples emitted", STAGE),
             bytes_in: counter(&r, "seisreduce_bytes_in_total", "Bytes taken", STAGE),
@@ -84,7 +91,11 @@ impl Metrics {
                 "Errors, by kind",
                 &["pipeline", "stage", "kind"],
             ),
-            queue_depth: gauge(&r, "seisreduce_queue_depth", "Messages waiting for the stage"),
+            queue_depth: gauge(
+                &r,
+                "seisreduce_queue_depth",
+                "Messages waiting for the stage",
+            ),
             consumer_lag: gauge(
                 &r,
                 "seisreduce_kafka_consumer_lag",
@@ -175,7 +186,6 @@ impl StageMetrics {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        self.data_lag
-            .set((now - data_time as i128) as f64 / 1e9);
+        self.data_lag.set((now - data_time as i128) as f64 / 1e9);
     }
 }

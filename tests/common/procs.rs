@@ -71,7 +71,9 @@ pub fn assert_same_records(want: &[Vec<u8>], got: &[Vec<u8>]) {
         let mut m: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
         for r in rs {
             let rec = RecordReader::new(r).next().unwrap().unwrap();
-            m.entry(rec.header.sid.to_string()).or_default().push(r.clone());
+            m.entry(rec.header.sid.to_string())
+                .or_default()
+                .push(r.clone());
         }
         m
     };
@@ -83,7 +85,13 @@ pub fn assert_same_records(want: &[Vec<u8>], got: &[Vec<u8>]) {
     );
     for (sid, wr) in &w {
         let gr = &g[sid];
-        assert_eq!(wr.len(), gr.len(), "{sid}: {} records in, {} out", wr.len(), gr.len());
+        assert_eq!(
+            wr.len(),
+            gr.len(),
+            "{sid}: {} records in, {} out",
+            wr.len(),
+            gr.len()
+        );
         assert!(wr == gr, "{sid}: records differ or are out of order");
     }
 }
@@ -100,7 +108,10 @@ pub fn free_port() -> u16 {
 pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !f() {
-        assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            t0.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -161,7 +172,11 @@ impl Proc {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(t0.elapsed() < timeout, "process did not exit: {}", self.log_text());
+            assert!(
+                t0.elapsed() < timeout,
+                "process did not exit: {}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
