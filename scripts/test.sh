@@ -23,7 +23,7 @@ echo "== tests (optimised, with overflow checks: profile release-checked)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --profile release-checked --all-targets 2>&1 | tee "$log"
+cargo test --profile release-checked --all-targets --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole run (the benches, run once as smoke tests, print last).

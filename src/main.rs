@@ -46,6 +46,9 @@ enum Command {
     /// Validate a pipeline file (and the settings) without running anything.
     Check {
         pipeline: PathBuf,
+        /// Check the local files of these stages only (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        stages: Option<Vec<String>>,
         /// Deployment settings (TOML); default: $SEISREDUCE_CONFIG, else built-in defaults.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -175,9 +178,14 @@ fn run() -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Check { pipeline, config } => {
+        Command::Check {
+            pipeline,
+            stages,
+            config,
+        } => {
             let settings = Settings::from_process(config.as_deref())?;
             let p = Pipeline::load(&pipeline)?;
+            p.check_here(stages.as_deref())?;
             println!("{}", run::describe(&p, &settings));
             Ok(ExitCode::SUCCESS)
         }
@@ -190,6 +198,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let settings = Settings::from_process(config.as_deref())?;
             seisreduce::telemetry::init_logging(&settings.log);
             let p = Pipeline::load(&pipeline)?;
+            p.check_here(stages.as_deref())?;
             let opts = RunOptions {
                 stages,
                 broker_wait: std::time::Duration::from_secs(broker_wait),

@@ -197,10 +197,15 @@ fn duplicate_stage_names_across_sections() {
 #[test]
 fn missing_source_path_is_named() {
     fails(
-        &GOOD.replace(
-            "type = \"synthetic\"\nchannels = 3\nseconds = 10",
-            "type = \"mseed\"\npath = \"/no/such/archive\"",
-        ),
+        &GOOD
+            .replace(
+                "type = \"synthetic\"\nchannels = 3\nseconds = 10",
+                "type = \"mseed\"\npath = \"/no/such/archive\"",
+            )
+            .replace(
+                "type = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10",
+                "type = \"decode\"\ninputs = [\"noise\"]",
+            ),
         &[
             "stage `noise`",
             "key `path`",
@@ -295,6 +300,43 @@ fn stages_subset_needs_kafka() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("no stage named `nosie`") && err.contains("did you mean `noise`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shipped_pipelines_pass_check() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cases: &[(&str, &[&str])] = &[
+        ("pipelines/quickstart.toml", &[]),
+        ("pipelines/synthetic-demo.toml", &[]),
+        // The processing side of a split pipeline: the acquisition host's archive is not here.
+        (
+            "pipelines/network-kafka.toml",
+            &["--stages", "decode,lowrate,archive"],
+        ),
+    ];
+    for (file, extra) in cases {
+        let mut c = common::procs::bin();
+        c.current_dir(&root).args(["check", file]).args(*extra);
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Run where the archive should be, the ingest stage's missing path is named.
+    let o = run(
+        &[
+            "check",
+            root.join("pipelines/network-kafka.toml").to_str().unwrap(),
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("stage `ingest`") && err.contains("key `path`"),
         "{err}"
     );
 }

@@ -135,3 +135,54 @@ fn a_failing_stage_is_named_and_the_exit_is_non_zero() {
         "{err}"
     );
 }
+
+#[test]
+fn sds_archive_as_a_source_selects_streams_and_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = synth(dir.path(), 6, 600.0);
+    // First build an SDS archive from the file...
+    let copy = write(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"copy\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"files\"]\npath = \"sds\"\n",
+            input.display()
+        ),
+    );
+    run_ok(&copy, dir.path());
+    // ...then replay it, auto-detected as SDS, one station's vertical only, that day only.
+    let sds = dir.path().join("sds");
+    let replay = dir.path().join("replay.toml");
+    std::fs::write(
+        &replay,
+        format!(
+            "[pipeline]\nname = \"replay\"\n\n[sources.sds]\ntype = \"mseed\"\npath = \"{}\"\nstreams = [\"XX.S001.*.?HZ\"]\nstart = \"2025-01-01\"\nend = \"2025-01-02\"\n\n[sinks.out]\ntype = \"mseed\"\ninputs = [\"sds\"]\npath = \"picked\"\n",
+            sds.display()
+        ),
+    )
+    .unwrap();
+    run_ok(&replay, dir.path());
+    let want: Vec<Vec<u8>> = records(&input)
+        .into_iter()
+        .filter(|r| {
+            let rec = seisreduce::formats::mseed::RecordReader::new(r)
+                .next()
+                .unwrap()
+                .unwrap();
+            rec.header.seed_text() == "XX.S001.00.HHZ"
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_same_records(&want, &records(&dir.path().join("picked")));
+    // A day outside the archive selects nothing.
+    std::fs::write(
+        &replay,
+        std::fs::read_to_string(&replay)
+            .unwrap()
+            .replace("2025-01-01\"", "2025-02-01\"")
+            .replace("2025-01-02\"", "2025-02-02\"")
+            .replace("picked", "none"),
+    )
+    .unwrap();
+    run_ok(&replay, dir.path());
+    assert!(records(&dir.path().join("none")).is_empty());
+}

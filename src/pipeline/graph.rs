@@ -154,6 +154,28 @@ impl Pipeline {
         Ok(Pipeline { file, order })
     }
 
+    /// Checks what depends on the host that runs `stages` (all when `None`): that the files
+    /// a source reads are there. Separate from [`Pipeline::validate`] because a processing
+    /// host of a split pipeline does not have the acquisition host's files.
+    pub fn check_here(&self, stages: Option<&[String]>) -> Result<(), PipelineError> {
+        for s in &self.file.stages {
+            if stages.is_some_and(|l| !l.contains(&s.name)) {
+                continue;
+            }
+            if let StageSpec::MseedSource(c) = &s.spec {
+                c.check_here().map_err(|(k, m)| {
+                    let line = k
+                        .as_deref()
+                        .and_then(|k| s.key_lines.get(k))
+                        .copied()
+                        .unwrap_or(s.line);
+                    self.file.error(line, Some(&s.name), k.as_deref(), m)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn name(&self) -> &str {
         &self.file.header.name
     }

@@ -84,17 +84,23 @@ type Fail = (Option<String>, String);
 
 impl MseedSourceConfig {
     pub fn check(&self) -> Result<(), Fail> {
-        if !self.path.exists() {
-            return Err((
-                Some("path".into()),
-                format!("{} does not exist", self.path.display()),
-            ));
-        }
         self.window()?;
         if !(self.speedup > 0.0 && self.speedup.is_finite()) {
             return Err((Some("speedup".into()), "must be a positive number".into()));
         }
         Ok(())
+    }
+
+    /// What only the host that runs the stage can check.
+    pub fn check_here(&self) -> Result<(), Fail> {
+        if self.path.exists() {
+            Ok(())
+        } else {
+            Err((
+                Some("path".into()),
+                format!("{} does not exist", self.path.display()),
+            ))
+        }
     }
 
     fn window(&self) -> Result<(Option<Nanos>, Option<Nanos>), Fail> {
