@@ -108,3 +108,59 @@ impl Subscriber for MemorySubscriber {
         Some(self.rx.len() as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A full queue blocks the publisher (backpressure), fan-out reaches every consumer, and
+    /// the end of the publishers closes the queues.
+    #[test]
+    fn bounded_fan_out_and_close() {
+        let edges = [
+            ("src".to_string(), "a".to_string()),
+            ("src".to_string(), "b".to_string()),
+        ];
+        let bus = MemoryBus::new(&edges, 2);
+        let mut tx = bus.publisher("src").unwrap().unwrap();
+        let mut a = bus.subscriber("a", &[]).unwrap();
+        let mut b = bus.subscriber("b", &[]).unwrap();
+        drop(bus);
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let producer = std::thread::spawn(move || {
+            for i in 0..5u8 {
+                tx.send("k", &Payload::Record(Bytes::from(vec![i])))
+                    .unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            2,
+            "the third send waits for room"
+        );
+        assert_eq!(a.backlog(), Some(2));
+        let mut got = (Vec::new(), Vec::new());
+        loop {
+            match (
+                a.recv(Duration::from_secs(5)),
+                b.recv(Duration::from_secs(5)),
+            ) {
+                (Recv::Message(x), Recv::Message(y)) => {
+                    got.0.push(x);
+                    got.1.push(y);
+                }
+                (Recv::Closed, Recv::Closed) => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(got.0.len(), 5);
+        assert_eq!(got.1.len(), 5);
+    }
+}
