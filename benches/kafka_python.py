@@ -11,7 +11,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 broker, n = sys.argv[1], int(sys.argv[2])
 topic = "pybench-" + uuid.uuid4().hex[:8]
-AdminClient({"bootstrap.servers": broker}).create_topics([NewTopic(topic, 4, 1)])[topic].result()
+admin = AdminClient({"bootstrap.servers": broker})
+admin.create_topics([NewTopic(topic, 4, 1)])[topic].result()
 p = Producer({"bootstrap.servers": broker, "enable.idempotence": True, "linger.ms": 5})
 payload = bytes(512)
 t0 = time.perf_counter()
