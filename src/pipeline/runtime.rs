@@ -183,10 +183,26 @@ pub fn run(
                             metrics.error("fatal");
                             shutdown.store(true, Ordering::Relaxed);
                             let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
-                            f.get_or_insert(RunError::Stage {
+                            // Upstream stages fail in turn when a stage they feed stops; the
+                            // stage that stopped first is the one to report.
+                            let consequence = |e: &RunError| {
+                                matches!(
+                                    e,
+                                    RunError::Stage {
+                                        error: StageError::Bus(BusError::Disconnected(_)),
+                                        ..
+                                    }
+                                )
+                            };
+                            let new = RunError::Stage {
                                 stage: s.name.clone(),
                                 error,
-                            });
+                            };
+                            if f.as_ref()
+                                .is_none_or(|old| consequence(old) && !consequence(&new))
+                            {
+                                *f = Some(new);
+                            }
                         }
                     }
                 })
