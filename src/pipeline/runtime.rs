@@ -355,7 +355,9 @@ fn consume(
 ) -> Result<(), StageError> {
     let interval = work.interval();
     let mut done: BTreeMap<(Arc<str>, i32), Position> = BTreeMap::new();
-    let (mut last_sync, mut last_gauge) = (Instant::now(), Instant::now());
+    let mut last_sync = Instant::now();
+    // The gauges are first set at once, then every second.
+    let mut last_gauge = Instant::now() - Duration::from_secs(1);
     let mut pending = false;
     loop {
         if kafka && em.stopping() {

@@ -49,7 +49,20 @@ pub fn synth(dir: &Path, channels: usize, seconds: f64) -> PathBuf {
     out
 }
 
+/// How many whole records the files under `path` hold now, while a sink may be writing them
+/// (a record being appended is not counted yet).
+pub fn records_so_far(path: &Path) -> usize {
+    let mut files = seisreduce::inspect::expand_paths(&[path.to_path_buf()]);
+    files.retain(|f| !f.to_string_lossy().contains(".seisreduce"));
+    files
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .map(|b| RecordReader::new(&b).filter(|r| r.is_ok()).count())
+        .sum()
+}
+
 /// Every record (bytes) in the files under `path`, skipping the sinks' own state folders.
+/// Call once the writer has stopped: a broken record fails the test.
 pub fn records(path: &Path) -> Vec<Vec<u8>> {
     let mut files = seisreduce::inspect::expand_paths(&[path.to_path_buf()]);
     files.retain(|f| !f.to_string_lossy().contains(".seisreduce"));
