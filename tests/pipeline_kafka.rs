@@ -310,3 +310,44 @@ fn blocks_over_kafka_equal_the_memory_bus_run() {
         );
     }
 }
+
+/// A second consumer joins while the first is busy: the group rebalances mid-stream, the first
+/// drops what it had not committed, and between them the two archives hold every record once.
+#[test]
+fn rebalance_mid_stream_keeps_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let input = synth(dir.path(), 12, 3600.0);
+    let want = records(&input);
+    let p = pipeline(dir.path(), "rebal", &input, "", "commit_interval_s = 0.5");
+    let mut src = ingest(&p, &broker, dir.path());
+    assert!(src.proc.wait(MINUTE).success(), "{}", src.proc.log_text());
+    let mut a = stage(&p, "archive", &broker, &dir.path().join("a"), "a");
+    wait_until(MINUTE, "the first consumer busy", || {
+        a.records_in() > 2000.0
+    });
+    let mut b = stage(&p, "archive", &broker, &dir.path().join("b"), "b");
+    wait_until(
+        2 * MINUTE,
+        "every record stored once the group settled",
+        || {
+            a.assigned() > 0.0
+                && b.assigned() > 0.0
+                && a.stored_so_far() + b.stored_so_far() >= want.len()
+        },
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    a.stop();
+    b.stop();
+    let rolled = a
+        .proc
+        .log_text()
+        .matches("dropping what is not yet durable")
+        .count();
+    eprintln!("first consumer rolled back {rolled} time(s)");
+    let (ra, rb) = (a.stored(), b.stored());
+    assert!(!rb.is_empty(), "the second consumer got nothing");
+    let mut all = ra;
+    all.extend(rb);
+    assert_same_records(&want, &all);
+}

@@ -10,7 +10,7 @@
 //! instead of dropping data. Offsets are committed by the stage, explicitly, once what it made
 //! of them is durable (never auto-committed).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -203,10 +203,12 @@ impl Bus for KafkaBus {
             .set("enable.partition.eof", "false")
             .set("statistics.interval.ms", "1000");
         let lag = Arc::new(AtomicI64::new(0));
+        let revoked = Arc::new(AtomicBool::new(false));
         let consumer: BaseConsumer<GroupContext> = cfg
             .create_with_context(GroupContext {
                 group: group.clone(),
                 assigned: assigned.clone(),
+                revoked: revoked.clone(),
                 lag: lag.clone(),
             })
             .map_err(kerr)?;
@@ -219,6 +221,7 @@ impl Bus for KafkaBus {
         Ok(Box::new(KafkaSubscriber {
             consumer,
             assigned,
+            revoked,
             lag,
             topics: topics.into_iter().map(Arc::from).collect(),
         }))
@@ -299,6 +302,8 @@ impl Publisher for KafkaPublisher {
 struct GroupContext {
     group: String,
     assigned: Arc<AtomicUsize>,
+    /// Set when partitions are revoked; cleared by the stage.
+    revoked: Arc<AtomicBool>,
     /// Sum of the consumer lag of the owned partitions, from librdkafka's statistics (which
     /// it computes from the fetch responses it already has: no extra requests).
     lag: Arc<AtomicI64>,
@@ -332,6 +337,7 @@ impl ConsumerContext for GroupContext {
             }
             Rebalance::Revoke(_) => {
                 self.assigned.store(0, Ordering::Relaxed);
+                self.revoked.store(true, Ordering::Relaxed);
                 tracing::info!(group = %self.group, "partitions revoked");
             }
             Rebalance::Error(e) => tracing::warn!(group = %self.group, "rebalance error: {e}"),
@@ -342,6 +348,7 @@ impl ConsumerContext for GroupContext {
 struct KafkaSubscriber {
     consumer: BaseConsumer<GroupContext>,
     assigned: Arc<AtomicUsize>,
+    revoked: Arc<AtomicBool>,
     lag: Arc<AtomicI64>,
     topics: Vec<Arc<str>>,
 }
@@ -421,5 +428,9 @@ impl Subscriber for KafkaSubscriber {
 
     fn assigned(&self) -> Option<usize> {
         Some(self.assigned.load(Ordering::Relaxed))
+    }
+
+    fn take_revoked(&mut self) -> bool {
+        self.revoked.swap(false, Ordering::Relaxed)
     }
 }

@@ -138,6 +138,12 @@ pub trait Subscriber: Send {
     fn assigned(&self) -> Option<usize> {
         None
     }
+    /// Whether partitions were taken away since the last call (a group rebalance). What was
+    /// taken from them but not yet committed will be delivered again, possibly to another
+    /// process, so the stage must drop what it has not made durable.
+    fn take_revoked(&mut self) -> bool {
+        false
+    }
 }
 
 /// A way of joining stages.

@@ -313,6 +313,18 @@ impl Work {
         Ok(())
     }
 
+    /// After a rebalance: what was taken since the last commit will be delivered again.
+    fn rollback(&mut self, em: &Emitter<'_>) -> Result<(), StageError> {
+        match self {
+            Work::Sink(sink, _) => sink.rollback(),
+            // Already published downstream: the re-delivery may repeat it (at least once).
+            _ => {
+                em.metrics.event("rebalance");
+                Ok(())
+            }
+        }
+    }
+
     fn durable(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match self {
             Work::Sink(sink, _) => sink.sync(),
@@ -363,7 +375,16 @@ fn consume(
         if kafka && em.stopping() {
             break;
         }
-        match sub.recv(Duration::from_millis(100)) {
+        let got = sub.recv(Duration::from_millis(100));
+        if sub.take_revoked() {
+            // Partitions moved: nothing taken since the last commit may be kept, or it would
+            // be stored twice (here and by the partition's new owner).
+            tracing::info!("partitions revoked: dropping what is not yet durable");
+            work.rollback(em)?;
+            done.clear();
+            pending = false;
+        }
+        match got {
             Recv::Message(m) => {
                 let mt = em.metrics;
                 mt.records_in.inc();

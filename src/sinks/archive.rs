@@ -343,6 +343,13 @@ impl Sink for Archive {
         Ok(())
     }
 
+    fn rollback(&mut self) -> Result<(), StageError> {
+        // Back to the last checkpoint on disk, exactly as a restart after a crash would go.
+        self.open.clear();
+        self.dirty.clear();
+        self.recover()
+    }
+
     fn sync(&mut self) -> Result<(), StageError> {
         self.dirty.sort();
         self.dirty.dedup();

@@ -12,4 +12,6 @@ pub trait Sink: Send {
     fn write(&mut self, m: &Message) -> Result<(), StageError>;
     /// Everything written so far (and the positions it came from) is durable when this returns.
     fn sync(&mut self) -> Result<(), StageError>;
+    /// Forgets everything written since the last sync (it will be delivered again).
+    fn rollback(&mut self) -> Result<(), StageError>;
 }

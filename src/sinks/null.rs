@@ -21,4 +21,8 @@ impl Sink for NullSink {
     fn sync(&mut self) -> Result<(), StageError> {
         Ok(())
     }
+
+    fn rollback(&mut self) -> Result<(), StageError> {
+        Ok(())
+    }
 }
