@@ -100,6 +100,12 @@ fn ingest(pipeline: &Path, broker: &Broker, dir: &Path) -> Stage {
     stage(pipeline, "ingest", broker, &root, "run")
 }
 
+/// Waits for a stage process to end by itself, successfully.
+fn finishes(stage: &mut Stage) {
+    let s = stage.proc.wait(2 * MINUTE);
+    assert!(s.success(), "{s}: {}", stage.proc.log_text());
+}
+
 #[test]
 fn files_through_kafka_arrive_intact_in_order_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,9 +114,7 @@ fn files_through_kafka_arrive_intact_in_order_exactly_once() {
     let want = records(&input);
     let p = pipeline(dir.path(), "once", &input, "", "");
 
-    let mut src = ingest(&p, &broker, dir.path());
-    let s = src.proc.wait(MINUTE);
-    assert!(s.success(), "ingest: {}", src.proc.log_text());
+    finishes(&mut ingest(&p, &broker, dir.path()));
 
     let mut sink = stage(&p, "archive", &broker, &dir.path().join("c1"), "a");
     wait_until(
@@ -138,8 +142,7 @@ fn two_consumer_processes_split_the_partitions() {
         let (x, y) = (a.assigned(), b.assigned());
         x > 0.0 && y > 0.0 && x + y == 4.0
     });
-    let mut src = ingest(&p, &broker, dir.path());
-    assert!(src.proc.wait(MINUTE).success(), "{}", src.proc.log_text());
+    finishes(&mut ingest(&p, &broker, dir.path()));
     wait_until(MINUTE, "all records consumed", || {
         (a.records_in() + b.records_in()) as usize >= want.len()
     });
@@ -165,8 +168,7 @@ fn consumer_killed_midway_resumes_with_every_record_exactly_once() {
     let want = records(&input);
     // Frequent syncs, so the kill lands among many checkpoints, between data and commit.
     let p = pipeline(dir.path(), "kill", &input, "", "commit_interval_s = 0.2");
-    let mut src = ingest(&p, &broker, dir.path());
-    assert!(src.proc.wait(MINUTE).success(), "{}", src.proc.log_text());
+    finishes(&mut ingest(&p, &broker, dir.path()));
 
     let root = dir.path().join("c");
     // The restarted process is the same member (as a StatefulSet pod would be), so it takes
@@ -224,8 +226,7 @@ fn broker_restart_mid_run_loses_nothing() {
     broker.kill();
     std::thread::sleep(Duration::from_secs(2));
     broker.restart();
-    let s = src.proc.wait(2 * MINUTE);
-    assert!(s.success(), "ingest: {}", src.proc.log_text());
+    finishes(&mut src);
     let mut sink = sink;
     wait_until(2 * MINUTE, "every record stored", || {
         sink.stored_so_far() >= want.len()
@@ -331,7 +332,7 @@ fn rebalance_mid_stream_keeps_every_record_once() {
     let mut src = ingest(&p, &broker, dir.path());
     wait_until(MINUTE, "the first consumer busy", || a.records_in() > 300.0);
     let mut b = stage(&p, "archive", &broker, &dir.path().join("b"), "b");
-    assert!(src.proc.wait(MINUTE).success(), "{}", src.proc.log_text());
+    finishes(&mut src);
     wait_until(
         2 * MINUTE,
         "every record stored once the group settled",
