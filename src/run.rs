@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use seisreduce::pipeline::runtime::{self, Control, RunOptions};
 use seisreduce::pipeline::Pipeline;
@@ -65,7 +64,6 @@ pub fn run_pipeline(
         tracing::warn!("second signal: aborting");
         std::process::exit(130);
     });
-    let ctl = Arc::new(ctl);
     let result = runtime::run(p, settings, &opts, &ctl);
     rt.shutdown_background();
     match result {

@@ -81,6 +81,17 @@ pub struct StorageSettings {
     pub root: PathBuf,
 }
 
+impl StorageSettings {
+    /// Where a sink's `path` is: as given when absolute, else under the root.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
+    }
+}
+
 impl Default for StorageSettings {
     fn default() -> Self {
         StorageSettings {

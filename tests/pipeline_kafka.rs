@@ -284,17 +284,6 @@ fn blocks_over_kafka_equal_the_memory_bus_run() {
     // Record for record what the memory run archived, except the decimator's tail, which the
     // stop flushes into the topic for the archive's next run.
     let got = records(&root.join("archive"));
-    let by_stream = |rs: &[Vec<u8>]| {
-        let mut m: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
-        for r in rs {
-            let rec = seisreduce::formats::mseed::RecordReader::new(r)
-                .next()
-                .unwrap()
-                .unwrap();
-            m.entry(rec.header.seed_text()).or_default().push(r.clone());
-        }
-        m
-    };
     let (w, g) = (by_stream(&want), by_stream(&got));
     assert_eq!(w.len(), 3);
     for (sid, wr) in &w {

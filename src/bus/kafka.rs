@@ -66,7 +66,7 @@ impl KafkaBus {
         wait: Duration,
     ) -> Result<KafkaBus, BusError> {
         let delivered = Arc::new(DeliveryStats::default());
-        let mut cfg = client_config(settings);
+        let mut cfg = client_config(settings, &[]);
         cfg.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "0")
@@ -85,8 +85,12 @@ impl KafkaBus {
     }
 }
 
-fn client_config(settings: &KafkaSettings) -> ClientConfig {
+/// A client's configuration: our `defaults`, then the settings (which may override them).
+fn client_config(settings: &KafkaSettings, defaults: &[(&str, &str)]) -> ClientConfig {
     let mut cfg = ClientConfig::new();
+    for (k, v) in defaults {
+        cfg.set(*k, *v);
+    }
     for (k, v) in settings.client_properties() {
         cfg.set(k, v);
     }
@@ -104,7 +108,7 @@ fn create_topics(
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> =
-        client_config(settings).create().map_err(kerr)?;
+        client_config(settings, &[]).create().map_err(kerr)?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| {
@@ -189,11 +193,7 @@ impl Bus for KafkaBus {
         // A member that died is noticed after the session timeout, and its partitions wait
         // that long: 10 s rather than librdkafka's 45 s (settings `kafka.properties` may
         // override it).
-        let mut cfg = ClientConfig::new();
-        cfg.set("session.timeout.ms", "10000");
-        for (k, v) in client_config(&self.settings).config_map() {
-            cfg.set(k, v);
-        }
+        let mut cfg = client_config(&self.settings, &[("session.timeout.ms", "10000")]);
         if let Some(id) = &self.settings.group_instance_id {
             cfg.set("group.instance.id", id);
         }

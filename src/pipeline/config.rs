@@ -83,6 +83,15 @@ pub struct StageDecl {
     pub key_lines: BTreeMap<String, usize>,
 }
 
+impl StageDecl {
+    /// Line of `key` in this stage's table, or of the table header when the key is not there.
+    pub fn line_of(&self, key: Option<&str>) -> usize {
+        key.and_then(|k| self.key_lines.get(k))
+            .copied()
+            .unwrap_or(self.line)
+    }
+}
+
 /// A parsed, not yet validated, pipeline file.
 #[derive(Debug, Clone)]
 pub struct PipelineFile {

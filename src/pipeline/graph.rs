@@ -84,10 +84,7 @@ impl Pipeline {
         }
         let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
         for s in &file.stages {
-            let line = |k: &str| s.key_lines.get(k).copied().unwrap_or(s.line);
-            let err = |k: Option<&str>, m: String| {
-                file.error(k.map_or(s.line, line), Some(&s.name), k, m)
-            };
+            let err = |k: Option<&str>, m: String| file.error(s.line_of(k), Some(&s.name), k, m);
             match (s.role, s.inputs.is_empty()) {
                 (Role::Source, false) => {
                     return Err(err(Some("inputs"), "sources take no inputs".into()))
@@ -164,12 +161,8 @@ impl Pipeline {
             }
             if let StageSpec::MseedSource(c) = &s.spec {
                 c.check_here().map_err(|(k, m)| {
-                    let line = k
-                        .as_deref()
-                        .and_then(|k| s.key_lines.get(k))
-                        .copied()
-                        .unwrap_or(s.line);
-                    self.file.error(line, Some(&s.name), k.as_deref(), m)
+                    let k = k.as_deref();
+                    self.file.error(s.line_of(k), Some(&s.name), k, m)
                 })?;
             }
         }
@@ -250,7 +243,7 @@ fn topological(
             flow.reverse();
             let at = by_name[cycle[0].as_str()];
             file.error(
-                at.key_lines.get("inputs").copied().unwrap_or(at.line),
+                at.line_of(Some("inputs")),
                 Some(&at.name),
                 Some("inputs"),
                 format!(

@@ -11,7 +11,6 @@
 //! stops the others the same way, and the run reports it by name.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -242,7 +241,7 @@ impl Work {
         Ok(match &s.spec {
             StageSpec::Decode(_) => Work::Decode,
             StageSpec::Archive(c) => {
-                let root = storage_path(settings, &c.path);
+                let root = settings.storage.resolve(&c.path);
                 let interval = Duration::from_secs_f64(c.commit_interval_s);
                 Work::Sink(
                     Box::new(Archive::open(c, root, &s.name, metrics)?),
@@ -451,14 +450,5 @@ fn gauges(sub: &dyn Subscriber, m: &StageMetrics, kafka: bool) {
     }
     if let Some(a) = sub.assigned() {
         m.assigned.set(a as i64);
-    }
-}
-
-/// Where a sink's relative paths go.
-pub fn storage_path(settings: &Settings, p: &std::path::Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        settings.storage.root.join(p)
     }
 }

@@ -116,22 +116,16 @@ impl MseedSourceConfig {
         Ok((t(&self.start, "start")?, t(&self.end, "end")?))
     }
 
-    fn is_sds(&self) -> bool {
-        match self.layout {
-            Layout::Sds => true,
-            Layout::Files => false,
-            Layout::Auto => crate::inspect::expand_paths(std::slice::from_ref(&self.path))
-                .iter()
-                .take(64)
-                .any(|f| in_sds_tree(f)),
-        }
-    }
-
     /// The files to replay, in replay order.
     pub fn files(&self) -> Result<Vec<PathBuf>, Fail> {
         let (start, end) = self.window()?;
         let all = crate::inspect::expand_paths(std::slice::from_ref(&self.path));
-        if !self.is_sds() {
+        let sds = match self.layout {
+            Layout::Sds => true,
+            Layout::Files => false,
+            Layout::Auto => all.iter().take(64).any(|f| in_sds_tree(f)),
+        };
+        if !sds {
             return Ok(all);
         }
         let mut days: Vec<((i32, u16), PathBuf)> = all

@@ -49,12 +49,17 @@ pub fn synth(dir: &Path, channels: usize, seconds: f64) -> PathBuf {
     out
 }
 
-/// How many whole records the files under `path` hold now, while a sink may be writing them
-/// (a record being appended is not counted yet).
-pub fn records_so_far(path: &Path) -> usize {
+/// The data files under `path`, without the sinks' own state folders.
+fn data_files(path: &Path) -> Vec<PathBuf> {
     let mut files = seisreduce::inspect::expand_paths(&[path.to_path_buf()]);
     files.retain(|f| !f.to_string_lossy().contains(".seisreduce"));
     files
+}
+
+/// How many whole records the files under `path` hold now, while a sink may be writing them
+/// (a record being appended is not counted yet).
+pub fn records_so_far(path: &Path) -> usize {
+    data_files(path)
         .iter()
         .filter_map(|f| std::fs::read(f).ok())
         .map(|b| RecordReader::new(&b).filter(|r| r.is_ok()).count())
@@ -64,10 +69,8 @@ pub fn records_so_far(path: &Path) -> usize {
 /// Every record (bytes) in the files under `path`, skipping the sinks' own state folders.
 /// Call once the writer has stopped: a broken record fails the test.
 pub fn records(path: &Path) -> Vec<Vec<u8>> {
-    let mut files = seisreduce::inspect::expand_paths(&[path.to_path_buf()]);
-    files.retain(|f| !f.to_string_lossy().contains(".seisreduce"));
     let mut out = Vec::new();
-    for f in files {
+    for f in data_files(path) {
         let bytes = std::fs::read(&f).unwrap();
         for r in RecordReader::new(&bytes) {
             let r = r.unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -77,19 +80,21 @@ pub fn records(path: &Path) -> Vec<Vec<u8>> {
     out
 }
 
+/// Records grouped by stream (source id), in their order.
+pub fn by_stream(rs: &[Vec<u8>]) -> std::collections::BTreeMap<String, Vec<Vec<u8>>> {
+    let mut m: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+    for r in rs {
+        let rec = RecordReader::new(r).next().unwrap().unwrap();
+        m.entry(rec.header.sid.to_string())
+            .or_default()
+            .push(r.clone());
+    }
+    m
+}
+
 /// Checks that `got` holds exactly the records of `want`, none lost, none duplicated, and in
 /// the same order within each stream.
 pub fn assert_same_records(want: &[Vec<u8>], got: &[Vec<u8>]) {
-    let by_stream = |rs: &[Vec<u8>]| {
-        let mut m: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
-        for r in rs {
-            let rec = RecordReader::new(r).next().unwrap().unwrap();
-            m.entry(rec.header.sid.to_string())
-                .or_default()
-                .push(r.clone());
-        }
-        m
-    };
     let (w, g) = (by_stream(want), by_stream(got));
     assert_eq!(
         w.keys().collect::<Vec<_>>(),
