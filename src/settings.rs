@@ -77,8 +77,17 @@ pub struct MetricsSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
-    /// Relative output paths of sinks are taken from here.
+    /// Relative output paths of sinks are taken from here; an `s3://BUCKET/PREFIX` root puts
+    /// the outputs of the Zarr and Parquet sinks in object storage.
     pub root: PathBuf,
+    /// S3-compatible endpoint (`http://127.0.0.1:9000`, a MinIO or Ceph gateway); none: AWS.
+    /// The `AWS_*` variables are read too; these settings win.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+    /// Allow plain `http://` endpoints (a server inside the cluster or on loopback).
+    pub s3_allow_http: bool,
 }
 
 impl StorageSettings {
@@ -96,6 +105,11 @@ impl Default for StorageSettings {
     fn default() -> Self {
         StorageSettings {
             root: PathBuf::from("out"),
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
         }
     }
 }
@@ -220,6 +234,7 @@ pub enum SettingsError {
 enum Ty {
     Str,
     Int,
+    Bool,
 }
 
 /// Every setting an environment variable may override: `SEISREDUCE_<SECTION>_<KEY>`.
@@ -228,6 +243,11 @@ const ENV_KEYS: &[(&str, &str, Ty)] = &[
     ("log", "level", Ty::Str),
     ("metrics", "listen", Ty::Str),
     ("storage", "root", Ty::Str),
+    ("storage", "s3_endpoint", Ty::Str),
+    ("storage", "s3_region", Ty::Str),
+    ("storage", "s3_access_key_id", Ty::Str),
+    ("storage", "s3_secret_access_key", Ty::Str),
+    ("storage", "s3_allow_http", Ty::Bool),
     ("kafka", "brokers", Ty::Str),
     ("kafka", "partitions", Ty::Int),
     ("kafka", "replication", Ty::Int),
@@ -297,6 +317,16 @@ impl Settings {
                         message: "must be a whole number".into(),
                     })?)
                 }
+                Ty::Bool => toml::Value::Boolean(match value.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(SettingsError::Env {
+                            var,
+                            message: "must be true or false".into(),
+                        })
+                    }
+                }),
             };
             let sec = table
                 .entry(section.to_string())

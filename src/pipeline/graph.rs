@@ -45,6 +45,8 @@ impl StageSpec {
             StageSpec::MseedSource(c) => c.check(),
             StageSpec::Synthetic(c) => c.check(),
             StageSpec::Archive(c) => c.check(),
+            StageSpec::Zarr(c) => c.check(),
+            StageSpec::Parquet(c) => c.check(),
             _ => Ok(()),
         }
     }

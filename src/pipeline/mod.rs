@@ -6,6 +6,7 @@ pub mod config;
 pub mod emit;
 pub mod graph;
 pub mod operators;
+pub mod provenance;
 pub mod runtime;
 pub mod stages;
 

@@ -28,6 +28,8 @@ use crate::ops::{Operator, Output};
 use crate::settings::Settings;
 use crate::sinks::archive::Archive;
 use crate::sinks::null::NullSink;
+use crate::sinks::parquet::ParquetSink;
+use crate::sinks::zarr::ZarrSink;
 use crate::sinks::Sink;
 use crate::telemetry::metrics::{Metrics, StageMetrics};
 
@@ -151,10 +153,11 @@ pub fn run(
         } else {
             Some(bus.subscriber(&s.name, &s.inputs)?)
         };
-        let work = Work::build(s, settings, metrics.clone()).map_err(|error| RunError::Stage {
-            stage: s.name.clone(),
-            error,
-        })?;
+        let work =
+            Work::build(s, p, settings, metrics.clone()).map_err(|error| RunError::Stage {
+                stage: s.name.clone(),
+                error,
+            })?;
         prepared.push((*s, metrics, publisher, input, work));
     }
     drop(bus);
@@ -231,6 +234,7 @@ enum Work {
 impl Work {
     fn build(
         s: &StageDecl,
+        p: &Pipeline,
         settings: &Settings,
         metrics: StageMetrics,
     ) -> Result<Work, StageError> {
@@ -248,6 +252,24 @@ impl Work {
                     interval,
                 )
             }
+            StageSpec::Zarr(c) => {
+                let product = s.inputs.first().cloned().unwrap_or_else(|| s.name.clone());
+                let sink = ZarrSink::open(
+                    c,
+                    &settings.storage,
+                    product,
+                    super::provenance::attributes(p, &s.name),
+                    metrics,
+                )?;
+                Work::Sink(Box::new(sink), Duration::from_secs_f64(c.commit_interval_s))
+            }
+            StageSpec::Parquet(c) => Work::Sink(
+                Box::new(ParquetSink::open(
+                    settings.storage.resolve(&c.path),
+                    metrics,
+                )?),
+                Duration::from_secs_f64(c.commit_interval_s),
+            ),
             StageSpec::Null(_) => Work::Sink(Box::new(NullSink), Duration::from_secs(1)),
             spec => Work::Source(spec.clone()),
         })

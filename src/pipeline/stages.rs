@@ -8,6 +8,8 @@ use super::operators::{
 use crate::bus::DataKind;
 use crate::sinks::archive::ArchiveConfig;
 use crate::sinks::null::NullConfig;
+use crate::sinks::parquet::ParquetConfig;
+use crate::sinks::zarr::ZarrConfig;
 use crate::sources::files::MseedSourceConfig;
 use crate::sources::synthetic::SyntheticConfig;
 
@@ -40,7 +42,7 @@ impl Role {
                 "integrate",
                 "differentiate",
             ],
-            Role::Sink => &["mseed", "null"],
+            Role::Sink => &["mseed", "zarr", "parquet", "null"],
         }
     }
 }
@@ -58,6 +60,8 @@ pub enum StageSpec {
     Integrate(CalculusConfig),
     Differentiate(CalculusConfig),
     Archive(ArchiveConfig),
+    Zarr(ZarrConfig),
+    Parquet(ParquetConfig),
     Null(NullConfig),
 }
 
@@ -99,6 +103,8 @@ impl StageSpec {
             (Role::Operator, "integrate") => S::Integrate(keys(table)?),
             (Role::Operator, "differentiate") => S::Differentiate(keys(table)?),
             (Role::Sink, "mseed") => S::Archive(keys(table)?),
+            (Role::Sink, "zarr") => S::Zarr(keys(table)?),
+            (Role::Sink, "parquet") => S::Parquet(keys(table)?),
             (Role::Sink, "null") => S::Null(keys(table)?),
             (role, other) => {
                 let hint = super::config::suggest(other, role.types().iter().copied())
@@ -125,7 +131,10 @@ impl StageSpec {
     pub fn output(&self) -> Option<DataKind> {
         match self {
             StageSpec::MseedSource(_) => Some(DataKind::Records),
-            StageSpec::Archive(_) | StageSpec::Null(_) => None,
+            StageSpec::Archive(_)
+            | StageSpec::Zarr(_)
+            | StageSpec::Parquet(_)
+            | StageSpec::Null(_) => None,
             _ => Some(DataKind::Samples),
         }
     }
@@ -135,7 +144,9 @@ impl StageSpec {
         match self {
             StageSpec::MseedSource(_) | StageSpec::Synthetic(_) => &[],
             StageSpec::Decode(_) => &[DataKind::Records],
-            StageSpec::Archive(_) | StageSpec::Null(_) => &[DataKind::Records, DataKind::Samples],
+            StageSpec::Archive(_) | StageSpec::Parquet(_) | StageSpec::Null(_) => {
+                &[DataKind::Records, DataKind::Samples]
+            }
             _ => &[DataKind::Samples],
         }
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Sink;
+use super::{Positions, Sink};
 use crate::bus::{Message, Payload};
 use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
 use crate::model::{SourceId, YearDayTime};
@@ -98,7 +98,7 @@ struct Checkpoint {
     /// Relative path -> length in bytes.
     files: BTreeMap<String, u64>,
     /// `topic/partition` -> next offset not yet stored.
-    positions: BTreeMap<String, i64>,
+    positions: Positions,
 }
 
 pub struct Archive {
@@ -277,18 +277,9 @@ impl Archive {
 
 impl Sink for Archive {
     fn write(&mut self, m: &Message) -> Result<(), StageError> {
-        if let Some(p) = &m.position {
-            let log = p.log();
-            if self
-                .state
-                .positions
-                .get(&log)
-                .is_some_and(|&next| p.offset < next)
-            {
-                self.metrics.dropped("already_stored", 1);
-                return Ok(());
-            }
-            self.state.positions.insert(log, p.offset + 1);
+        if self.state.positions.already_stored(m) {
+            self.metrics.dropped("already_stored", 1);
+            return Ok(());
         }
         match &m.payload {
             Payload::Record(bytes) => match RecordReader::new(bytes).next() {

@@ -4,6 +4,12 @@
 
 pub mod archive;
 pub mod null;
+pub mod parquet;
+pub mod zarr;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::bus::Message;
 use crate::pipeline::emit::StageError;
@@ -14,4 +20,26 @@ pub trait Sink: Send {
     fn sync(&mut self) -> Result<(), StageError>;
     /// Forgets everything written since the last sync (it will be delivered again).
     fn rollback(&mut self) -> Result<(), StageError>;
+}
+
+/// For each `topic/partition`, the next offset a sink has not stored: kept in the sink's
+/// checkpoint, so that messages re-delivered after a crash (their commit did not happen) are
+/// recognised and skipped.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Positions(BTreeMap<String, i64>);
+
+impl Positions {
+    /// True when `m` was stored before; otherwise records it as stored.
+    pub fn already_stored(&mut self, m: &Message) -> bool {
+        let Some(p) = &m.position else {
+            return false;
+        };
+        let log = p.log();
+        if self.0.get(&log).is_some_and(|&next| p.offset < next) {
+            return true;
+        }
+        self.0.insert(log, p.offset + 1);
+        false
+    }
 }

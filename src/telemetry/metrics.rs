@@ -29,6 +29,8 @@ pub struct Metrics {
     consumer_lag: IntGaugeVec,
     assigned: IntGaugeVec,
     data_lag: GaugeVec,
+    stored_bytes: IntGaugeVec,
+    compression_ratio: GaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -61,7 +63,23 @@ impl Metrics {
         .expect("valid metric definition");
         r.register(Box::new(data_lag.clone()))
             .expect("metric registered once");
+        let compression_ratio = GaugeVec::new(
+            Opts::new(
+                "seisreduce_sink_compression_ratio",
+                "Uncompressed over stored size of what the sink has written",
+            ),
+            STAGE,
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(compression_ratio.clone()))
+            .expect("metric registered once");
         Metrics {
+            stored_bytes: gauge(
+                &r,
+                "seisreduce_sink_stored_bytes",
+                "Bytes the sink's output occupies in storage",
+            ),
+            compression_ratio,
             records_in: counter(&r, "seisreduce_records_in_total", "Messages taken", STAGE),
             records_out: counter(
                 &r,
@@ -128,6 +146,8 @@ impl Metrics {
             consumer_lag: self.consumer_lag.with_label_values(&l),
             assigned: self.assigned.with_label_values(&l),
             data_lag: self.data_lag.with_label_values(&l),
+            stored_bytes: self.stored_bytes.with_label_values(&l),
+            compression_ratio: self.compression_ratio.with_label_values(&l),
             dropped: self.dropped.clone(),
             events: self.events.clone(),
             errors: self.errors.clone(),
@@ -156,6 +176,8 @@ pub struct StageMetrics {
     pub consumer_lag: IntGauge,
     pub assigned: IntGauge,
     data_lag: prometheus::Gauge,
+    stored_bytes: IntGauge,
+    compression_ratio: prometheus::Gauge,
     dropped: IntCounterVec,
     events: IntCounterVec,
     errors: IntCounterVec,
@@ -178,6 +200,14 @@ impl StageMetrics {
         self.errors
             .with_label_values(&[&self.pipeline, &self.stage, kind])
             .inc();
+    }
+
+    /// A sink's output now takes `stored` bytes for `raw` bytes of samples.
+    pub fn stored_bytes(&self, stored: u64, raw: u64) {
+        self.stored_bytes.set(stored as i64);
+        if stored > 0 {
+            self.compression_ratio.set(raw as f64 / stored as f64);
+        }
     }
 
     /// Records that the stage has emitted data up to `data_time`.

@@ -1,0 +1,251 @@
+//! The `zarr` sink: sample blocks into an analysis-ready Zarr v3 group that
+//! `xarray.open_zarr` opens as one Dataset: a (channel, time) float32 array named after the
+//! product, with `time` (int64 ns, CF units, decoded by xarray to exact `datetime64[ns]`),
+//! `channel` (FDSN source ids), `distance` and `time_offset` coordinates, provenance in the
+//! group attributes, and consolidated metadata in the root `zarr.json` as zarr-python 3 writes
+//! it.
+//!
+//! Durability follows the runtime's contract: a sync writes every open column and the metadata,
+//! fsyncs (local) and only then are the input positions committed. Everything re-delivered
+//! after a crash lands on the same time indices and rewrites the same bytes, so the store ends
+//! with no gap and no duplicate; a store killed at any moment still opens, because every object
+//! is replaced whole (see [`store`]).
+
+pub mod grid;
+pub mod layout;
+pub mod node;
+pub mod product;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use self::grid::{Origin, TimeGrid};
+use self::layout::Layout;
+use self::product::{Description, Product};
+use self::store::ZarrStore;
+use super::Sink;
+use crate::bus::{Message, Payload};
+use crate::model::{Chunk, SampleRate};
+use crate::pipeline::emit::StageError;
+use crate::settings::StorageSettings;
+use crate::telemetry::metrics::StageMetrics;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZarrConfig {
+    /// The group: a directory (relative ones under the storage root) or `s3://BUCKET/PREFIX`.
+    pub path: String,
+    /// Name of the data array (the product); default: the name of the input stage.
+    #[serde(default)]
+    pub array: Option<String>,
+    /// Chunk: [channels, samples]. What a reader decodes at once.
+    #[serde(default = "default_chunk")]
+    pub chunk: Vec<u64>,
+    /// Shard: [channels, samples] (whole chunks), one stored object; `[]` for none.
+    #[serde(default = "default_shard")]
+    pub shard: Vec<u64>,
+    /// `zstd`, `blosc` (zstd inside, byte shuffle), `pcodec` or `none`.
+    #[serde(default = "zstd")]
+    pub codec: String,
+    #[serde(default)]
+    pub level: Option<i32>,
+    /// Keep this many mantissa bits (1–23) before compressing: bounded relative error
+    /// (2^-(keepbits+1)) for much smaller stores. Off: lossless.
+    #[serde(default)]
+    pub bitround_keepbits: Option<u32>,
+    /// Start of the time axis: `minute` (the first sample's minute, on its sample grid, so
+    /// that streams starting a little earlier still fit), `hour`, `day`, `first`, or a UTC
+    /// time. Samples before it are dropped (counted).
+    #[serde(default = "minute")]
+    pub origin: String,
+    /// Physical units of the samples (CF `units`).
+    #[serde(default = "counts")]
+    pub units: String,
+    /// Seconds between syncs (each rewrites the open shards; then Kafka offsets are committed).
+    #[serde(default = "ten")]
+    pub commit_interval_s: f64,
+}
+
+fn default_chunk() -> Vec<u64> {
+    vec![16, 4096]
+}
+fn default_shard() -> Vec<u64> {
+    vec![256, 32768]
+}
+fn zstd() -> String {
+    "zstd".into()
+}
+fn minute() -> String {
+    "minute".into()
+}
+fn counts() -> String {
+    "counts".into()
+}
+fn ten() -> f64 {
+    10.0
+}
+
+impl ZarrConfig {
+    pub fn check(&self) -> Result<(), (Option<String>, String)> {
+        Layout::from_config(self)?;
+        Origin::parse(&self.origin).map_err(|m| (Some("origin".to_string()), m))?;
+        if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
+            return Err((Some("commit_interval_s".into()), "must be positive".into()));
+        }
+        if let Some(a) = &self.array {
+            if a.is_empty()
+                || ["time", "channel", "distance", "time_offset"].contains(&a.as_str())
+                || !a
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err((
+                    Some("array".into()),
+                    format!("{a:?}: letters, digits, `_` and `-`, and not a coordinate name"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct ZarrSink {
+    store: ZarrStore,
+    layout: Layout,
+    origin: Origin,
+    desc: Description,
+    product: Option<Product>,
+    metrics: StageMetrics,
+    warned_rates: std::collections::HashSet<String>,
+}
+
+impl ZarrSink {
+    /// Opens the group, resuming what an earlier run stored there.
+    pub fn open(
+        cfg: &ZarrConfig,
+        storage: &StorageSettings,
+        array: String,
+        group_attributes: Value,
+        metrics: StageMetrics,
+    ) -> Result<ZarrSink, StageError> {
+        let layout = Layout::from_config(cfg).map_err(|(_, m)| StageError::Other(m))?;
+        let origin = Origin::parse(&cfg.origin).map_err(StageError::Other)?;
+        let store = ZarrStore::open(&cfg.path, storage)?;
+        let desc = Description {
+            name: cfg.array.clone().unwrap_or(array),
+            units: cfg.units.clone(),
+            group_attributes,
+        };
+        let mut s = ZarrSink {
+            store,
+            layout,
+            origin,
+            desc,
+            product: None,
+            metrics,
+            warned_rates: Default::default(),
+        };
+        s.reopen()?;
+        if let Some(p) = &s.product {
+            tracing::info!(store = %s.store.location, product = ?p, "resuming");
+        }
+        Ok(s)
+    }
+
+    fn reopen(&mut self) -> Result<(), StageError> {
+        self.product = Product::open(
+            self.store.storage.clone(),
+            &self.store.base,
+            self.desc.clone(),
+            self.layout.clone(),
+            self.metrics.clone(),
+        )?;
+        Ok(())
+    }
+
+    fn product_for(&mut self, c: &Chunk) -> Result<Option<&mut Product>, StageError> {
+        if self.product.is_none() {
+            let rate = c.rate.hz();
+            let grid = TimeGrid {
+                origin: self.origin.resolve(c.start, rate),
+                rate,
+            };
+            let mut attrs = self.desc.group_attributes.clone();
+            if let Some(obj) = attrs.as_object_mut() {
+                if let Some(das) = das_attributes(c) {
+                    obj.insert("das".into(), das);
+                }
+            }
+            let desc = Description {
+                group_attributes: attrs,
+                ..self.desc.clone()
+            };
+            self.product = Some(Product::create(
+                self.store.storage.clone(),
+                &self.store.base,
+                desc,
+                self.layout.clone(),
+                grid,
+                self.metrics.clone(),
+            )?);
+        }
+        let p = self.product.as_mut().expect("created above");
+        if !SampleRate(p.grid.rate).tolerably_equal(c.rate) {
+            self.metrics.dropped("rate_mismatch", 1);
+            if self.warned_rates.insert(c.stream.clone()) {
+                tracing::error!(stream = %c.stream, rate = c.rate.hz(), array_rate = p.grid.rate,
+                    "the stream's rate differs from the array's; its blocks are dropped (send each rate to its own zarr sink)");
+            }
+            return Ok(None);
+        }
+        Ok(Some(p))
+    }
+}
+
+/// Array-wide DAS description from the first block's channel positions.
+fn das_attributes(c: &Chunk) -> Option<Value> {
+    let d: Vec<f64> = c.channels.iter().filter_map(|m| m.distance_m).collect();
+    if d.len() != c.channels.len() || d.is_empty() {
+        return None;
+    }
+    let step = if d.len() > 1 {
+        Some((d[d.len() - 1] - d[0]) / (d.len() - 1) as f64)
+    } else {
+        None
+    };
+    Some(serde_json::json!({
+        "spatial_sampling_interval_m": step,
+        "first_channel_distance_m": d[0],
+        "sampling_rate_hz": c.rate.hz(),
+    }))
+}
+
+impl Sink for ZarrSink {
+    fn write(&mut self, m: &Message) -> Result<(), StageError> {
+        let Payload::Block(c) = &m.payload else {
+            self.metrics.dropped("wrong_kind", 1);
+            return Ok(());
+        };
+        if c.n_samples() == 0 {
+            return Ok(());
+        }
+        if let Some(p) = self.product_for(c)? {
+            p.write(c)?;
+            self.metrics.data_time(c.end_exclusive());
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), StageError> {
+        if let Some(p) = self.product.as_mut() {
+            p.flush()?;
+        }
+        self.store.sync()
+    }
+
+    fn rollback(&mut self) -> Result<(), StageError> {
+        // What was taken since the last sync comes again; the store has everything before.
+        self.reopen()
+    }
+}

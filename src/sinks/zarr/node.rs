@@ -1,0 +1,98 @@
+//! An array and the `zarr.json` document the sink writes for it.
+//!
+//! zarrs encodes and decodes the chunks; the metadata documents are kept as written here, in
+//! the long form (`{"name": ..., "configuration": ...}` for every codec) that zarr-python 3
+//! requires, and rewritten with the current shape when the array grows.
+
+use serde_json::{Map, Value};
+use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV3};
+use zarrs::storage::{
+    ReadableWritableListableStorage, ReadableWritableListableStorageTraits, StoreKey,
+};
+
+use crate::pipeline::emit::StageError;
+
+pub type Store = dyn ReadableWritableListableStorageTraits;
+
+pub fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StageError + '_ {
+    move |e| StageError::Other(format!("{what}: {e}"))
+}
+
+/// `zarr.json` of the node at `path` (`/` or `/a/b`).
+pub fn meta_key(path: &str) -> Result<StoreKey, StageError> {
+    let p = path.trim_matches('/');
+    let k = if p.is_empty() {
+        "zarr.json".to_string()
+    } else {
+        format!("{p}/zarr.json")
+    };
+    StoreKey::new(k).map_err(err(path))
+}
+
+pub struct Node {
+    pub array: Array<Store>,
+    doc: Value,
+    key: StoreKey,
+}
+
+impl Node {
+    pub fn create(
+        store: &ReadableWritableListableStorage,
+        path: &str,
+        doc: Value,
+    ) -> Result<Node, StageError> {
+        let meta: ArrayMetadataV3 = serde_json::from_value(doc.clone()).map_err(err(path))?;
+        Ok(Node {
+            array: Array::new_with_metadata(store.clone(), path, ArrayMetadata::V3(meta))
+                .map_err(err(path))?,
+            doc,
+            key: meta_key(path)?,
+        })
+    }
+
+    /// The node stored at `path`, or None if there is none.
+    pub fn open(
+        store: &ReadableWritableListableStorage,
+        path: &str,
+    ) -> Result<Option<Node>, StageError> {
+        let key = meta_key(path)?;
+        let Some(bytes) = store.get(&key).map_err(err(path))? else {
+            return Ok(None);
+        };
+        let doc: Value = serde_json::from_slice(&bytes).map_err(err(path))?;
+        Node::create(store, path, doc).map(Some)
+    }
+
+    pub fn attributes(&self) -> Option<&Map<String, Value>> {
+        self.doc.get("attributes").and_then(Value::as_object)
+    }
+
+    pub fn set_attribute(&mut self, k: &str, v: Value) {
+        if let Some(a) = self
+            .doc
+            .get_mut("attributes")
+            .and_then(Value::as_object_mut)
+        {
+            a.insert(k.to_string(), v);
+        }
+    }
+
+    pub fn set_shape(&mut self, shape: Vec<u64>) -> Result<(), StageError> {
+        self.doc["shape"] = Value::from(shape.clone());
+        self.array
+            .set_shape(shape)
+            .map_err(err(self.key.as_str()))?;
+        Ok(())
+    }
+
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
+    pub fn store(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
+        let body = serde_json::to_vec_pretty(&self.doc).map_err(err(self.key.as_str()))?;
+        store
+            .set(&self.key, body.into())
+            .map_err(err(self.key.as_str()))
+    }
+}

@@ -1,0 +1,603 @@
+//! One product in a Zarr group: the (channel, time) data array on a common time grid, its
+//! coordinates, and the open time columns being filled.
+//!
+//! Data are buffered per *column*: all channels over the time span of one stored object (a
+//! shard, or a chunk without sharding). A column is written when every channel has passed its
+//! end, when too many are open (a stream far behind), and at each sync (partially filled, NaN
+//! elsewhere). Columns are addressed by time index, so writing one again after a restart, with
+//! the same data re-delivered, writes the same bytes. A column that is not in memory is read
+//! back from the store before more data go into it (late data, or the column a restart resumes).
+//!
+//! Channels are added at the end of the channel axis as they first appear; their coordinates
+//! are stored before any chunk holding their data, so a restart maps every channel to the same
+//! row. Gaps between a channel's blocks stay NaN and are listed in the `gaps` attribute.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Value};
+use zarrs::storage::{ReadableWritableListableStorage, StoreKey};
+
+use super::grid::TimeGrid;
+use super::layout::{consolidated_group, coordinate_array, Layout};
+use super::node::{err, meta_key, Node};
+use crate::model::{Chunk, Iso};
+use crate::pipeline::emit::StageError;
+use crate::telemetry::metrics::StageMetrics;
+
+/// Columns kept in memory at once; the oldest is written and dropped beyond this.
+const MAX_OPEN_COLUMNS: usize = 2;
+/// Elements per chunk of the channel coordinate arrays.
+const CHANNEL_CHUNK: u64 = 4096;
+
+#[derive(Debug, Clone)]
+struct Channel {
+    id: String,
+    distance: f64,
+    /// Where this channel's samples are relative to the grid (ns): sub-sample timing offsets
+    /// between stations are kept, not rounded away silently.
+    offset_ns: i64,
+    /// One past the last index written.
+    end: u64,
+}
+
+struct Column {
+    /// Rows (channels, padded to whole channel blocks) × width, row-major.
+    data: Vec<f32>,
+    dirty: bool,
+}
+
+/// What a product records besides the data: fixed when it is created.
+#[derive(Debug, Clone)]
+pub struct Description {
+    pub name: String,
+    pub units: String,
+    /// Attributes of the group (provenance).
+    pub group_attributes: Value,
+}
+
+pub struct Product {
+    store: ReadableWritableListableStorage,
+    base: String,
+    desc: Description,
+    layout: Layout,
+    pub grid: TimeGrid,
+    data: Node,
+    time: Node,
+    channel: Node,
+    distance: Node,
+    offset: Node,
+    channels: Vec<Channel>,
+    index: HashMap<String, usize>,
+    /// Channels whose coordinates are in the store.
+    stored_channels: usize,
+    /// Time length: one past the last index written.
+    len: u64,
+    /// Chunks `0..time_chunks` of the time coordinate are stored (all of them, so that times
+    /// before a late-starting column are real times, not the fill value).
+    time_chunks: u64,
+    columns: BTreeMap<u64, Column>,
+    gaps: Vec<Value>,
+    /// Encoded size of every stored data object, for the compression ratio.
+    object_sizes: HashMap<StoreKey, u64>,
+    warned_before_origin: bool,
+    metrics: StageMetrics,
+}
+
+fn join(base: &str, name: &str) -> String {
+    if base == "/" {
+        format!("/{name}")
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+impl Product {
+    /// Creates the arrays for a product whose first samples are at `origin` on `rate`.
+    pub fn create(
+        store: ReadableWritableListableStorage,
+        base: &str,
+        desc: Description,
+        layout: Layout,
+        grid: TimeGrid,
+        metrics: StageMetrics,
+    ) -> Result<Product, StageError> {
+        let [_, width] = layout.block();
+        let data_attrs = json!({
+            "units": desc.units,
+            "long_name": desc.name,
+            "sampling_rate_hz": grid.rate,
+            "time_origin_ns": grid.origin,
+            "coordinates": "distance time_offset",
+            "gaps": [],
+            "channel_end": [],
+        });
+        let data = Node::create(
+            &store,
+            &join(base, &desc.name),
+            layout.data_array([0, 0], data_attrs),
+        )?;
+        let time = Node::create(
+            &store,
+            &join(base, "time"),
+            coordinate_array(
+                0,
+                width,
+                "int64",
+                "time",
+                json!({
+                    "units": "nanoseconds since 1970-01-01T00:00:00",
+                    "calendar": "proleptic_gregorian",
+                    "standard_name": "time",
+                    "long_name": "time of the sample (UTC)",
+                    "axis": "T",
+                }),
+            ),
+        )?;
+        let channel = Node::create(
+            &store,
+            &join(base, "channel"),
+            coordinate_array(
+                0,
+                CHANNEL_CHUNK,
+                "string",
+                "channel",
+                json!({
+                    "long_name": "FDSN source identifier",
+                    "cf_role": "timeseries_id",
+                }),
+            ),
+        )?;
+        let distance = Node::create(
+            &store,
+            &join(base, "distance"),
+            coordinate_array(
+                0,
+                CHANNEL_CHUNK,
+                "float64",
+                "channel",
+                json!({
+                    "units": "m",
+                    "long_name": "distance along the fibre (DAS); NaN for stations",
+                }),
+            ),
+        )?;
+        let offset = Node::create(
+            &store,
+            &join(base, "time_offset"),
+            coordinate_array(
+                0,
+                CHANNEL_CHUNK,
+                "int64",
+                "channel",
+                json!({
+                    "units": "nanoseconds",
+                    "long_name": "time of the channel's samples minus the grid time",
+                }),
+            ),
+        )?;
+        let mut p = Product {
+            store,
+            base: base.to_string(),
+            desc,
+            layout,
+            grid,
+            data,
+            time,
+            channel,
+            distance,
+            offset,
+            channels: Vec::new(),
+            index: HashMap::new(),
+            stored_channels: 0,
+            len: 0,
+            time_chunks: 0,
+            columns: BTreeMap::new(),
+            gaps: Vec::new(),
+            object_sizes: HashMap::new(),
+            warned_before_origin: false,
+            metrics,
+        };
+        p.store_metadata()?;
+        Ok(p)
+    }
+
+    /// Opens what an earlier run stored, or None if the store holds no such product.
+    pub fn open(
+        store: ReadableWritableListableStorage,
+        base: &str,
+        desc: Description,
+        layout: Layout,
+        metrics: StageMetrics,
+    ) -> Result<Option<Product>, StageError> {
+        let path = join(base, &desc.name);
+        let Some(data) = Node::open(&store, &path)? else {
+            return Ok(None);
+        };
+        let open = |name: &str| {
+            Node::open(&store, &join(base, name))?
+                .ok_or_else(|| StageError::Other(format!("{path}: coordinate `{name}` missing")))
+        };
+        let (time, channel, distance, offset) = (
+            open("time")?,
+            open("channel")?,
+            open("distance")?,
+            open("time_offset")?,
+        );
+        let empty = serde_json::Map::new();
+        let attrs = data.attributes().unwrap_or(&empty);
+        let num = |k: &str| attrs.get(k).and_then(Value::as_f64);
+        let (Some(rate), Some(origin)) = (
+            num("sampling_rate_hz"),
+            attrs.get("time_origin_ns").and_then(Value::as_i64),
+        ) else {
+            return Err(StageError::Other(format!("{path}: not written by seisreduce (no sampling_rate_hz / time_origin_ns attributes)")));
+        };
+        let ends: Vec<u64> = attrs
+            .get("channel_end")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        let gaps = attrs
+            .get("gaps")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let [n, len] = [data.array.shape()[0], data.array.shape()[1]];
+        let width = layout.block()[1];
+        let ids: Vec<String> = if n == 0 {
+            Vec::new()
+        } else {
+            channel
+                .array
+                .retrieve_array_subset(&channel.array.subset_all())
+                .map_err(err("channel"))?
+        };
+        let dist: Vec<f64> = if n == 0 {
+            Vec::new()
+        } else {
+            distance
+                .array
+                .retrieve_array_subset(&distance.array.subset_all())
+                .map_err(err("distance"))?
+        };
+        let offs: Vec<i64> = if n == 0 {
+            Vec::new()
+        } else {
+            offset
+                .array
+                .retrieve_array_subset(&offset.array.subset_all())
+                .map_err(err("time_offset"))?
+        };
+        let channels: Vec<Channel> = ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| Channel {
+                id,
+                distance: dist.get(i).copied().unwrap_or(f64::NAN),
+                offset_ns: offs.get(i).copied().unwrap_or(0),
+                end: ends.get(i).copied().unwrap_or(len),
+            })
+            .collect();
+        let index = channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        Ok(Some(Product {
+            store,
+            base: base.to_string(),
+            desc,
+            layout,
+            grid: TimeGrid { origin, rate },
+            data,
+            time,
+            channel,
+            distance,
+            offset,
+            stored_channels: channels.len(),
+            channels,
+            index,
+            time_chunks: len.div_ceil(width),
+            len,
+            columns: BTreeMap::new(),
+            gaps,
+            object_sizes: HashMap::new(),
+            warned_before_origin: false,
+            metrics,
+        }))
+    }
+
+    fn rows_padded(&self) -> usize {
+        let bc = self.layout.block()[0] as usize;
+        self.channels.len().div_ceil(bc) * bc
+    }
+
+    fn width(&self) -> u64 {
+        self.layout.block()[1]
+    }
+
+    /// Puts a block's samples at their grid positions.
+    pub fn write(&mut self, c: &Chunk) -> Result<(), StageError> {
+        let (i0, off) = self.grid.index_of(c.start);
+        let n = c.n_samples() as i64;
+        let skip = if i0 < 0 { (-i0).min(n) } else { 0 };
+        if skip > 0 {
+            self.metrics.dropped("before_array_start", 1);
+            if !self.warned_before_origin {
+                self.warned_before_origin = true;
+                tracing::warn!(stream = %c.stream, start = %Iso(c.start), origin = %Iso(self.grid.origin),
+                    "samples before the start of the array's time axis are dropped; set the sink's `origin` earlier");
+            }
+        }
+        if skip == n {
+            return Ok(());
+        }
+        let first = (i0 + skip) as u64;
+        let end = (i0 + n) as u64;
+        for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
+            let ch = self.channel_row(meta.source_id.as_str(), meta.distance_m, off);
+            let chan = &mut self.channels[ch];
+            if chan.offset_ns != off && (chan.offset_ns - off).abs() > 1000 {
+                self.metrics.event("time_shift");
+                tracing::warn!(channel = %chan.id, was = chan.offset_ns, now = off, "the channel's sub-sample timing changed; its samples are kept on the nearest grid index");
+            }
+            if chan.end > 0 && first > chan.end {
+                self.metrics.event("gap");
+                self.gaps.push(json!({
+                    "channel": chan.id,
+                    "start": Iso(self.grid.time(chan.end as i64)).to_string(),
+                    "end": Iso(self.grid.time(first as i64)).to_string(),
+                    "start_ns": self.grid.time(chan.end as i64),
+                    "end_ns": self.grid.time(first as i64),
+                    "missing_samples": first - chan.end,
+                }));
+            } else if first < chan.end {
+                self.metrics.event("rewrite");
+            }
+            chan.end = chan.end.max(end);
+            let values = row.as_slice().map(|s| &s[skip as usize..]);
+            let owned;
+            let values = match values {
+                Some(v) => v,
+                None => {
+                    owned = row
+                        .iter()
+                        .skip(skip as usize)
+                        .copied()
+                        .collect::<Vec<f32>>();
+                    &owned
+                }
+            };
+            self.put(ch, first, values)?;
+        }
+        self.len = self.len.max(end);
+        self.retire_columns()
+    }
+
+    fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64) -> usize {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = self.channels.len();
+        self.channels.push(Channel {
+            id: id.to_string(),
+            distance: distance.unwrap_or(f64::NAN),
+            offset_ns: off,
+            end: 0,
+        });
+        self.index.insert(id.to_string(), i);
+        let (rows, width) = (self.rows_padded(), self.width() as usize);
+        for col in self.columns.values_mut() {
+            col.data.resize(rows * width, f32::NAN);
+        }
+        i
+    }
+
+    fn put(&mut self, ch: usize, first: u64, values: &[f32]) -> Result<(), StageError> {
+        let width = self.width();
+        let mut at = first;
+        let mut rest = values;
+        while !rest.is_empty() {
+            let ci = at / width;
+            let within = (at % width) as usize;
+            let take = rest.len().min(width as usize - within);
+            let col = self.column(ci)?;
+            let base = ch * width as usize + within;
+            col.data[base..base + take].copy_from_slice(&rest[..take]);
+            col.dirty = true;
+            rest = &rest[take..];
+            at += take as u64;
+        }
+        Ok(())
+    }
+
+    /// The column `ci`, read back from the store if it is not in memory.
+    fn column(&mut self, ci: u64) -> Result<&mut Column, StageError> {
+        if !self.columns.contains_key(&ci) {
+            let (rows, width) = (self.rows_padded(), self.width() as usize);
+            let mut data = vec![f32::NAN; rows * width];
+            let bc = self.layout.block()[0] as usize;
+            let stored_rows = self.data.array.shape()[0] as usize;
+            if ci * (width as u64) < self.data.array.shape()[1] {
+                for cs in 0..stored_rows.div_ceil(bc) {
+                    let got: Option<Vec<f32>> = self
+                        .data
+                        .array
+                        .retrieve_chunk_if_exists(&[cs as u64, ci])
+                        .map_err(err(&self.desc.name))?;
+                    if let Some(v) = got {
+                        let at = cs * bc * width;
+                        data[at..at + v.len()].copy_from_slice(&v);
+                    }
+                }
+            }
+            self.columns.insert(ci, Column { data, dirty: false });
+        }
+        Ok(self.columns.get_mut(&ci).expect("inserted above"))
+    }
+
+    /// Writes and drops columns that every channel has passed, and the oldest beyond the limit.
+    fn retire_columns(&mut self) -> Result<(), StageError> {
+        let width = self.width();
+        let done_below = self.channels.iter().map(|c| c.end).min().unwrap_or(0) / width;
+        let retire: Vec<u64> = self
+            .columns
+            .keys()
+            .copied()
+            .filter(|&ci| ci < done_below)
+            .collect();
+        for ci in retire {
+            self.flush_column(ci)?;
+            self.columns.remove(&ci);
+        }
+        while self.columns.len() > MAX_OPEN_COLUMNS {
+            let Some(&ci) = self.columns.keys().next() else {
+                break;
+            };
+            self.flush_column(ci)?;
+            self.columns.remove(&ci);
+        }
+        Ok(())
+    }
+
+    fn set_shapes(&mut self) -> Result<(), StageError> {
+        let n = self.channels.len() as u64;
+        self.data.set_shape(vec![n, self.len])?;
+        self.time.set_shape(vec![self.len])?;
+        Ok(())
+    }
+
+    /// Stores the coordinates of channels added since the last time.
+    fn store_new_channels(&mut self) -> Result<(), StageError> {
+        let n = self.channels.len();
+        if n == self.stored_channels {
+            return Ok(());
+        }
+        let chunk = CHANNEL_CHUNK as usize;
+        for a in [&mut self.channel, &mut self.distance, &mut self.offset] {
+            a.set_shape(vec![n as u64])?;
+        }
+        for ck in self.stored_channels / chunk..n.div_ceil(chunk) {
+            let span = ck * chunk..((ck + 1) * chunk).min(n);
+            let pad = chunk - span.len();
+            let chans = &self.channels[span];
+            let ids: Vec<String> = chans
+                .iter()
+                .map(|c| c.id.clone())
+                .chain(std::iter::repeat_n(String::new(), pad))
+                .collect();
+            let dist: Vec<f64> = chans
+                .iter()
+                .map(|c| c.distance)
+                .chain(std::iter::repeat_n(f64::NAN, pad))
+                .collect();
+            let offs: Vec<i64> = chans
+                .iter()
+                .map(|c| c.offset_ns)
+                .chain(std::iter::repeat_n(0, pad))
+                .collect();
+            let ck = [ck as u64];
+            self.channel
+                .array
+                .store_chunk(&ck, ids)
+                .map_err(err("channel"))?;
+            self.distance
+                .array
+                .store_chunk(&ck, dist)
+                .map_err(err("distance"))?;
+            self.offset
+                .array
+                .store_chunk(&ck, offs)
+                .map_err(err("time_offset"))?;
+        }
+        self.stored_channels = n;
+        // The channel axis grows in the metadata before any chunk with the new rows is stored.
+        self.set_shapes()?;
+        self.store_metadata()
+    }
+
+    fn flush_column(&mut self, ci: u64) -> Result<(), StageError> {
+        if !self.columns.get(&ci).is_some_and(|c| c.dirty) {
+            return Ok(());
+        }
+        self.store_new_channels()?;
+        self.set_shapes()?;
+        let width = self.width() as usize;
+        let bc = self.layout.block()[0] as usize;
+        let col = self.columns.get(&ci).expect("checked above");
+        for cs in 0..self.channels.len().div_ceil(bc) {
+            let block = &col.data[cs * bc * width..(cs + 1) * bc * width];
+            let idx = [cs as u64, ci];
+            self.data
+                .array
+                .store_chunk(&idx, block)
+                .map_err(err(&self.desc.name))?;
+            let key = self.data.array.chunk_key(&idx);
+            match self.store.size_key(&key).map_err(err(&self.desc.name))? {
+                Some(size) => self.object_sizes.insert(key, size),
+                None => self.object_sizes.remove(&key),
+            };
+        }
+        for k in self.time_chunks..=ci {
+            let t0 = k as i64 * width as i64;
+            let times: Vec<i64> = (t0..t0 + width as i64).map(|i| self.grid.time(i)).collect();
+            self.time
+                .array
+                .store_chunk(&[k], times)
+                .map_err(err("time"))?;
+        }
+        self.time_chunks = self.time_chunks.max(ci + 1);
+        if let Some(c) = self.columns.get_mut(&ci) {
+            c.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Writes every open column as it stands and the metadata that describes them.
+    pub fn flush(&mut self) -> Result<(), StageError> {
+        self.store_new_channels()?;
+        let open: Vec<u64> = self.columns.keys().copied().collect();
+        for ci in open {
+            self.flush_column(ci)?;
+        }
+        self.set_shapes()?;
+        self.store_metadata()?;
+        let stored: u64 = self.object_sizes.values().sum();
+        let raw = self.object_sizes.len() as u64 * self.layout.block().iter().product::<u64>() * 4;
+        self.metrics.stored_bytes(stored, raw);
+        Ok(())
+    }
+
+    fn store_metadata(&mut self) -> Result<(), StageError> {
+        let ends = json!(self.channels.iter().map(|c| c.end).collect::<Vec<_>>());
+        self.data
+            .set_attribute("gaps", Value::Array(self.gaps.clone()));
+        self.data.set_attribute("channel_end", ends);
+        let arrays: [(&str, &Node); 5] = [
+            (&self.desc.name, &self.data),
+            ("time", &self.time),
+            ("channel", &self.channel),
+            ("distance", &self.distance),
+            ("time_offset", &self.offset),
+        ];
+        let mut members = Vec::new();
+        for (name, a) in arrays {
+            a.store(&self.store)?;
+            members.push((name.to_string(), a.document().clone()));
+        }
+        let group = consolidated_group(self.desc.group_attributes.clone(), &members);
+        let key = meta_key(&self.base)?;
+        let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
+        self.store.set(&key, body.into()).map_err(err("zarr.json"))
+    }
+}
+
+impl std::fmt::Debug for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Product")
+            .field("name", &self.desc.name)
+            .field("channels", &self.channels.len())
+            .field("len", &self.len)
+            .finish()
+    }
+}

@@ -1,0 +1,283 @@
+//! Where a Zarr store lives: a local directory or an S3-compatible bucket.
+//!
+//! Local writes go to a temporary file beside the key and are renamed over it, so a reader (or a
+//! writer restarted after a SIGKILL) only ever sees whole chunks and whole `zarr.json` files;
+//! the files written since the last sync are fsynced by [`ZarrStore::sync`] (once per commit
+//! interval rather than once per chunk, which is what makes streaming writes cheap). Objects in
+//! S3 are replaced whole by every PUT, so the same holds there without renames.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::byte_range::ByteRangeIterator;
+use zarrs::storage::storage_adapter::async_to_sync::{
+    AsyncToSyncBlockOn, AsyncToSyncStorageAdapter,
+};
+use zarrs::storage::{
+    Bytes, ListableStorageTraits, MaybeBytesIterator, OffsetBytesIterator, ReadableStorageTraits,
+    ReadableWritableListableStorage, StorageError, StoreKey, StoreKeys, StoreKeysPrefixes,
+    StorePrefix, WritableStorageTraits,
+};
+use zarrs_object_store::object_store::aws::AmazonS3Builder;
+use zarrs_object_store::object_store::ClientOptions;
+use zarrs_object_store::AsyncObjectStore;
+
+use crate::pipeline::emit::StageError;
+use crate::settings::StorageSettings;
+
+/// An opened store and how to make its writes durable.
+pub struct ZarrStore {
+    pub storage: ReadableWritableListableStorage,
+    local: Option<Arc<DurableDirStore>>,
+    /// Node path of the group in the store: `/`, or the prefix of an S3 URL.
+    pub base: String,
+    /// For messages: the directory or URL.
+    pub location: String,
+}
+
+impl ZarrStore {
+    /// Opens `path`: `s3://bucket/prefix`, or a directory (relative ones under the storage root,
+    /// which may itself be an `s3://` URL).
+    pub fn open(path: &str, storage: &StorageSettings) -> Result<ZarrStore, StageError> {
+        let root = storage.root.to_string_lossy();
+        let url = if path.starts_with("s3://") {
+            Some(path.to_string())
+        } else if root.starts_with("s3://") && !Path::new(path).is_absolute() {
+            Some(format!("{}/{}", root.trim_end_matches('/'), path))
+        } else {
+            None
+        };
+        match url {
+            Some(url) => open_s3(&url, storage),
+            None => {
+                let dir = storage.resolve(Path::new(path));
+                let local = Arc::new(DurableDirStore::new(&dir)?);
+                Ok(ZarrStore {
+                    storage: local.clone(),
+                    local: Some(local),
+                    base: "/".into(),
+                    location: dir.display().to_string(),
+                })
+            }
+        }
+    }
+
+    /// Makes every write so far durable (local files: fsync of the files and their folders).
+    pub fn sync(&self) -> Result<(), StageError> {
+        match &self.local {
+            Some(l) => l.sync(),
+            None => Ok(()),
+        }
+    }
+}
+
+fn open_s3(url: &str, storage: &StorageSettings) -> Result<ZarrStore, StageError> {
+    let bad = |m: String| StageError::Other(format!("{url}: {m}"));
+    let rest = url.trim_start_matches("s3://");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(bad("no bucket in the URL (s3://BUCKET/PREFIX)".into()));
+    }
+    let s3 = storage;
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(&s3.s3_region)
+        .with_client_options(ClientOptions::new().with_allow_http(s3.s3_allow_http));
+    if let Some(e) = &s3.s3_endpoint {
+        b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+    }
+    if let Some(k) = &s3.s3_access_key_id {
+        b = b.with_access_key_id(k);
+    }
+    if let Some(k) = &s3.s3_secret_access_key {
+        b = b.with_secret_access_key(k.expose());
+    }
+    let store = b.build().map_err(|e| bad(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| bad(format!("cannot start the I/O runtime: {e}")))?;
+    let adapter =
+        AsyncToSyncStorageAdapter::new(Arc::new(AsyncObjectStore::new(store)), BlockOn(runtime));
+    Ok(ZarrStore {
+        storage: Arc::new(adapter),
+        local: None,
+        base: format!("/{}", prefix.trim_matches('/')),
+        location: url.to_string(),
+    })
+}
+
+/// Runs the object store's futures on the sink's own thread.
+struct BlockOn(tokio::runtime::Runtime);
+
+impl AsyncToSyncBlockOn for BlockOn {
+    fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// A directory store with whole-file replacement and deferred fsync.
+pub struct DurableDirStore {
+    fs: FilesystemStore,
+    root: PathBuf,
+    written: Mutex<Vec<PathBuf>>,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StorageError {
+    StorageError::Other(format!("{}: {e}", path.display()))
+}
+
+impl DurableDirStore {
+    pub fn new(root: &Path) -> Result<DurableDirStore, StageError> {
+        std::fs::create_dir_all(root).map_err(|e| StageError::io(root.display(), e))?;
+        let fs = FilesystemStore::new(root)
+            .map_err(|e| StageError::Other(format!("{}: {e}", root.display())))?;
+        let store = DurableDirStore {
+            fs,
+            root: root.to_path_buf(),
+            written: Mutex::new(Vec::new()),
+        };
+        store.remove_leftovers(root);
+        Ok(store)
+    }
+
+    /// Temporary files of writes a crash interrupted; their targets are intact.
+    fn remove_leftovers(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                self.remove_leftovers(&p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_temporary)
+            {
+                tracing::info!(file = %p.display(), "removing a write interrupted by a crash");
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+
+    fn path(&self, key: &StoreKey) -> PathBuf {
+        self.fs.key_to_fspath(key)
+    }
+
+    pub fn sync(&self) -> Result<(), StageError> {
+        let mut written =
+            std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()));
+        written.sort();
+        written.dedup();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for p in &written {
+            // A file replaced again since may be gone under this name only if erased.
+            match std::fs::File::open(p) {
+                Ok(f) => f.sync_all().map_err(|e| StageError::io(p.display(), e))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StageError::io(p.display(), e)),
+            }
+            let mut d = p.parent();
+            while let Some(dir) = d {
+                dirs.push(dir.to_path_buf());
+                if dir == self.root {
+                    break;
+                }
+                d = dir.parent();
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs {
+            if let Ok(f) = std::fs::File::open(&d) {
+                f.sync_all().map_err(|e| StageError::io(d.display(), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+const TEMP_MARK: &str = ".seisreduce-tmp";
+
+fn is_temporary(name: &str) -> bool {
+    name.contains(TEMP_MARK)
+}
+
+impl ReadableStorageTraits for DurableDirStore {
+    fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        self.fs.get_partial_many(key, byte_ranges)
+    }
+
+    fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        self.fs.size_key(key)
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        true
+    }
+}
+
+impl ListableStorageTraits for DurableDirStore {
+    fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.fs.list()
+    }
+    fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        self.fs.list_prefix(prefix)
+    }
+    fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        self.fs.list_dir(prefix)
+    }
+    fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        self.fs.size_prefix(prefix)
+    }
+}
+
+impl WritableStorageTraits for DurableDirStore {
+    fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
+        let path = self.path(key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("value");
+        let tmp = path.with_file_name(format!(
+            ".{name}{TEMP_MARK}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&tmp, &value).map_err(|e| io_err(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path);
+        Ok(())
+    }
+
+    fn set_partial_many(
+        &self,
+        key: &StoreKey,
+        _offset_values: OffsetBytesIterator,
+    ) -> Result<(), StorageError> {
+        Err(StorageError::Other(format!(
+            "{key}: partial writes would not be atomic"
+        )))
+    }
+
+    fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
+        self.fs.erase(key)
+    }
+
+    fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
+        self.fs.erase_prefix(prefix)
+    }
+
+    fn supports_set_partial(&self) -> bool {
+        false
+    }
+}
