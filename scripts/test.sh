@@ -9,6 +9,9 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 echo "== Kafka-protocol broker (tansu) and librdkafka's build needs"
 scripts/setup-kafka.sh
 
+echo "== S3-protocol server (s3s-fs) for the object-storage test"
+scripts/setup-s3.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -17,7 +20,6 @@ cargo clippy --all-targets -- -D warnings
 
 echo "== reference readers (.venv)"
 scripts/setup-python.sh
-
 
 echo "== tests (optimised, with overflow checks: profile release-checked)"
 log=$(mktemp)

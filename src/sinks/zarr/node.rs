@@ -5,7 +5,8 @@
 //! requires, and rewritten with the current shape when the array grows.
 
 use serde_json::{Map, Value};
-use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV3};
+use zarrs::array::codec::{ShardingCodecOptions, SubchunkWriteOrder};
+use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV3, CodecSpecificOptions};
 use zarrs::storage::{
     ReadableWritableListableStorage, ReadableWritableListableStorageTraits, StoreKey,
 };
@@ -42,9 +43,15 @@ impl Node {
         doc: Value,
     ) -> Result<Node, StageError> {
         let meta: ArrayMetadataV3 = serde_json::from_value(doc.clone()).map_err(err(path))?;
+        // Chunks inside a shard in C order rather than in whichever order the threads finish:
+        // the same data then always make the same bytes (idempotent rewrites after a restart).
+        let ordered = CodecSpecificOptions::default().with_option(
+            ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+        );
         Ok(Node {
             array: Array::new_with_metadata(store.clone(), path, ArrayMetadata::V3(meta))
-                .map_err(err(path))?,
+                .map_err(err(path))?
+                .with_codec_specific_options(&ordered),
             doc,
             key: meta_key(path)?,
         })

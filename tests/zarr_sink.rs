@@ -1,0 +1,230 @@
+//! The `zarr` and `parquet` sinks, checked with the reference readers: zarr-python 3, xarray,
+//! Dask, ObsPy and pandas (`tests/python/check_zarr.py`), on local disk and through a real
+//! S3-protocol server (s3s-fs, installed by `scripts/setup-s3.sh`).
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::procs::*;
+use common::{run_python, test_data};
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_ok(p: &Path, env: &[(&str, &str)]) -> String {
+    let o = run(&["run", p.to_str().unwrap()], env);
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{log}");
+    log
+}
+
+fn check(store: &Path, mseed: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&OsStr> = vec![store.as_os_str(), mseed.as_os_str()];
+    args.extend(extra.iter().map(OsStr::new));
+    let out = run_python("check_zarr.py", &args);
+    serde_json::from_str(out.lines().last().unwrap_or("")).expect("summary")
+}
+
+/// A synthetic station file and a real one with gaps, each into Zarr stores with every codec.
+#[test]
+fn xarray_reads_exact_times_and_values_with_every_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("out");
+    let synth = synth(dir.path(), 6, 600.0);
+    let gappy = test_data().join("mseed/gaps.mseed");
+    let mut text = format!(
+        r#"[pipeline]
+name = "zarrcheck"
+
+[sources.synth]
+type = "mseed"
+path = "{}"
+
+[sources.gappy]
+type = "mseed"
+path = "{}"
+
+[operators.decoded]
+type = "decode"
+inputs = ["synth"]
+
+[operators.gappy_decoded]
+type = "decode"
+inputs = ["gappy"]
+
+[sinks.gaps]
+type = "zarr"
+inputs = ["gappy_decoded"]
+path = "gaps.zarr"
+chunk = [1, 4000]
+shard = []
+
+[sinks.availability]
+type = "parquet"
+inputs = ["gappy"]
+path = "availability"
+"#,
+        synth.display(),
+        gappy.display()
+    );
+    for (name, codec) in [
+        ("zstd", "codec = \"zstd\""),
+        ("blosc", "codec = \"blosc\""),
+        ("pcodec", "codec = \"pcodec\""),
+        ("bitround", "codec = \"zstd\"\nbitround_keepbits = 6"),
+    ] {
+        text += &format!(
+            "\n[sinks.{name}]\ntype = \"zarr\"\ninputs = [\"decoded\"]\npath = \"{name}.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n{codec}\n"
+        );
+    }
+    let p = write(dir.path(), &text);
+    run_ok(&p, &[("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())]);
+
+    for codec in ["zstd", "blosc", "pcodec"] {
+        let s = check(&root.join(format!("{codec}.zarr")), &synth, &[]);
+        assert_eq!(s["channels"], 6, "{codec}: {s}");
+        assert_eq!(s["samples"], 6 * 60_000, "{codec}: {s}");
+        assert_eq!(s["time"], 60_000, "{codec}: {s}");
+        assert_eq!(s["shards"], serde_json::json!([4, 8000]), "{codec}: {s}");
+    }
+    check(&root.join("bitround.zarr"), &synth, &["--keepbits", "6"]);
+    let s = check(
+        &root.join("gaps.zarr"),
+        &gappy,
+        &["--parquet", root.join("availability").to_str().unwrap()],
+    );
+    assert_eq!(s["gaps"], 3, "{s}");
+
+    // Lossy bit rounding pays: smaller than the lossless store of the same data.
+    let size = |d: &str| dir_size(&root.join(d));
+    assert!(size("bitround.zarr") < size("zstd.zarr"));
+}
+
+fn dir_size(p: &Path) -> u64 {
+    walk(p)
+        .iter()
+        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Stations that appear later extend the channel axis; a second run over the same input
+/// (what a restart re-delivers) leaves the store byte for byte as it was.
+#[test]
+fn new_channels_extend_the_axis_and_rewrites_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("out");
+    let first = synth(dir.path(), 3, 300.0);
+    let text = |path: &Path| {
+        format!(
+            "[pipeline]\nname = \"grow\"\n[sources.f]\ntype = \"mseed\"\npath = \"{}\"\n[operators.d]\ntype = \"decode\"\ninputs = [\"f\"]\n[sinks.z]\ntype = \"zarr\"\ninputs = [\"d\"]\npath = \"grow.zarr\"\nchunk = [2, 1000]\nshard = [4, 4000]\n",
+            path.display()
+        )
+    };
+    let env = [("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())];
+    run_ok(&write(dir.path(), &text(&first)), &env);
+    let store = root.join("grow.zarr");
+    let before: Vec<(PathBuf, Vec<u8>)> = walk(&store)
+        .into_iter()
+        .filter(|f| !f.ends_with("zarr.json"))
+        .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
+        .collect();
+    // Same data again: identical chunk bytes.
+    run_ok(&write(dir.path(), &text(&first)), &env);
+    for (f, bytes) in &before {
+        assert!(
+            &std::fs::read(f).unwrap() == bytes,
+            "{} changed",
+            f.display()
+        );
+    }
+    // Six channels now: three more rows, the first three untouched.
+    let more = synth(dir.path(), 6, 300.0);
+    run_ok(&write(dir.path(), &text(&more)), &env);
+    let s = check(&store, &more, &[]);
+    assert_eq!(s["channels"], 6, "{s}");
+    assert_eq!(s["samples"], 6 * 30_000, "{s}");
+}
+
+/// The same sink writing through the S3 protocol to a real server on loopback.
+#[test]
+fn writes_to_s3_compatible_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s3");
+    std::fs::create_dir_all(data.join("seismic")).unwrap();
+    let port = free_port();
+    let mut server = Proc::spawn(
+        {
+            let mut c = Command::new(s3s_fs());
+            c.args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "test-key",
+                "--secret-key",
+                "test-secret",
+            ])
+            .arg(&data);
+            c
+        },
+        dir.path().join("s3s.log"),
+    );
+    wait_until(Duration::from_secs(30), "the S3 server listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let input = synth(dir.path(), 6, 300.0);
+    let p = write(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"s3\"\n[sources.f]\ntype = \"mseed\"\npath = \"{}\"\n[operators.d]\ntype = \"decode\"\ninputs = [\"f\"]\n[sinks.z]\ntype = \"zarr\"\ninputs = [\"d\"]\npath = \"s3://seismic/network/stations.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n",
+            input.display()
+        ),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    run_ok(
+        &p,
+        &[
+            ("SEISREDUCE_STORAGE_S3_ENDPOINT", &endpoint),
+            ("SEISREDUCE_STORAGE_S3_ALLOW_HTTP", "true"),
+            ("SEISREDUCE_STORAGE_S3_ACCESS_KEY_ID", "test-key"),
+            ("SEISREDUCE_STORAGE_S3_SECRET_ACCESS_KEY", "test-secret"),
+        ],
+    );
+    server.terminate(Duration::from_secs(10));
+    // s3s-fs keeps each object as a file named by its key: the bucket is a Zarr directory.
+    let s = check(&data.join("seismic/network/stations.zarr"), &input, &[]);
+    assert_eq!(s["samples"], 6 * 30_000, "{s}");
+}
+
+fn s3s_fs() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = Path::new(&home).join(".cargo/bin/s3s-fs");
+    assert!(
+        p.exists(),
+        "s3s-fs is missing: run scripts/setup-s3.sh (scripts/test.sh does)"
+    );
+    p
+}
