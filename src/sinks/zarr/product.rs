@@ -460,10 +460,14 @@ impl Product {
         Ok(())
     }
 
+    /// Sets the shapes the metadata will record: the time axis only as far as the time
+    /// coordinate is stored, so that a reader of a store whose writer died never sees fill
+    /// values for times.
     fn set_shapes(&mut self) -> Result<(), StageError> {
         let n = self.channels.len() as u64;
-        self.data.set_shape(vec![n, self.len])?;
-        self.time.set_shape(vec![self.len])?;
+        let len = self.len.min(self.time_chunks * self.width());
+        self.data.set_shape(vec![n, len])?;
+        self.time.set_shape(vec![len])?;
         Ok(())
     }
 
@@ -521,8 +525,20 @@ impl Product {
             return Ok(());
         }
         self.store_new_channels()?;
-        self.set_shapes()?;
         let width = self.width() as usize;
+        if ci >= self.time_chunks {
+            self.time.set_shape(vec![(ci + 1) * width as u64])?;
+        }
+        for k in self.time_chunks..=ci {
+            let t0 = k as i64 * width as i64;
+            let times: Vec<i64> = (t0..t0 + width as i64).map(|i| self.grid.time(i)).collect();
+            self.time
+                .array
+                .store_chunk(&[k], times)
+                .map_err(err("time"))?;
+        }
+        self.time_chunks = self.time_chunks.max(ci + 1);
+        self.set_shapes()?;
         let bc = self.layout.block()[0] as usize;
         let col = self.columns.get(&ci).expect("checked above");
         for cs in 0..self.channels.len().div_ceil(bc) {
@@ -538,15 +554,6 @@ impl Product {
                 None => self.object_sizes.remove(&key),
             };
         }
-        for k in self.time_chunks..=ci {
-            let t0 = k as i64 * width as i64;
-            let times: Vec<i64> = (t0..t0 + width as i64).map(|i| self.grid.time(i)).collect();
-            self.time
-                .array
-                .store_chunk(&[k], times)
-                .map_err(err("time"))?;
-        }
-        self.time_chunks = self.time_chunks.max(ci + 1);
         if let Some(c) = self.columns.get_mut(&ci) {
             c.dirty = false;
         }
