@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# seisreduce's Zarr sink against zarr-python 3 writing the same 1000 x 65536 float32 array (the
+# same bytes, chunks, shards and codec), in one run on this machine. Prints both, per codec.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-python.sh
+cargo bench --bench zarr 2>&1 | grep -E "MB/s|compression|input for|time:" 
+input=$(ls target/tmp/zarr-bench-input.f32)
+for codec in zstd blosc pcodec; do
+  .venv/bin/python benches/zarr_python_write.py "$input" 1000 "$codec" 3
+done

@@ -1,0 +1,203 @@
+//! The `zarr` sink: sustained streaming write of a 1000-channel float32 (channel, time) array
+//! (blocks arriving one after another, as from a DAS interrogator), and the compression ratios
+//! of zstd, pcodec and Steim2 on the same real recording.
+//!
+//! `benches/compare_zarr.sh` runs this and `benches/zarr_python_write.py` (zarr-python writing
+//! the same array, from the same bytes, with the same chunks, shards and codec).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ndarray::Array2;
+use seisreduce::bus::{Message, Payload};
+use seisreduce::formats::mseed::{read_buffer, Samples};
+use seisreduce::model::{ChannelMeta, Chunk, SampleRate, SeedId};
+use seisreduce::settings::StorageSettings;
+use seisreduce::sinks::zarr::{ZarrConfig, ZarrSink};
+use seisreduce::sinks::Sink;
+use seisreduce::synthetic::{channel, NoiseModel};
+use seisreduce::telemetry::metrics::Metrics;
+
+const CHANNELS: usize = 1000;
+const BLOCK: usize = 4096;
+const BLOCKS: usize = 16;
+
+/// Realistic noise (the synthetic stations' model), channels × time, as float32 counts.
+fn input() -> Array2<f32> {
+    let t = BLOCK * BLOCKS;
+    let mut a = Array2::zeros((CHANNELS, t));
+    for (c, mut row) in a.rows_mut().into_iter().enumerate() {
+        let v = channel(t, 1000.0, c as u64, &NoiseModel::default());
+        row.iter_mut().zip(v).for_each(|(o, s)| *o = s as f32);
+    }
+    a
+}
+
+fn sink(root: &Path, codec: &str) -> ZarrSink {
+    let cfg: ZarrConfig = toml::from_str(&format!(
+        "path = \"{codec}.zarr\"\ncodec = \"{codec}\"\nchunk = [16, 4096]\nshard = [256, 32768]\norigin = \"first\""
+    ))
+    .unwrap();
+    let storage = StorageSettings {
+        root: root.to_path_buf(),
+        ..Default::default()
+    };
+    let metrics = Metrics::new("bench").stage("zarr");
+    ZarrSink::open(&cfg, &storage, "das".into(), serde_json::json!({}), metrics).unwrap()
+}
+
+fn blocks(data: &Array2<f32>, meta: &[ChannelMeta]) -> Vec<Message> {
+    (0..BLOCKS)
+        .map(|b| {
+            let start = 1_735_689_600_000_000_000 + (b * BLOCK) as i64 * 1_000_000;
+            let c = Chunk {
+                stream: "XX.DAS".into(),
+                start,
+                rate: SampleRate(1000.0),
+                channels: meta.to_vec(),
+                data: data
+                    .slice(ndarray::s![.., b * BLOCK..(b + 1) * BLOCK])
+                    .to_owned(),
+            };
+            Message {
+                key: "XX.DAS".into(),
+                payload: Payload::Block(Arc::new(c)),
+                position: None,
+            }
+        })
+        .collect()
+}
+
+fn write_all(root: &Path, codec: &str, msgs: &[Message]) {
+    let _ = std::fs::remove_dir_all(root.join(format!("{codec}.zarr")));
+    let mut s = sink(root, codec);
+    for m in msgs {
+        s.write(m).unwrap();
+    }
+    s.sync().unwrap();
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        dir_size(&p)
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// zstd, pcodec and Steim2 on one real DAS channel (GEOFON HSF, 1 kHz, Steim2 as archived).
+fn ratios_on_real_data() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/test-data/das/geofon_9N_HSF.mseed");
+    let Ok(bytes) = std::fs::read(&file) else {
+        eprintln!("(no {}: ratios skipped)", file.display());
+        return;
+    };
+    let a = read_buffer(&bytes);
+    let seg = &a.segments[0];
+    let Samples::Int(v) = &seg.samples else {
+        return;
+    };
+    let raw = (v.len() * 4) as f64;
+    eprintln!(
+        "compression on {} ({} samples): Steim2 {:.2}x",
+        file.file_name().unwrap().to_string_lossy(),
+        v.len(),
+        raw / bytes.len() as f64
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let c = Chunk {
+        stream: seg.sid.as_str().into(),
+        start: seg.start,
+        rate: seg.rate,
+        channels: vec![ChannelMeta {
+            source_id: seg.sid.clone(),
+            distance_m: None,
+        }],
+        data: Array2::from_shape_vec((1, v.len()), v.iter().map(|&s| s as f32).collect()).unwrap(),
+    };
+    let m = Message {
+        key: "x".into(),
+        payload: Payload::Block(Arc::new(c)),
+        position: None,
+    };
+    for codec in ["zstd", "blosc", "pcodec"] {
+        let cfg: ZarrConfig = toml::from_str(&format!(
+            "path = \"{codec}.zarr\"\ncodec = \"{codec}\"\nchunk = [1, 65536]\nshard = [1, 1048576]\norigin = \"first\""
+        ))
+        .unwrap();
+        let storage = StorageSettings {
+            root: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let mut s = ZarrSink::open(
+            &cfg,
+            &storage,
+            "hsf".into(),
+            serde_json::json!({}),
+            Metrics::new("b").stage("z"),
+        )
+        .unwrap();
+        s.write(&m).unwrap();
+        s.sync().unwrap();
+        let stored = dir_size(&dir.path().join(format!("{codec}.zarr/hsf/c")));
+        eprintln!(
+            "compression on the same samples: zarr {codec} {:.2}x (float32 in)",
+            raw / stored as f64
+        );
+    }
+}
+
+fn zarr_write(c: &mut Criterion) {
+    ratios_on_real_data();
+    let data = input();
+    // The same bytes for zarr-python (benches/zarr_python_write.py).
+    let dump = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zarr-bench-input.f32");
+    let flat: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&dump, flat).unwrap();
+    eprintln!(
+        "input for zarr_python_write.py: {} ({CHANNELS} x {})",
+        dump.display(),
+        BLOCK * BLOCKS
+    );
+    let meta: Vec<ChannelMeta> = (0..CHANNELS)
+        .map(|c| ChannelMeta {
+            source_id: SeedId::new("XX", &format!("{c:05}"), "", "HSF").to_source_id(),
+            distance_m: Some(c as f64 * 2.0),
+        })
+        .collect();
+    let msgs = blocks(&data, &meta);
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("zarr_write");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes((data.len() * 4) as u64));
+    for codec in ["zstd", "blosc", "pcodec"] {
+        g.bench_function(format!("{CHANNELS}ch_x_{}_{codec}", BLOCK * BLOCKS), |b| {
+            b.iter(|| write_all(dir.path(), codec, &msgs))
+        });
+        let t = Instant::now();
+        write_all(dir.path(), codec, &msgs);
+        let secs = t.elapsed().as_secs_f64();
+        let stored = dir_size(&dir.path().join(format!("{codec}.zarr")));
+        eprintln!(
+            "{codec}: {:.0} MB/s of samples, ratio {:.2}x",
+            (data.len() * 4) as f64 / secs / 1e6,
+            (data.len() * 4) as f64 / stored as f64
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, zarr_write);
+criterion_main!(benches);
