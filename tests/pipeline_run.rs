@@ -3,18 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::procs::*;
 use seisreduce::formats::mseed::read_buffer;
-
-fn write(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("p.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn run_ok(p: &Path, root: &Path) -> String {
     let o = run(
@@ -30,7 +24,7 @@ fn run_ok(p: &Path, root: &Path) -> String {
 fn files_replay_into_the_archive_record_for_record() {
     let dir = tempfile::tempdir().unwrap();
     let input = synth(dir.path(), 6, 600.0);
-    let p = write(
+    let p = write_pipeline(
         dir.path(),
         &format!(
             "[pipeline]\nname = \"copy\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"files\"]\npath = \"sds\"\n",
@@ -48,7 +42,7 @@ fn files_replay_into_the_archive_record_for_record() {
 #[test]
 fn synthetic_decimated_into_the_archive_on_the_output_grid() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
+    let p = write_pipeline(
         dir.path(),
         "[pipeline]\nname = \"dec\"\n\n[sources.noise]\ntype = \"synthetic\"\nchannels = 3\nseconds = 600\nchunk_s = 0.7\n\n[operators.lowrate]\ntype = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"lowrate\"]\npath = \"sds\"\n",
     );
@@ -68,7 +62,7 @@ fn synthetic_decimated_into_the_archive_on_the_output_grid() {
 #[test]
 fn sigterm_drains_flushes_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
+    let p = write_pipeline(
         dir.path(),
         "[pipeline]\nname = \"live\"\n\n[sources.noise]\ntype = \"synthetic\"\nchannels = 6\nrate = 100\nchunk_s = 0.1\nrealtime = true\n\n[operators.lowrate]\ntype = \"decimate\"\ninputs = [\"noise\"]\nfactor = 5\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"lowrate\"]\npath = \"sds\"\n",
     );
@@ -120,7 +114,7 @@ fn a_failing_stage_is_named_and_the_exit_is_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"not a folder").unwrap();
-    let p = write(
+    let p = write_pipeline(
         dir.path(),
         &format!(
             "[pipeline]\nname = \"bad\"\n\n[sources.noise]\ntype = \"synthetic\"\nseconds = 5\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"noise\"]\npath = \"{}/sds\"\n",
@@ -141,7 +135,7 @@ fn sds_archive_as_a_source_selects_streams_and_days() {
     let dir = tempfile::tempdir().unwrap();
     let input = synth(dir.path(), 6, 600.0);
     // First build an SDS archive from the file...
-    let copy = write(
+    let copy = write_pipeline(
         dir.path(),
         &format!(
             "[pipeline]\nname = \"copy\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"files\"]\npath = \"sds\"\n",

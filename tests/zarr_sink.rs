@@ -4,19 +4,12 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use common::procs::*;
-use common::{run_python, test_data};
-
-fn write(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("p.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::test_data;
 
 fn run_ok(p: &Path, env: &[(&str, &str)]) -> String {
     let o = run(&["run", p.to_str().unwrap()], env);
@@ -26,10 +19,7 @@ fn run_ok(p: &Path, env: &[(&str, &str)]) -> String {
 }
 
 fn check(store: &Path, mseed: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args: Vec<&OsStr> = vec![store.as_os_str(), mseed.as_os_str()];
-    args.extend(extra.iter().map(OsStr::new));
-    let out = run_python("check_zarr.py", &args);
-    serde_json::from_str(out.lines().last().unwrap_or("")).expect("summary")
+    common::check_zarr(store, mseed, extra)
 }
 
 /// A synthetic station file and a real one with gaps, each into Zarr stores with every codec.
@@ -84,7 +74,7 @@ path = "availability"
             "\n[sinks.{name}]\ntype = \"zarr\"\ninputs = [\"decoded\"]\npath = \"{name}.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n{codec}\n"
         );
     }
-    let p = write(dir.path(), &text);
+    let p = write_pipeline(dir.path(), &text);
     run_ok(&p, &[("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())]);
 
     for codec in ["zstd", "blosc", "pcodec"] {
@@ -143,7 +133,7 @@ fn new_channels_extend_the_axis_and_rewrites_are_idempotent() {
         )
     };
     let env = [("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())];
-    run_ok(&write(dir.path(), &text(&first)), &env);
+    run_ok(&write_pipeline(dir.path(), &text(&first)), &env);
     let store = root.join("grow.zarr");
     let before: Vec<(PathBuf, Vec<u8>)> = walk(&store)
         .into_iter()
@@ -151,7 +141,7 @@ fn new_channels_extend_the_axis_and_rewrites_are_idempotent() {
         .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
         .collect();
     // Same data again: identical chunk bytes.
-    run_ok(&write(dir.path(), &text(&first)), &env);
+    run_ok(&write_pipeline(dir.path(), &text(&first)), &env);
     for (f, bytes) in &before {
         assert!(
             &std::fs::read(f).unwrap() == bytes,
@@ -161,7 +151,7 @@ fn new_channels_extend_the_axis_and_rewrites_are_idempotent() {
     }
     // Six channels now: three more rows, the first three untouched.
     let more = synth(dir.path(), 6, 300.0);
-    run_ok(&write(dir.path(), &text(&more)), &env);
+    run_ok(&write_pipeline(dir.path(), &text(&more)), &env);
     let s = check(&store, &more, &[]);
     assert_eq!(s["channels"], 6, "{s}");
     assert_eq!(s["samples"], 6 * 30_000, "{s}");
@@ -196,7 +186,7 @@ fn writes_to_s3_compatible_storage() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     let input = synth(dir.path(), 6, 300.0);
-    let p = write(
+    let p = write_pipeline(
         dir.path(),
         &format!(
             "[pipeline]\nname = \"s3\"\n[sources.f]\ntype = \"mseed\"\npath = \"{}\"\n[operators.d]\ntype = \"decode\"\ninputs = [\"f\"]\n[sinks.z]\ntype = \"zarr\"\ninputs = [\"d\"]\npath = \"s3://seismic/network/stations.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n",

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Positions, Sink};
+use super::{replace_file, Positions, Sink};
 use crate::bus::{Message, Payload};
 use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
 use crate::model::{SourceId, YearDayTime};
@@ -202,19 +202,9 @@ impl Archive {
     }
 
     fn write_checkpoint(&self) -> Result<(), StageError> {
-        let tmp = self.checkpoint_path.with_extension("json.tmp");
         let body =
             serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&body).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.checkpoint_path).map_err(io(&self.checkpoint_path))?;
-        if let Some(dir) = self.checkpoint_path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io(dir))?;
-        }
-        Ok(())
+        replace_file(&self.checkpoint_path, &body)
     }
 
     /// SDS path of a record of `sid` starting at `start`.

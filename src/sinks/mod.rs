@@ -22,6 +22,30 @@ pub trait Sink: Send {
     fn rollback(&mut self) -> Result<(), StageError>;
 }
 
+/// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, never a
+/// mix: temporary file, fsync, rename, fsync of the folder.
+pub fn replace_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), StageError> {
+    use std::io::Write;
+    let io = |p: &std::path::Path| {
+        let p = p.display().to_string();
+        move |e| StageError::io(p, e)
+    };
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    let tmp = std::path::PathBuf::from(name);
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    Ok(())
+}
+
 /// For each `topic/partition`, the next offset a sink has not stored: kept in the sink's
 /// checkpoint, so that messages re-delivered after a crash (their commit did not happen) are
 /// recognised and skipped.

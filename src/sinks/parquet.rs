@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,7 +29,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
-use super::{Positions, Sink};
+use super::{replace_file, Positions, Sink};
 use crate::bus::{Message, Payload};
 use crate::formats::mseed::RecordReader;
 use crate::model::{sample_time, Nanos, SampleRate};
@@ -326,9 +325,8 @@ fn read_table(path: &Path) -> Result<Option<Table>, StageError> {
     Ok(Some((batches, kv)))
 }
 
-/// Writes `batch` to `path` whole: temporary file, fsync, rename.
+/// Writes `batch` to `path` whole (see [`replace_file`]).
 fn write_table(path: &Path, batch: &RecordBatch, kv: Vec<KeyValue>) -> Result<(), StageError> {
-    let tmp = path.with_extension("parquet.tmp");
     let props = WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
         .set_key_value_metadata(Some(kv))
@@ -337,11 +335,7 @@ fn write_table(path: &Path, batch: &RecordBatch, kv: Vec<KeyValue>) -> Result<()
     let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(other(path))?;
     w.write(batch).map_err(other(path))?;
     w.close().map_err(other(path))?;
-    let mut f = File::create(&tmp).map_err(|e| StageError::io(tmp.display(), e))?;
-    f.write_all(&buf)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| StageError::io(tmp.display(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| StageError::io(path.display(), e))
+    replace_file(path, &buf)
 }
 
 impl Sink for ParquetSink {
@@ -383,10 +377,7 @@ impl Sink for ParquetSink {
             &self.availability_path(),
             &self.availability_batch()?,
             vec![KeyValue::new(POSITIONS_KEY.to_string(), positions)],
-        )?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StageError::io(self.dir.display(), e))
+        )
     }
 
     fn rollback(&mut self) -> Result<(), StageError> {

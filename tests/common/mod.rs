@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shared reference recordings: `$SEISREDUCE_TEST_DATA`, or `../shared/test-data` beside
 /// the project root.
@@ -51,6 +51,15 @@ pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// Runs `tests/python/check_zarr.py STORE MSEED EXTRA...` and returns its JSON summary.
+pub fn check_zarr(store: &Path, mseed: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&std::ffi::OsStr> = vec![store.as_os_str(), mseed.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let out = run_python("check_zarr.py", &args);
+    eprintln!("{}", out.trim());
+    serde_json::from_str(out.lines().last().unwrap_or("")).expect("summary")
 }
 
 /// A chunk of `data` (channels × time) for stream `XX.OPS`, channel ids `XX.OPS.NN.HHZ`.

@@ -20,6 +20,13 @@ pub fn bin() -> Command {
     c
 }
 
+/// Writes a pipeline file `DIR/p.toml` holding `text`.
+pub fn write_pipeline(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 /// Runs `seisreduce ARGS` to the end.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = bin();

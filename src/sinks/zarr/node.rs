@@ -70,6 +70,16 @@ impl Node {
         Node::create(store, path, doc).map(Some)
     }
 
+    /// Every element of the array (none when it is empty).
+    pub fn read_all<T: zarrs::array::ElementOwned>(&self) -> Result<Vec<T>, StageError> {
+        if self.array.shape().contains(&0) {
+            return Ok(Vec::new());
+        }
+        self.array
+            .retrieve_array_subset(&self.array.subset_all())
+            .map_err(err(self.key.as_str()))
+    }
+
     pub fn attributes(&self) -> Option<&Map<String, Value>> {
         self.doc.get("attributes").and_then(Value::as_object)
     }

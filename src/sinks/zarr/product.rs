@@ -242,32 +242,11 @@ impl Product {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let [n, len] = [data.array.shape()[0], data.array.shape()[1]];
+        let len = data.array.shape()[1];
         let width = layout.block()[1];
-        let ids: Vec<String> = if n == 0 {
-            Vec::new()
-        } else {
-            channel
-                .array
-                .retrieve_array_subset(&channel.array.subset_all())
-                .map_err(err("channel"))?
-        };
-        let dist: Vec<f64> = if n == 0 {
-            Vec::new()
-        } else {
-            distance
-                .array
-                .retrieve_array_subset(&distance.array.subset_all())
-                .map_err(err("distance"))?
-        };
-        let offs: Vec<i64> = if n == 0 {
-            Vec::new()
-        } else {
-            offset
-                .array
-                .retrieve_array_subset(&offset.array.subset_all())
-                .map_err(err("time_offset"))?
-        };
+        let ids: Vec<String> = channel.read_all()?;
+        let dist: Vec<f64> = distance.read_all()?;
+        let offs: Vec<i64> = offset.read_all()?;
         let channels: Vec<Channel> = ids
             .into_iter()
             .enumerate()
