@@ -79,7 +79,10 @@ def main():
             held = ~np.isnan(got)
             got, want = got[held], want[held]
         if a.keepbits is None:
-            assert np.array_equal(got, want), f"{tr.id}: values differ"
+            bad = np.flatnonzero(got != want)
+            assert bad.size == 0, (
+                f"{tr.id}: {bad.size} values differ, first at sample {bad[0]} of the trace "
+                f"(store {got[bad[0]]}, ObsPy {want[bad[0]]}), partial={a.partial}, row {row}")
         else:
             bound = np.abs(want) * 2.0 ** -(a.keepbits) + 1e-30
             assert np.all(np.abs(got - want) <= bound), f"{tr.id}: beyond bitround bound"
