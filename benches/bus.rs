@@ -51,6 +51,7 @@ fn block(channels: usize, samples: usize) -> Chunk {
         data: Array2::from_shape_fn((channels, samples), |(c, t)| {
             ((c * 31 + t * 7) % 1000) as f32
         }),
+        das: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn block(data: Array2<f32>, rate: f64) -> Chunk {
         rate: SampleRate(rate),
         channels,
         data,
+        das: None,
     }
 }
 

@@ -60,6 +60,7 @@ fn blocks(data: &Array2<f32>, meta: &[ChannelMeta]) -> Vec<Message> {
                 data: data
                     .slice(ndarray::s![.., b * BLOCK..(b + 1) * BLOCK])
                     .to_owned(),
+                das: None,
             };
             Message {
                 key: "XX.DAS".into(),
@@ -126,6 +127,7 @@ fn ratios_on_real_data() {
             distance_m: None,
         }],
         data: Array2::from_shape_vec((1, v.len()), v.iter().map(|&s| s as f32).collect()).unwrap(),
+        das: None,
     };
     let m = Message {
         key: "x".into(),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use seisreduce::formats::das::is_hdf5;
 use seisreduce::formats::mseed::Encoding;
 use seisreduce::inspect::{self, FileOutcome};
 use seisreduce::pipeline::runtime::RunOptions;
@@ -144,7 +145,9 @@ fn run() -> anyhow::Result<ExitCode> {
             if json {
                 let mut obj = serde_json::Map::new();
                 for f in &files {
-                    let v = if records {
+                    let v = if is_hdf5(f) {
+                        inspect::das::das_json(f)
+                    } else if records {
                         inspect::records_json(f)
                     } else {
                         inspect::traces_json(f, &inspect::read_file(f))
@@ -167,6 +170,16 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             } else {
                 for f in &files {
+                    if is_hdf5(f) {
+                        match inspect::das::das_table(f) {
+                            Ok(t) => write!(out, "{t}")?,
+                            Err(e) => {
+                                failed = true;
+                                writeln!(out, "{e}")?;
+                            }
+                        }
+                        continue;
+                    }
                     let outcome = inspect::read_file(f);
                     failed |= matches!(outcome, FileOutcome::Error(_));
                     write!(out, "{}", inspect::table(f, &outcome))?;

@@ -26,6 +26,8 @@ const START: &str = "seisreduce.start_ns";
 const RATE: &str = "seisreduce.sample_rate_hz";
 const DIMS: &str = "seisreduce.dims";
 const UNITS: &str = "seisreduce.units";
+/// FDSN DAS metadata as JSON ([`crate::model::DasMeta`]), on fibre blocks only.
+const DAS: &str = "seisreduce.das";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArrowError {
@@ -54,6 +56,10 @@ pub fn encode_chunk(chunk: &Chunk, units: &str) -> Result<Vec<u8>, ArrowError> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain(chunk.das.as_ref().and_then(|d| {
+        let json = serde_json::to_string(d.as_ref()).ok()?;
+        Some((DAS.to_string(), json))
+    }))
     .collect();
     let schema = Arc::new(Schema::new_with_metadata(
         vec![
@@ -108,6 +114,12 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
         .parse()
         .map_err(|_| layout(format!("{RATE} is not a number")))?;
     let units = meta.get(UNITS).cloned().unwrap_or_default();
+    let das = match meta.get(DAS) {
+        Some(j) => Some(std::sync::Arc::new(
+            serde_json::from_str(j).map_err(|e| layout(format!("{DAS}: {e}")))?,
+        )),
+        None => None,
+    };
     let col = |name: &str| {
         batch
             .column_by_name(name)
@@ -148,6 +160,7 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
             rate: SampleRate(rate),
             channels,
             data,
+            das,
         },
         units,
     ))
@@ -174,6 +187,7 @@ mod tests {
                 },
             ],
             data: Array2::from_shape_fn((2, 7), |(c, t)| (c * 100 + t) as f32 - 3.5),
+            das: None,
         };
         let bytes = encode_chunk(&chunk, "strain rate").unwrap();
         let (back, units) = decode_chunk(&bytes).unwrap();

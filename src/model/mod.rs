@@ -5,9 +5,11 @@
 //! - [`SampleRate`]: samples per second, read from miniSEED 3's signed rate/period field.
 //! - [`Chunk`]: a block of samples, channels × time, the unit every operator consumes.
 
+pub mod das;
 pub mod ids;
 pub mod time;
 
+pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
 pub use time::{parse_iso, sample_time, Iso, Nanos, YearDayTime};
 
@@ -81,6 +83,8 @@ pub struct Chunk {
     pub rate: SampleRate,
     pub channels: Vec<ChannelMeta>,
     pub data: Array2<f32>,
+    /// Fibre metadata when the block comes from a DAS interrogator.
+    pub das: Option<std::sync::Arc<DasMeta>>,
 }
 
 impl Chunk {
@@ -130,6 +134,7 @@ mod tests {
                 distance_m: None,
             }],
             data: Array2::zeros((1, 250)),
+            das: None,
         };
         assert_eq!(c.time_of(100), 1_000 + 1_000_000_000);
         assert_eq!(c.end_exclusive(), 1_000 + 2_500_000_000);

@@ -72,6 +72,7 @@ struct Segment<K> {
     start: Nanos,
     rate: SampleRate,
     channels: Vec<ChannelMeta>,
+    das: Option<std::sync::Arc<crate::model::DasMeta>>,
     /// Input samples taken (interpolated ones included) and outputs emitted, this segment.
     consumed: u64,
     emitted: u64,
@@ -112,6 +113,7 @@ impl<K: Kernel> Segment<K> {
             rate: SampleRate(self.rate.hz() / ratio as f64),
             channels: self.channels.clone(),
             data,
+            das: self.das.clone(),
         });
     }
 }
@@ -146,6 +148,7 @@ impl<F: KernelFactory> Streaming<F> {
                     start: sample_time(chunk.start, -(lead as i64), chunk.rate.hz()),
                     rate: chunk.rate,
                     channels: chunk.channels,
+                    das: chunk.das,
                     consumed: 0,
                     emitted: 0,
                     last: Vec::new(),

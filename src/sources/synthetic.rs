@@ -166,6 +166,7 @@ pub fn run(cfg: &SyntheticConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
                 rate,
                 channels: metas.clone(),
                 data,
+                das: None,
             })?,
             SynthLayout::Stations => {
                 for (row, meta) in data.rows().into_iter().zip(&metas) {
@@ -175,6 +176,7 @@ pub fn run(cfg: &SyntheticConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
                         rate,
                         channels: vec![meta.clone()],
                         data: row.to_owned().insert_axis(ndarray::Axis(0)),
+                        das: None,
                     })?;
                 }
             }

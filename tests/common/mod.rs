@@ -77,6 +77,7 @@ pub fn chunk(start: i64, rate: f64, data: ndarray::Array2<f32>) -> seisreduce::m
         rate: SampleRate(rate),
         channels,
         data,
+        das: None,
     }
 }
 

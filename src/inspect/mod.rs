@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 use crate::formats::mseed::{read_buffer, Assembly, GapKind, RecordReader};
 use crate::model::Iso;
 
+pub mod das;
+
 /// Files named on the command line, with directories expanded recursively (sorted).
 pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -1,0 +1,434 @@
+//! DAS (distributed acoustic sensing) files as interrogators write them: one reader per
+//! vendor layout, picked from the file's content (never its name), all giving the same view:
+//! a (time, distance) array with an exact time axis, the channel positions, the units and
+//! the FDSN DAS metadata.
+//!
+//! Files are read through the HDF5 C library (`hdf5-metno` over Debian's libhdf5, the
+//! library h5py itself wraps), by hyperslab: [`DasFile::read`] reads one time × channel
+//! window, so a file of any size streams in bounded memory.
+//!
+//! Times are integers: sample `i` is at `start + i·1e9/rate` ns ([`sample_time`]), never a
+//! float step accumulated. Vendor time metadata that disagrees with the array (an end time,
+//! a stored step, a trace count) is kept as a warning in [`DasInfo::warnings`].
+
+mod apsensing;
+mod febus;
+mod h5;
+mod optodas;
+mod prodml;
+mod silixa;
+mod terra15;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use hdf5::Dataset;
+use ndarray::{s, Array2, Array3};
+
+use crate::model::{parse_iso, sample_time, DasMeta, Nanos};
+
+/// The layouts read, as `(name, versions)`, in the order detection tries them.
+pub const FORMATS: &[(&str, &str)] = &[
+    ("PRODML", "2.0, 2.1 (Silixa iDAS, OptaSense, Sintela)"),
+    ("febus", "A1 (1, 2)"),
+    ("OptoDAS", "8-11 (ASN)"),
+    ("TERRA15", "4-6"),
+    ("AP_Sensing", "1"),
+    ("Silixa_H5", "1 (iDAS native)"),
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {msg}")]
+pub struct DasError {
+    pub path: String,
+    pub msg: String,
+}
+
+/// What the stored values measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Raw,
+    Phase,
+    PhaseRate,
+    Strain,
+    StrainRate,
+    Velocity,
+    Unknown,
+}
+
+impl Quantity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantity::Raw => "raw",
+            Quantity::Phase => "phase",
+            Quantity::PhaseRate => "phase_rate",
+            Quantity::Strain => "strain",
+            Quantity::StrainRate => "strain_rate",
+            Quantity::Velocity => "velocity",
+            Quantity::Unknown => "unknown",
+        }
+    }
+
+    /// From a vendor's description or unit text ("Strain rate", "rad/s", "nanostrain/s").
+    pub fn guess(text: &str) -> Quantity {
+        let t = text.to_ascii_lowercase().replace([' ', '_'], "");
+        let rate = t.contains("rate") || t.contains("/s") || t.ends_with("s-1");
+        if t.contains("velocity") || t == "m/s" {
+            Quantity::Velocity
+        } else if t.contains("strain") || t.contains("ε") || t.contains("nm/m") {
+            if rate {
+                Quantity::StrainRate
+            } else {
+                Quantity::Strain
+            }
+        } else if t.contains("rad") || t.contains("phase") {
+            if rate {
+                Quantity::PhaseRate
+            } else {
+                Quantity::Phase
+            }
+        } else if t.contains("count") || t.contains("raw") {
+            Quantity::Raw
+        } else {
+            Quantity::Unknown
+        }
+    }
+}
+
+/// Units of the values: as stored, and how to get the physical quantity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataUnits {
+    pub quantity: Quantity,
+    /// Units of the stored values (`counts` when the file stores integers without a unit).
+    pub stored: String,
+    /// `physical = stored × factor`, when the format gives the factor.
+    pub factor: Option<f64>,
+    /// Units after the factor (the stored units when there is none).
+    pub physical: String,
+}
+
+/// Everything about a DAS file but its samples.
+#[derive(Debug, Clone)]
+pub struct DasInfo {
+    pub format: &'static str,
+    pub version: String,
+    pub n_time: usize,
+    pub n_distance: usize,
+    /// The stored sample type, as numpy names it (`int16`, `float32`).
+    pub dtype: String,
+    pub start: Nanos,
+    pub rate_hz: f64,
+    /// Position of every channel along the fibre, metres.
+    pub distance: Vec<f64>,
+    pub units: DataUnits,
+    pub gauge_length_m: Option<f64>,
+    pub interrogator: Option<String>,
+    pub pulse_rate_hz: Option<f64>,
+    /// Disagreements between the vendor's metadata and the array (kept, logged by callers).
+    pub warnings: Vec<String>,
+}
+
+impl DasInfo {
+    pub fn time_of(&self, index: usize) -> Nanos {
+        sample_time(self.start, index as i64, self.rate_hz)
+    }
+
+    /// Time of the last sample (the start when the file is empty).
+    pub fn time_max(&self) -> Nanos {
+        self.time_of(self.n_time.saturating_sub(1))
+    }
+
+    /// Sampling interval rounded to the nanosecond (for display; times use the exact rate).
+    pub fn step_ns(&self) -> i64 {
+        (1e9 / self.rate_hz).round() as i64
+    }
+
+    /// Mean channel spacing, metres.
+    pub fn distance_step(&self) -> f64 {
+        match self.distance.as_slice() {
+            [a, .., b] => (b - a) / (self.distance.len() - 1) as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// The FDSN DAS metadata a chunk carries to its sinks.
+    pub fn meta(&self) -> DasMeta {
+        DasMeta {
+            format: self.format.to_string(),
+            format_version: self.version.clone(),
+            quantity: self.units.quantity.name().to_string(),
+            units: self.units.stored.clone(),
+            scale_factor: self.units.factor,
+            physical_units: self.units.physical.clone(),
+            gauge_length_m: self.gauge_length_m,
+            spatial_sampling_interval_m: (self.distance.len() > 1).then(|| self.distance_step()),
+            interrogator: self.interrogator.clone(),
+            pulse_rate_hz: self.pulse_rate_hz,
+        }
+    }
+}
+
+/// How the samples lie in the file.
+enum Storage {
+    /// A 2-D dataset; `time_major`: its rows are times. Rows past `n_time` (frames
+    /// allocated but not yet written) are never read.
+    Plain { ds: Dataset, time_major: bool },
+    /// Febus A1: (block, time, distance) blocks that overlap in time; rows `keep` of each
+    /// block, concatenated, are the continuous record.
+    Blocks { ds: Dataset, keep: Range<usize> },
+}
+
+/// An open DAS file.
+pub struct DasFile {
+    pub path: PathBuf,
+    pub info: DasInfo,
+    storage: Storage,
+    _file: hdf5::File,
+}
+
+type Probe = fn(&hdf5::File) -> Option<String>;
+type Opener = fn(&hdf5::File, &str) -> Result<(DasInfo, Storage), String>;
+
+const READERS: &[(Probe, Opener)] = &[
+    (prodml::probe, prodml::open),
+    (febus::probe, febus::open),
+    (optodas::probe, optodas::open),
+    (terra15::probe, terra15::open),
+    (apsensing::probe, apsensing::open),
+    (silixa::probe, silixa::open),
+];
+
+/// Whether `path` starts with the HDF5 signature (at 0, 512, 1024, ... as the spec allows).
+pub fn is_hdf5(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut sig = [0u8; 8];
+    let mut at = 0u64;
+    while at <= 8192 {
+        if f.seek(SeekFrom::Start(at)).is_err() || f.read_exact(&mut sig).is_err() {
+            return false;
+        }
+        if sig == *b"\x89HDF\r\n\x1a\n" {
+            return true;
+        }
+        at = if at == 0 { 512 } else { at * 2 };
+    }
+    false
+}
+
+fn supported() -> String {
+    FORMATS
+        .iter()
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl DasFile {
+    /// Opens `path` and recognises its layout from its content.
+    pub fn open(path: &Path) -> Result<DasFile, DasError> {
+        let fail = |msg: String| DasError {
+            path: path.display().to_string(),
+            msg,
+        };
+        if !is_hdf5(path) {
+            return Err(fail(format!(
+                "not an HDF5 file (no HDF5 signature); DAS formats read: {}",
+                supported()
+            )));
+        }
+        let f = hdf5::File::open(path).map_err(|e| fail(format!("HDF5: {e}")))?;
+        for (probe, open) in READERS {
+            if let Some(version) = probe(&f) {
+                let (info, storage) = open(&f, &version).map_err(fail)?;
+                return Ok(DasFile {
+                    path: path.to_path_buf(),
+                    info,
+                    storage,
+                    _file: f,
+                });
+            }
+        }
+        Err(fail(format!(
+            "HDF5 file of no known DAS layout; formats read: {}",
+            supported()
+        )))
+    }
+
+    /// Samples `t` (time indices) × `x` (channel indices) as a (channel, time) block of f32,
+    /// values as stored (apply [`DataUnits::factor`] for physical units).
+    pub fn read(&self, t: Range<usize>, x: Range<usize>) -> Result<Array2<f32>, DasError> {
+        let i = &self.info;
+        if t.end > i.n_time || x.end > i.n_distance || t.start > t.end || x.start > x.end {
+            return Err(self.fail(format!(
+                "window {t:?} × {x:?} outside the array ({} × {})",
+                i.n_time, i.n_distance
+            )));
+        }
+        if t.is_empty() || x.is_empty() {
+            return Ok(Array2::zeros((x.len(), t.len())));
+        }
+        let h5 = |e: hdf5::Error| self.fail(format!("HDF5 read: {e}"));
+        match &self.storage {
+            Storage::Plain {
+                ds,
+                time_major: true,
+            } => {
+                let tx: Array2<f32> = ds
+                    .read_slice_2d(s![t.start..t.end, x.start..x.end])
+                    .map_err(h5)?;
+                Ok(transpose(&tx))
+            }
+            Storage::Plain {
+                ds,
+                time_major: false,
+            } => ds
+                .read_slice_2d(s![x.start..x.end, t.start..t.end])
+                .map_err(h5),
+            Storage::Blocks { ds, keep } => {
+                let per = keep.len();
+                let (b0, b1) = (t.start / per, (t.end - 1) / per + 1);
+                let cube: Array3<f32> = ds
+                    .read_slice(s![b0..b1, keep.start..keep.end, x.start..x.end])
+                    .map_err(h5)?;
+                let rows = cube
+                    .into_shape_with_order(((b1 - b0) * per, x.len()))
+                    .map_err(|e| self.fail(e.to_string()))?;
+                let off = t.start - b0 * per;
+                Ok(transpose(
+                    &rows.slice(s![off..off + t.len(), ..]).to_owned(),
+                ))
+            }
+        }
+    }
+
+    fn fail(&self, msg: String) -> DasError {
+        DasError {
+            path: self.path.display().to_string(),
+            msg,
+        }
+    }
+}
+
+/// (time, channel) → (channel, time), in cache-sized tiles (a plain strided copy of a
+/// 10,000-channel block misses the cache on every element).
+pub fn transpose(tx: &Array2<f32>) -> Array2<f32> {
+    const TILE: usize = 64;
+    let (nt, nx) = tx.dim();
+    let mut out = Array2::<f32>::zeros((nx, nt));
+    let src = tx.as_standard_layout();
+    let src = src.as_slice().expect("standard layout");
+    let dst = out.as_slice_mut().expect("fresh array");
+    for t0 in (0..nt).step_by(TILE) {
+        for x0 in (0..nx).step_by(TILE) {
+            for t in t0..(t0 + TILE).min(nt) {
+                let row = &src[t * nx..(t + 1) * nx];
+                for x in x0..(x0 + TILE).min(nx) {
+                    dst[x * nt + t] = row[x];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// numpy's name for an HDF5 sample type.
+fn dtype_name(ds: &Dataset) -> String {
+    use hdf5::types::{FloatSize, IntSize, TypeDescriptor as T};
+    let size = |s: IntSize| match s {
+        IntSize::U1 => 8,
+        IntSize::U2 => 16,
+        IntSize::U4 => 32,
+        IntSize::U8 => 64,
+    };
+    match ds.dtype().and_then(|d| d.to_descriptor()) {
+        Ok(T::Integer(s)) => format!("int{}", size(s)),
+        Ok(T::Unsigned(s)) => format!("uint{}", size(s)),
+        Ok(T::Float(FloatSize::U4)) => "float32".into(),
+        Ok(T::Float(FloatSize::U8)) => "float64".into(),
+        Ok(other) => other.to_string(),
+        Err(_) => "unknown".into(),
+    }
+}
+
+/// ISO 8601 with an optional UTC offset (`+00:00`, `+0100`, `Z`) or a space for `T`.
+pub fn parse_iso_offset(s: &str) -> Option<Nanos> {
+    let s = s.trim().replacen(' ', "T", 1);
+    let s = s.strip_suffix('Z').unwrap_or(&s);
+    let date_end = s.find('T')?;
+    let (body, offset_s) = match s[date_end..].rfind(['+', '-']) {
+        Some(i) => {
+            let (b, o) = s.split_at(date_end + i);
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let digits: String = o[1..].chars().filter(char::is_ascii_digit).collect();
+            let (h, m) = match digits.len() {
+                2 => (digits.parse::<i64>().ok()?, 0),
+                4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+                _ => return None,
+            };
+            (b, sign * (h * 3600 + m * 60))
+        }
+        None => (s, 0),
+    };
+    Some(parse_iso(body)? - offset_s * 1_000_000_000)
+}
+
+/// The vendor's end time against the one the array implies, as a warning when they differ
+/// by more than half a sample.
+fn check_end(info: &mut DasInfo, what: &str, vendor_end: Option<Nanos>) {
+    if let Some(end) = vendor_end {
+        let ours = info.time_max();
+        let half = (5e8 / info.rate_hz) as i64;
+        if (end - ours).abs() > half {
+            info.warnings.push(format!(
+                "{what} is {} but {} samples at {} Hz from the start end at {} ({:+} samples)",
+                crate::model::Iso(end),
+                info.n_time,
+                info.rate_hz,
+                crate::model::Iso(ours),
+                (end - ours) as f64 * info.rate_hz / 1e9
+            ));
+        }
+    }
+}
+
+/// Evenly spaced channel positions.
+fn positions(start: f64, step: f64, n: usize) -> Vec<f64> {
+    (0..n).map(|i| start + i as f64 * step).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_with_offsets() {
+        let t = parse_iso_offset("2019-05-31T08:38:50.626928+00:00").unwrap();
+        assert_eq!(t, parse_iso("2019-05-31T08:38:50.626928").unwrap());
+        let p = parse_iso_offset("2019-05-31T10:38:50+02:00").unwrap();
+        assert_eq!(p, parse_iso("2019-05-31T08:38:50").unwrap());
+        assert_eq!(parse_iso_offset("2019-05-31 08:38:50Z"), p.into());
+        assert_eq!(
+            parse_iso_offset("2019-05-31T08:38:50-0130").unwrap(),
+            p + 5400 * 1_000_000_000
+        );
+    }
+
+    #[test]
+    fn tiled_transpose() {
+        let a = Array2::from_shape_fn((130, 70), |(t, x)| (t * 1000 + x) as f32);
+        assert_eq!(transpose(&a), a.t().to_owned());
+    }
+
+    #[test]
+    fn quantities_from_vendor_text() {
+        assert_eq!(Quantity::guess("Strain rate"), Quantity::StrainRate);
+        assert_eq!(Quantity::guess("(nm/m)/s * Hz/m"), Quantity::StrainRate);
+        assert_eq!(Quantity::guess("strain/s"), Quantity::StrainRate);
+        assert_eq!(Quantity::guess("rad"), Quantity::Phase);
+        assert_eq!(Quantity::guess("velocity"), Quantity::Velocity);
+        assert_eq!(Quantity::guess("microstrain"), Quantity::Strain);
+    }
+}

@@ -1,0 +1,189 @@
+//! PRODML 2.0 / 2.1 DAS files (Energistics; Silixa iDAS, OptaSense, Sintela and others):
+//! `/Acquisition` carries the acquisition (gauge length, spatial sampling, the first locus
+//! index), each `/Acquisition/Raw[n]` a `RawData` array with its `Dimensions` (time-major or
+//! locus-major) and a `RawDataTime` array in microseconds.
+//!
+//! Time: the first `RawDataTime` value (integer µs) or else `PartStartTime`; the rate is the
+//! Raw node's `OutputDataRate`, or, when absent, the one `PartStartTime`..`PartEndTime` implies.
+//! `PartEndTime` and the last `RawDataTime` are checked against the array.
+
+use hdf5::{File, Group};
+
+use super::h5::{attr_num, attr_text, exists, has_attrs};
+use super::{
+    check_end, dtype_name, parse_iso_offset, positions, DasInfo, DataUnits, Quantity, Storage,
+};
+
+pub fn probe(f: &File) -> Option<String> {
+    if !exists(f, "Acquisition") {
+        return None;
+    }
+    let acq = f.group("Acquisition").ok()?;
+    let needed = ["PulseRate", "NumberOfLoci", "schemaVersion"];
+    if !has_attrs(&acq, &needed) {
+        return None;
+    }
+    attr_text(&acq, "schemaVersion")
+}
+
+/// The first `Raw[n]` group holding a data array (empty ones are skipped).
+fn raw_group(acq: &Group) -> Option<(Group, String)> {
+    let mut names = acq.member_names().ok()?;
+    names.sort();
+    names.into_iter().find_map(|n| {
+        if !n.to_ascii_lowercase().starts_with("raw") {
+            return None;
+        }
+        let g = acq.group(&n).ok()?;
+        let data = g
+            .member_names()
+            .ok()?
+            .into_iter()
+            .find(|m| m.ends_with("Data") && !m.ends_with("DataTime"))?;
+        Some((g, data))
+    })
+}
+
+pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+    let acq = f.group("Acquisition").map_err(|e| e.to_string())?;
+    let (raw, data_name) =
+        raw_group(&acq).ok_or("PRODML: no Acquisition/Raw[n] with a RawData array")?;
+    let ds = raw.dataset(&data_name).map_err(|e| e.to_string())?;
+    let shape = ds.shape();
+    if shape.len() != 2 {
+        return Err(format!(
+            "PRODML: {data_name} has {} dimensions, expected 2",
+            shape.len()
+        ));
+    }
+    let dims = ds
+        .attr("Dimensions")
+        .ok()
+        .and_then(|a| super::h5::texts(&a))
+        .unwrap_or_default();
+    // "time, locus" as one string in some writers, as an array of names in others.
+    let dims: Vec<String> = dims
+        .iter()
+        .flat_map(|d| {
+            d.split([',', ' '])
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .filter(|d| !d.is_empty())
+        .collect();
+    let time_major = match dims.first().map(String::as_str) {
+        Some("time") | None => true,
+        Some("locus") | Some("distance") => false,
+        Some(other) => {
+            return Err(format!(
+                "PRODML: unknown dimension `{other}` in RawData Dimensions"
+            ))
+        }
+    };
+    let (n_time, n_distance) = if time_major {
+        (shape[0], shape[1])
+    } else {
+        (shape[1], shape[0])
+    };
+
+    let mut warnings = Vec::new();
+    let time_ds = raw
+        .member_names()
+        .ok()
+        .and_then(|m| m.into_iter().find(|n| n.ends_with("DataTime")))
+        .and_then(|n| raw.dataset(&n).ok());
+    let part_start = attr_text(&ds, "PartStartTime")
+        .or_else(|| time_ds.as_ref().and_then(|t| attr_text(t, "PartStartTime")))
+        .and_then(|s| parse_iso_offset(&s));
+    let part_end = attr_text(&ds, "PartEndTime")
+        .or_else(|| time_ds.as_ref().and_then(|t| attr_text(t, "PartEndTime")))
+        .and_then(|s| parse_iso_offset(&s));
+    // RawDataTime is microseconds since the epoch (PRODML's `Uom` says so when present).
+    let time_values = |range: std::ops::Range<usize>| -> Option<Vec<i64>> {
+        let t = time_ds.as_ref()?;
+        if t.shape().first().copied().unwrap_or(0) < range.end || range.is_empty() {
+            return None;
+        }
+        t.read_slice_1d::<i64, _>(ndarray::s![range.start..range.end])
+            .ok()
+            .map(|a| a.to_vec())
+    };
+    let first_us = time_values(0..1).map(|v| v[0]);
+    let last_us = time_values(n_time.saturating_sub(1)..n_time).map(|v| v[0]);
+    let start = match (first_us, part_start) {
+        (Some(us), Some(p)) if (us * 1000 - p).abs() > 1000 => {
+            warnings.push(format!(
+                "RawDataTime[0] ({us} µs) differs from PartStartTime; using RawDataTime"
+            ));
+            us * 1000
+        }
+        (Some(us), _) => us * 1000,
+        (None, Some(p)) => p,
+        (None, None) => return Err("PRODML: no RawDataTime array and no PartStartTime".into()),
+    };
+    let rate = attr_num(&raw, "OutputDataRate")
+        .filter(|r| *r > 0.0)
+        .or_else(|| {
+            let end = part_end?;
+            (n_time > 1 && end > start).then(|| (n_time - 1) as f64 * 1e9 / (end - start) as f64)
+        });
+    let rate_hz =
+        rate.ok_or("PRODML: no OutputDataRate and no PartEndTime to derive the rate from")?;
+
+    let step =
+        attr_num(&acq, "SpatialSamplingInterval").ok_or("PRODML: no SpatialSamplingInterval")?;
+    let first_locus = attr_num(&raw, "StartLocusIndex")
+        .or_else(|| attr_num(&acq, "StartLocusIndex"))
+        .unwrap_or(0.0);
+    let loci = attr_num(&raw, "NumberOfLoci").or_else(|| attr_num(&acq, "NumberOfLoci"));
+    if let Some(l) = loci.filter(|l| *l as usize != n_distance) {
+        warnings.push(format!(
+            "NumberOfLoci is {l} but RawData has {n_distance} loci"
+        ));
+    }
+    let unit_text = attr_text(&raw, "RawDataUnit").unwrap_or_default();
+    let description = attr_text(&raw, "RawDescription").unwrap_or_default();
+    let quantity = match Quantity::guess(&description) {
+        Quantity::Unknown => Quantity::guess(&unit_text),
+        q => q,
+    };
+    let stored = if unit_text.is_empty() || unit_text.eq_ignore_ascii_case("unitless") {
+        "counts".to_string()
+    } else {
+        unit_text
+    };
+    let interrogator = [
+        attr_text(&acq, "VendorCode"),
+        attr_text(&acq, "ServiceCompanyName"),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|s| !s.is_empty());
+    let mut info = DasInfo {
+        format: "PRODML",
+        version: version.to_string(),
+        n_time,
+        n_distance,
+        dtype: dtype_name(&ds),
+        start,
+        rate_hz,
+        distance: positions(first_locus * step, step, n_distance),
+        units: DataUnits {
+            quantity,
+            physical: stored.clone(),
+            stored,
+            factor: None,
+        },
+        gauge_length_m: attr_num(&acq, "GaugeLength"),
+        interrogator,
+        pulse_rate_hz: attr_num(&acq, "PulseRate"),
+        warnings,
+    };
+    check_end(&mut info, "PartEndTime", part_end);
+    check_end(
+        &mut info,
+        "the last RawDataTime",
+        last_us.map(|us| us * 1000),
+    );
+    Ok((info, Storage::Plain { ds, time_major }))
+}
