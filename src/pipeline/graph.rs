@@ -44,6 +44,7 @@ impl StageSpec {
         match self {
             StageSpec::MseedSource(c) => c.check(),
             StageSpec::Synthetic(c) => c.check(),
+            StageSpec::DasSource(c) => c.check(),
             StageSpec::Archive(c) => c.check(),
             StageSpec::Zarr(c) => c.check(),
             StageSpec::Parquet(c) => c.check(),

@@ -279,6 +279,7 @@ impl Work {
         match self {
             Work::Source(StageSpec::MseedSource(c)) => crate::sources::files::run(&c, em),
             Work::Source(StageSpec::Synthetic(c)) => crate::sources::synthetic::run(&c, stage, em),
+            Work::Source(StageSpec::DasSource(c)) => crate::sources::das::run(&c, stage, em),
             _ => Err(StageError::Other("not a source".into())),
         }
     }

@@ -10,6 +10,7 @@ use crate::sinks::archive::ArchiveConfig;
 use crate::sinks::null::NullConfig;
 use crate::sinks::parquet::ParquetConfig;
 use crate::sinks::zarr::ZarrConfig;
+use crate::sources::das::DasSourceConfig;
 use crate::sources::files::MseedSourceConfig;
 use crate::sources::synthetic::SyntheticConfig;
 
@@ -32,7 +33,7 @@ impl Role {
     /// The `type`s valid in this role's section.
     pub fn types(self) -> &'static [&'static str] {
         match self {
-            Role::Source => &["mseed", "synthetic"],
+            Role::Source => &["mseed", "das", "synthetic"],
             Role::Operator => &[
                 "decode",
                 "decimate",
@@ -52,6 +53,7 @@ impl Role {
 pub enum StageSpec {
     MseedSource(MseedSourceConfig),
     Synthetic(SyntheticConfig),
+    DasSource(DasSourceConfig),
     Decode(DecodeConfig),
     Decimate(DecimateConfig),
     Filter(FilterConfig),
@@ -95,6 +97,7 @@ impl StageSpec {
         Ok(match (role, type_name) {
             (Role::Source, "mseed") => S::MseedSource(keys(table)?),
             (Role::Source, "synthetic") => S::Synthetic(keys(table)?),
+            (Role::Source, "das") => S::DasSource(keys(table)?),
             (Role::Operator, "decode") => S::Decode(keys(table)?),
             (Role::Operator, "decimate") => S::Decimate(keys(table)?),
             (Role::Operator, "filter") => S::Filter(keys(table)?),
@@ -142,7 +145,7 @@ impl StageSpec {
     /// What the stage accepts as input (sources: nothing).
     pub fn accepts(&self) -> &'static [DataKind] {
         match self {
-            StageSpec::MseedSource(_) | StageSpec::Synthetic(_) => &[],
+            StageSpec::MseedSource(_) | StageSpec::Synthetic(_) | StageSpec::DasSource(_) => &[],
             StageSpec::Decode(_) => &[DataKind::Records],
             StageSpec::Archive(_) | StageSpec::Parquet(_) | StageSpec::Null(_) => {
                 &[DataKind::Records, DataKind::Samples]

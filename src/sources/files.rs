@@ -191,7 +191,7 @@ fn in_sds_tree(path: &Path) -> bool {
 }
 
 /// Shell-style match with `*` and `?`.
-fn glob(pattern: &str, s: &str) -> bool {
+pub fn glob(pattern: &str, s: &str) -> bool {
     let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
     let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
     while si < s.len() {

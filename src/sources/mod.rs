@@ -2,6 +2,7 @@
 //! [`Emitter`](crate::pipeline::emit::Emitter); a full bus blocks it (backpressure), and it
 //! stops reading when the pipeline is asked to stop.
 
+pub mod das;
 pub mod files;
 pub mod synthetic;
 

@@ -59,9 +59,9 @@ pub struct ZarrConfig {
     /// time. Samples before it are dropped (counted).
     #[serde(default = "minute")]
     pub origin: String,
-    /// Physical units of the samples (CF `units`).
-    #[serde(default = "counts")]
-    pub units: String,
+    /// Physical units of the samples (CF `units`); default: what DAS blocks say, else counts.
+    #[serde(default)]
+    pub units: Option<String>,
     /// Seconds between syncs (each rewrites the open shards; then Kafka offsets are committed).
     #[serde(default = "ten")]
     pub commit_interval_s: f64,
@@ -78,9 +78,6 @@ fn zstd() -> String {
 }
 fn minute() -> String {
     "minute".into()
-}
-fn counts() -> String {
-    "counts".into()
 }
 fn ten() -> f64 {
     10.0
@@ -115,6 +112,8 @@ pub struct ZarrSink {
     layout: Layout,
     origin: Origin,
     desc: Description,
+    /// Whether the pipeline named the units (else DAS blocks may).
+    units_set: bool,
     product: Option<Product>,
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
@@ -134,7 +133,7 @@ impl ZarrSink {
         let store = ZarrStore::open(&cfg.path, storage)?;
         let desc = Description {
             name: cfg.array.clone().unwrap_or(array),
-            units: cfg.units.clone(),
+            units: cfg.units.clone().unwrap_or_else(|| "counts".into()),
             group_attributes,
         };
         let mut s = ZarrSink {
@@ -142,6 +141,7 @@ impl ZarrSink {
             layout,
             origin,
             desc,
+            units_set: cfg.units.is_some(),
             product: None,
             metrics,
             warned_rates: Default::default(),
@@ -177,8 +177,14 @@ impl ZarrSink {
                     obj.insert("das".into(), das);
                 }
             }
+            // A fibre block says what its values are; an explicit `units` key still wins.
+            let units = match (&c.das, self.units_set) {
+                (Some(d), false) => d.units.clone(),
+                _ => self.desc.units.clone(),
+            };
             let desc = Description {
                 group_attributes: attrs,
+                units,
                 ..self.desc.clone()
             };
             self.product = Some(Product::create(
@@ -214,11 +220,21 @@ fn das_attributes(c: &Chunk) -> Option<Value> {
     } else {
         None
     };
-    Some(serde_json::json!({
+    let mut attrs = serde_json::json!({
         "spatial_sampling_interval_m": step,
         "first_channel_distance_m": d[0],
         "sampling_rate_hz": c.rate.hz(),
-    }))
+    });
+    // What the interrogator's file said (gauge length, units and their conversion factor,
+    // interrogator, file layout), as the FDSN DAS metadata asks to keep.
+    if let (Some(meta), Some(o)) = (&c.das, attrs.as_object_mut()) {
+        if let Ok(Value::Object(m)) = serde_json::to_value(meta.as_ref()) {
+            for (k, v) in m {
+                o.entry(k).or_insert(v);
+            }
+        }
+    }
+    Some(attrs)
 }
 
 impl Sink for ZarrSink {

@@ -1,0 +1,332 @@
+//! The `das` source: the folder a DAS interrogator writes its rolling files into (or one
+//! file), read as one continuous stream of (channel, time) blocks.
+//!
+//! - Files are taken in name order (interrogators name them by start time) and recognised
+//!   by content ([`DasFile::open`]), so any mix of the layouts read works.
+//! - The newest file may still be growing: each poll reads the rows that were already there
+//!   at the previous poll (a row the writer has just allocated may not hold its samples
+//!   yet), and reads on as the file grows. A file is finished once a newer one exists.
+//! - A file that cannot be opened yet (half-written: no complete HDF5 metadata) is retried;
+//!   once a newer file exists and it still fails after `settle_s`, it is logged with its
+//!   path, counted (`dropped{reason="unreadable_file"}`) and passed over.
+//! - Consecutive files are joined: a start more than half a sample after the previous end is
+//!   a gap (logged with both files, counted as a `gap` event; downstream fills it with NaN),
+//!   a start before it an overlap whose repeated rows are dropped and counted.
+//! - With `checkpoint`, what has been read (rows per file, the next expected time) is saved
+//!   after every poll once the blocks are flushed downstream, so a restart goes on from there
+//!   (at least once: rows sent after the last checkpoint are sent again).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::sleep_until;
+use crate::formats::das::{DasFile, DasInfo};
+use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate, SeedId};
+use crate::pipeline::emit::{Emitter, StageError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Values {
+    /// As the interrogator stored them (counts, radians, ...), the factor kept in metadata.
+    #[default]
+    Stored,
+    /// Multiplied by the format's conversion factor (strain, strain rate, ...).
+    Physical,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DasSourceConfig {
+    /// A DAS file, or the folder an interrogator writes into.
+    pub path: PathBuf,
+    /// File names to take (`*` and `?`), e.g. `*.h5`; default: every file.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Keep watching for new files and growing ones until the pipeline is stopped.
+    #[serde(default)]
+    pub follow: bool,
+    /// Seconds between looks at the folder when following.
+    #[serde(default = "one")]
+    pub poll_s: f64,
+    /// Seconds an unreadable file is retried for once a newer file exists.
+    #[serde(default = "ten")]
+    pub settle_s: f64,
+    /// Length of each emitted block, seconds.
+    #[serde(default = "one")]
+    pub chunk_s: f64,
+    /// FDSN network code of the channels; each channel's station code is its index along
+    /// the fibre (`00042`), as GEOFON names its DAS channels.
+    #[serde(default = "network")]
+    pub network: String,
+    #[serde(default)]
+    pub location: String,
+    /// SEED channel code (band, instrument, orientation), e.g. `HSF`.
+    #[serde(default = "hsf")]
+    pub channel: String,
+    #[serde(default)]
+    pub values: Values,
+    /// JSON file recording what has been read, for restarts.
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn ten() -> f64 {
+    10.0
+}
+fn network() -> String {
+    "XX".into()
+}
+fn hsf() -> String {
+    "HSF".into()
+}
+
+type Fail = (Option<String>, String);
+
+impl DasSourceConfig {
+    pub fn check(&self) -> Result<(), Fail> {
+        let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
+        if !(self.poll_s > 0.0 && self.poll_s.is_finite()) {
+            return bad("poll_s", "must be a positive number of seconds");
+        }
+        if !(self.chunk_s > 0.0 && self.chunk_s.is_finite()) {
+            return bad("chunk_s", "must be a positive number of seconds");
+        }
+        if !(self.settle_s >= 0.0 && self.settle_s.is_finite()) {
+            return bad("settle_s", "must be zero or more seconds");
+        }
+        if self.network.is_empty() || self.network.len() > 8 {
+            return bad("network", "must be an FDSN network code (1 to 8 characters)");
+        }
+        if self.channel.len() != 3 {
+            return bad("channel", "must be a 3-character SEED channel code, e.g. HSF");
+        }
+        Ok(())
+    }
+}
+
+/// What has been read of one file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct FileState {
+    rows: usize,
+    finished: bool,
+    /// Rows seen at the previous look (read up to here while the file grows).
+    #[serde(skip)]
+    seen: usize,
+    #[serde(skip)]
+    failing_since: Option<u64>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    files: BTreeMap<String, FileState>,
+    /// Time the next sample of the stream is expected at.
+    next_ns: Option<Nanos>,
+    /// The file the last rows came from (named in gap and overlap reports).
+    last_file: Option<String>,
+}
+
+impl Checkpoint {
+    fn load(path: &Path) -> Result<Checkpoint, StageError> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                StageError::Other(format!("{}: checkpoint is not valid: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Checkpoint::default()),
+            Err(e) => Err(StageError::io(path.display(), e)),
+        }
+    }
+}
+
+/// Candidate files, in name order.
+fn list(cfg: &DasSourceConfig) -> Result<Vec<(String, PathBuf)>, StageError> {
+    if cfg.path.is_file() {
+        let name = cfg.path.file_name().map(|n| n.to_string_lossy().to_string());
+        return Ok(vec![(name.unwrap_or_default(), cfg.path.clone())]);
+    }
+    let rd = std::fs::read_dir(&cfg.path).map_err(|e| StageError::io(cfg.path.display(), e))?;
+    let mut out: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+        .filter(|(n, _)| !n.starts_with('.'))
+        .filter(|(n, _)| cfg.pattern.as_deref().is_none_or(|p| super::files::glob(p, n)))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+struct Reader<'c> {
+    cfg: &'c DasSourceConfig,
+    stream: String,
+    state: Checkpoint,
+    started: Instant,
+}
+
+impl Reader<'_> {
+    fn channels(&self, info: &DasInfo) -> Vec<ChannelMeta> {
+        (0..info.n_distance)
+            .map(|i| ChannelMeta {
+                source_id: SeedId::new(&self.cfg.network, &format!("{i:05}"), &self.cfg.location, &self.cfg.channel)
+                    .to_source_id(),
+                distance_m: info.distance.get(i).copied(),
+            })
+            .collect()
+    }
+
+    /// Rows of a file's start that repeat what was already sent (overlap), after reporting
+    /// how this file joins the previous one.
+    fn join(&mut self, name: &str, info: &DasInfo, out: &Emitter<'_>) -> usize {
+        let Some(next) = self.state.next_ns else {
+            return 0;
+        };
+        let half = (5e8 / info.rate_hz) as i64;
+        let prev = self.state.last_file.clone().unwrap_or_default();
+        let d = info.start - next;
+        if d > half {
+            out.metrics.event("gap");
+            tracing::warn!(file = name, previous = %prev, from = %Iso(next), to = %Iso(info.start),
+                missing_s = d as f64 / 1e9, "gap between files");
+            0
+        } else if d < -half {
+            let skip = (0..info.n_time).take_while(|&r| info.time_of(r) < next - half).count();
+            out.metrics.event("overlap");
+            out.metrics.dropped("overlap", (skip * info.n_distance) as u64);
+            tracing::warn!(file = name, previous = %prev, overlap_s = -d as f64 / 1e9, rows = skip,
+                "file overlaps the previous one; repeated rows dropped");
+            skip
+        } else {
+            0
+        }
+    }
+
+    /// Reads what is ready of one file; returns whether it is finished.
+    fn read_file(
+        &mut self,
+        name: &str,
+        path: &Path,
+        newest: bool,
+        out: &mut Emitter<'_>,
+    ) -> Result<bool, StageError> {
+        let now = self.started.elapsed().as_secs();
+        let f = match DasFile::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                let st = self.state.files.entry(name.to_string()).or_default();
+                let since = *st.failing_since.get_or_insert(now);
+                let waited = (now - since) as f64 >= self.cfg.settle_s;
+                if (newest && self.cfg.follow) || !waited && self.cfg.follow {
+                    tracing::debug!(error = %e, "not readable yet; retrying");
+                    return Ok(false);
+                }
+                tracing::error!(error = %e, "unreadable DAS file passed over");
+                out.metrics.dropped("unreadable_file", 1);
+                st.finished = true;
+                return Ok(true);
+            }
+        };
+        let info = &f.info;
+        let st = self.state.files.entry(name.to_string()).or_default().clone();
+        if st.rows == 0 {
+            for w in &info.warnings {
+                tracing::warn!(file = name, "{w}");
+            }
+        }
+        // A growing file: only rows that were already there at the previous look.
+        let growing = newest && self.cfg.follow;
+        let ready = if growing { st.seen.min(info.n_time) } else { info.n_time };
+        let mut row = st.rows;
+        if row == 0 && ready > 0 {
+            row = self.join(name, info, out);
+        }
+        let meta = Arc::new(info.meta());
+        let channels = self.channels(info);
+        let per = ((self.cfg.chunk_s * info.rate_hz).round() as usize).max(1);
+        let factor = match self.cfg.values {
+            Values::Physical => info.units.factor,
+            Values::Stored => None,
+        };
+        while row < ready && !out.stopping() {
+            let end = (row + per).min(ready);
+            let mut data = f
+                .read(row..end, 0..info.n_distance)
+                .map_err(|e| StageError::Other(e.to_string()))?;
+            if let Some(k) = factor {
+                data.mapv_inplace(|v| (v as f64 * k) as f32);
+            }
+            out.emit_chunk(Chunk {
+                stream: self.stream.clone(),
+                start: info.time_of(row),
+                rate: SampleRate(info.rate_hz),
+                channels: channels.clone(),
+                data,
+                das: Some(meta.clone()),
+            })?;
+            row = end;
+            self.state.next_ns = Some(info.time_of(row));
+            self.state.last_file = Some(name.to_string());
+        }
+        let finished = !growing && row >= info.n_time;
+        let st = self.state.files.entry(name.to_string()).or_default();
+        st.rows = row;
+        st.seen = info.n_time;
+        st.finished = finished;
+        st.failing_since = None;
+        Ok(finished)
+    }
+
+    fn save(&self, out: &mut Emitter<'_>) -> Result<(), StageError> {
+        out.flush()?;
+        if let Some(p) = &self.cfg.checkpoint {
+            let json = serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
+            crate::sinks::replace_file(p, &json)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<(), StageError> {
+    let state = match &cfg.checkpoint {
+        Some(p) => Checkpoint::load(p)?,
+        None => Checkpoint::default(),
+    };
+    let mut r = Reader {
+        cfg,
+        stream: format!("{}.{stage}", cfg.network),
+        state,
+        started: Instant::now(),
+    };
+    loop {
+        let files = list(cfg)?;
+        let n = files.len();
+        for (k, (name, path)) in files.iter().enumerate() {
+            if r.state.files.get(name).is_some_and(|s| s.finished) {
+                continue;
+            }
+            let finished = r.read_file(name, path, k + 1 == n, out)?;
+            // Files are one stream in name order: never skip ahead of one still growing.
+            if !finished || out.stopping() {
+                break;
+            }
+        }
+        r.save(out)?;
+        let all_done = files.iter().all(|(n, _)| r.state.files.get(n).is_some_and(|s| s.finished));
+        if out.stopping() || (!cfg.follow && all_done) {
+            return Ok(());
+        }
+        if !cfg.follow && files.is_empty() {
+            return Err(StageError::Other(format!("{}: no DAS files", cfg.path.display())));
+        }
+        let due = Instant::now() + Duration::from_secs_f64(cfg.poll_s);
+        if !sleep_until(due, || out.stopping()) {
+            r.save(out)?;
+            return Ok(());
+        }
+    }
+}
