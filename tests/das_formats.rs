@@ -31,7 +31,11 @@ fn every_das_file_agrees_with_dascore() {
         let fmt = t["format"].as_array().unwrap();
         assert_eq!(i.format, fmt[0].as_str().unwrap(), "{name}");
         assert_eq!(i.version, fmt[1].as_str().unwrap(), "{name}");
-        assert_eq!(patch["dims"], serde_json::json!(["time", "distance"]), "{name}");
+        assert_eq!(
+            patch["dims"],
+            serde_json::json!(["time", "distance"]),
+            "{name}"
+        );
         assert_eq!(i.dtype, patch["dtype"].as_str().unwrap(), "{name}");
         let step = patch["time_step_ns"].as_i64().unwrap();
         assert_eq!(i.step_ns(), step, "{name}: time step");
@@ -44,7 +48,11 @@ fn every_das_file_agrees_with_dascore() {
         // 07:21:46.413666304, as we do; its spool, which made TRUTH.json, gives the first
         // 1249 of those rows with times one step later. Compare the rows they share.
         let (rows, shift) = if i.format == "febus" {
-            assert_eq!(i.n_time, shape[0] + 1, "{name}: DASCore's reader has one row more");
+            assert_eq!(
+                i.n_time,
+                shape[0] + 1,
+                "{name}: DASCore's reader has one row more"
+            );
             (shape[0], step)
         } else {
             assert_eq!(i.n_time, shape[0], "{name}: time samples");
@@ -57,24 +65,41 @@ fn every_das_file_agrees_with_dascore() {
         assert!(dt_max.abs() <= tol, "{name}: time_max off by {dt_max} ns");
         let dmin = i.distance.iter().copied().fold(f64::INFINITY, f64::min);
         let dmax = i.distance.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        assert!(close(dmin, patch["distance_min"].as_f64().unwrap(), 1e-9), "{name}: {dmin}");
-        assert!(close(dmax, patch["distance_max"].as_f64().unwrap(), 1e-9), "{name}: {dmax}");
+        assert!(
+            close(dmin, patch["distance_min"].as_f64().unwrap(), 1e-9),
+            "{name}: {dmin}"
+        );
+        assert!(
+            close(dmax, patch["distance_max"].as_f64().unwrap(), 1e-9),
+            "{name}: {dmax}"
+        );
         let dstep = patch["distance_step"].as_f64().unwrap();
-        assert!(close(i.distance_step(), dstep, 1e-9), "{name}: distance step");
+        assert!(
+            close(i.distance_step(), dstep, 1e-9),
+            "{name}: distance step"
+        );
         // Sums over the rows both readers return, read in windows.
         let (sum, abs) = if rows == i.n_time {
             sums(&f).unwrap()
         } else {
             let b = f.read(0..rows, 0..i.n_distance).unwrap();
-            b.iter().fold((0.0, 0.0), |(s, a), v| (s + *v as f64, a + v.abs() as f64))
+            b.iter()
+                .fold((0.0, 0.0), |(s, a), v| (s + *v as f64, a + v.abs() as f64))
         };
         let want = patch["sum"].as_f64().unwrap();
         assert!(close(sum, want, 1e-9), "{name}: sum {sum} != {want}");
         let want_abs = patch["abs_sum"].as_f64().unwrap();
-        assert!(close(abs, want_abs, 1e-9), "{name}: abs_sum {abs} != {want_abs}");
+        assert!(
+            close(abs, want_abs, 1e-9),
+            "{name}: abs_sum {abs} != {want_abs}"
+        );
         let first = f.read(0..1, 0..5).unwrap();
         for (k, v) in patch["first_row"].as_array().unwrap().iter().enumerate() {
-            assert_eq!(first[[k, 0]] as f64, v.as_f64().unwrap() as f32 as f64, "{name}: first_row[{k}]");
+            assert_eq!(
+                first[[k, 0]] as f64,
+                v.as_f64().unwrap() as f32 as f64,
+                "{name}: first_row[{k}]"
+            );
         }
         checked += 1;
     }
@@ -95,11 +120,23 @@ fn windows_equal_the_same_part_of_a_whole_read() {
         let whole = f.read(0..nt, 0..nx).unwrap();
         assert_eq!(whole.dim(), (nx, nt));
         // Windows across Febus block edges (125 rows per block) and chunk edges.
-        for (t0, t1, x0, x1) in [(0, 1, 0, 1), (120, 260, 3, 40), (nt - 7, nt, nx - 2, nx), (1, nt - 1, 0, nx)] {
+        for (t0, t1, x0, x1) in [
+            (0, 1, 0, 1),
+            (120, 260, 3, 40),
+            (nt - 7, nt, nx - 2, nx),
+            (1, nt - 1, 0, nx),
+        ] {
             let w = f.read(t0..t1, x0..x1).unwrap();
-            assert_eq!(w, whole.slice(ndarray::s![x0..x1, t0..t1]), "{name} [{t0}..{t1}, {x0}..{x1}]");
+            assert_eq!(
+                w,
+                whole.slice(ndarray::s![x0..x1, t0..t1]),
+                "{name} [{t0}..{t1}, {x0}..{x1}]"
+            );
         }
-        assert!(f.read(0..nt + 1, 0..1).is_err(), "{name}: window past the end");
+        assert!(
+            f.read(0..nt + 1, 0..1).is_err(),
+            "{name}: window past the end"
+        );
     }
 }
 
@@ -111,7 +148,10 @@ fn files_of_no_das_layout_are_rejected_with_the_layouts_read() {
     h.new_dataset::<f32>().shape((4, 4)).create("data").unwrap();
     drop(h);
     let e = DasFile::open(&other).err().unwrap().to_string();
-    assert!(e.contains("other.h5") && e.contains("no known DAS layout"), "{e}");
+    assert!(
+        e.contains("other.h5") && e.contains("no known DAS layout"),
+        "{e}"
+    );
     for (name, _) in FORMATS {
         assert!(e.contains(name), "{e} lists {name}");
     }

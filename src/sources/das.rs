@@ -102,10 +102,16 @@ impl DasSourceConfig {
             return bad("settle_s", "must be zero or more seconds");
         }
         if self.network.is_empty() || self.network.len() > 8 {
-            return bad("network", "must be an FDSN network code (1 to 8 characters)");
+            return bad(
+                "network",
+                "must be an FDSN network code (1 to 8 characters)",
+            );
         }
         if self.channel.len() != 3 {
-            return bad("channel", "must be a 3-character SEED channel code, e.g. HSF");
+            return bad(
+                "channel",
+                "must be a 3-character SEED channel code, e.g. HSF",
+            );
         }
         Ok(())
     }
@@ -147,7 +153,10 @@ impl Checkpoint {
 /// Candidate files, in name order.
 fn list(cfg: &DasSourceConfig) -> Result<Vec<(String, PathBuf)>, StageError> {
     if cfg.path.is_file() {
-        let name = cfg.path.file_name().map(|n| n.to_string_lossy().to_string());
+        let name = cfg
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string());
         return Ok(vec![(name.unwrap_or_default(), cfg.path.clone())]);
     }
     let rd = std::fs::read_dir(&cfg.path).map_err(|e| StageError::io(cfg.path.display(), e))?;
@@ -156,7 +165,11 @@ fn list(cfg: &DasSourceConfig) -> Result<Vec<(String, PathBuf)>, StageError> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
         .filter(|(n, _)| !n.starts_with('.'))
-        .filter(|(n, _)| cfg.pattern.as_deref().is_none_or(|p| super::files::glob(p, n)))
+        .filter(|(n, _)| {
+            cfg.pattern
+                .as_deref()
+                .is_none_or(|p| super::files::glob(p, n))
+        })
         .collect();
     out.sort();
     Ok(out)
@@ -173,8 +186,13 @@ impl Reader<'_> {
     fn channels(&self, info: &DasInfo) -> Vec<ChannelMeta> {
         (0..info.n_distance)
             .map(|i| ChannelMeta {
-                source_id: SeedId::new(&self.cfg.network, &format!("{i:05}"), &self.cfg.location, &self.cfg.channel)
-                    .to_source_id(),
+                source_id: SeedId::new(
+                    &self.cfg.network,
+                    &format!("{i:05}"),
+                    &self.cfg.location,
+                    &self.cfg.channel,
+                )
+                .to_source_id(),
                 distance_m: info.distance.get(i).copied(),
             })
             .collect()
@@ -195,9 +213,12 @@ impl Reader<'_> {
                 missing_s = d as f64 / 1e9, "gap between files");
             0
         } else if d < -half {
-            let skip = (0..info.n_time).take_while(|&r| info.time_of(r) < next - half).count();
+            let skip = (0..info.n_time)
+                .take_while(|&r| info.time_of(r) < next - half)
+                .count();
             out.metrics.event("overlap");
-            out.metrics.dropped("overlap", (skip * info.n_distance) as u64);
+            out.metrics
+                .dropped("overlap", (skip * info.n_distance) as u64);
             tracing::warn!(file = name, previous = %prev, overlap_s = -d as f64 / 1e9, rows = skip,
                 "file overlaps the previous one; repeated rows dropped");
             skip
@@ -232,7 +253,12 @@ impl Reader<'_> {
             }
         };
         let info = &f.info;
-        let st = self.state.files.entry(name.to_string()).or_default().clone();
+        let st = self
+            .state
+            .files
+            .entry(name.to_string())
+            .or_default()
+            .clone();
         if st.rows == 0 {
             for w in &info.warnings {
                 tracing::warn!(file = name, "{w}");
@@ -240,7 +266,11 @@ impl Reader<'_> {
         }
         // A growing file: only rows that were already there at the previous look.
         let growing = newest && self.cfg.follow;
-        let ready = if growing { st.seen.min(info.n_time) } else { info.n_time };
+        let ready = if growing {
+            st.seen.min(info.n_time)
+        } else {
+            info.n_time
+        };
         let mut row = st.rows;
         if row == 0 && ready > 0 {
             row = self.join(name, info, out);
@@ -284,7 +314,8 @@ impl Reader<'_> {
     fn save(&self, out: &mut Emitter<'_>) -> Result<(), StageError> {
         out.flush()?;
         if let Some(p) = &self.cfg.checkpoint {
-            let json = serde_json::to_vec_pretty(&self.state).map_err(|e| StageError::Other(e.to_string()))?;
+            let json = serde_json::to_vec_pretty(&self.state)
+                .map_err(|e| StageError::Other(e.to_string()))?;
             crate::sinks::replace_file(p, &json)?;
         }
         Ok(())
@@ -316,12 +347,17 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
             }
         }
         r.save(out)?;
-        let all_done = files.iter().all(|(n, _)| r.state.files.get(n).is_some_and(|s| s.finished));
+        let all_done = files
+            .iter()
+            .all(|(n, _)| r.state.files.get(n).is_some_and(|s| s.finished));
         if out.stopping() || (!cfg.follow && all_done) {
             return Ok(());
         }
         if !cfg.follow && files.is_empty() {
-            return Err(StageError::Other(format!("{}: no DAS files", cfg.path.display())));
+            return Err(StageError::Other(format!(
+                "{}: no DAS files",
+                cfg.path.display()
+            )));
         }
         let due = Instant::now() + Duration::from_secs_f64(cfg.poll_s);
         if !sleep_until(due, || out.stopping()) {

@@ -16,6 +16,7 @@ mod febus;
 mod h5;
 mod optodas;
 mod prodml;
+pub mod prodml_write;
 mod silixa;
 mod terra15;
 
@@ -239,7 +240,12 @@ impl DasFile {
                 supported()
             )));
         }
-        let f = hdf5::File::open(path).map_err(|e| fail(format!("HDF5: {e}")))?;
+        // Without HDF5's file lock: the interrogator holds the file it is writing open, and
+        // a reader that honoured the lock could never follow it as it grows.
+        let f = hdf5::File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .open(path)
+            .map_err(|e| fail(format!("HDF5: {e}")))?;
         for (probe, open) in READERS {
             if let Some(version) = probe(&f) {
                 let (info, storage) = open(&f, &version).map_err(fail)?;
