@@ -8,6 +8,7 @@
 //! inside [`stream::Streaming`] (the bookkeeping shared by all of them: one state per stream,
 //! continuity checks, the gap policy, output timestamps).
 
+pub mod assemble;
 pub mod calculus;
 pub mod decimate;
 pub mod detrend;
@@ -40,6 +41,8 @@ pub enum Event {
         end: Nanos,
         dropped: u64,
     },
+    /// Samples that arrived after their block had been sent on were dropped.
+    Late { stream: String, dropped: u64 },
     /// The stream's rate or channel set changed: the state was flushed and started again.
     Restart { stream: String, reason: String },
 }

@@ -71,6 +71,10 @@ impl Emitter<'_> {
                     self.metrics.dropped("overlap", *dropped);
                     "overlap"
                 }
+                Event::Late { dropped, .. } => {
+                    self.metrics.dropped("late", *dropped);
+                    "late"
+                }
                 Event::Restart { .. } => "restart",
             };
             self.metrics.event(kind);

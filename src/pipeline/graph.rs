@@ -19,9 +19,10 @@ pub struct Pipeline {
 }
 
 impl StageSpec {
-    /// The operator this stage runs, for operator stages other than `decode`.
-    pub fn build_operator(&self) -> Option<Result<Box<dyn Operator>, ConfigError>> {
+    /// The operator stage `stage` runs, for operator stages other than `decode`.
+    pub fn build_operator(&self, stage: &str) -> Option<Result<Box<dyn Operator>, ConfigError>> {
         Some(match self {
+            StageSpec::Assemble(c) => c.build(stage),
             StageSpec::Decimate(c) => c.build(),
             StageSpec::Filter(c) => c.build(),
             StageSpec::Detrend(c) => c.build(),
@@ -34,11 +35,11 @@ impl StageSpec {
 
     /// Checks the stage's own parameters (values, paths); `base` is where relative paths of
     /// sources are taken from.
-    fn check(&self) -> Result<(), (Option<String>, String)> {
+    fn check(&self, stage: &str) -> Result<(), (Option<String>, String)> {
         let cfg = |e: ConfigError| match e {
             ConfigError::Invalid { key, message } => (Some(key.to_string()), message),
         };
-        if let Some(op) = self.build_operator() {
+        if let Some(op) = self.build_operator(stage) {
             op.map_err(cfg)?;
         }
         match self {
@@ -148,7 +149,9 @@ impl Pipeline {
                     ));
                 }
             }
-            s.spec.check().map_err(|(k, m)| err(k.as_deref(), m))?;
+            s.spec
+                .check(&s.name)
+                .map_err(|(k, m)| err(k.as_deref(), m))?;
         }
         let order = topological(&file, &by_name)?;
         Ok(Pipeline { file, order })

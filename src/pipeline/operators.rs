@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::dsp::butter::Band;
 use crate::dsp::cascade::Spec;
+use crate::ops::assemble::{assemble, AssembleParams};
 use crate::ops::calculus::{calculus, Calculus};
 use crate::ops::decimate::{decimate, Align, DecimateParams, OutputKind};
 use crate::ops::detrend::{detrend, Trend};
@@ -250,5 +251,54 @@ impl TaperConfig {
 impl CalculusConfig {
     pub fn build(&self, op: Calculus) -> Box<dyn Operator> {
         Box::new(calculus(op, gap_policy(self.gaps, self.max_gap_samples)))
+    }
+}
+
+/// `assemble`: one-channel streams (a large-N array, DAS channels stored as miniSEED) into
+/// time-aligned (channel, time) blocks, NaN where a channel has no data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssembleConfig {
+    /// Name of the assembled stream (Kafka key, Zarr group); default: the stage name.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Block length, seconds.
+    #[serde(default = "one_second")]
+    pub block_s: f64,
+    /// Seconds the newest channel may run ahead before a block goes out without the others.
+    #[serde(default = "ten_seconds")]
+    pub wait_s: f64,
+    /// Channels expected: a block goes out as soon as that many have passed its end.
+    #[serde(default)]
+    pub channels: Option<usize>,
+    /// Order rows by the channel index in the station code (DAS channels as miniSEED).
+    #[serde(default)]
+    pub station_index: bool,
+    /// Fibre channel spacing, metres: positions `first_m + index × spacing_m`.
+    #[serde(default)]
+    pub spacing_m: Option<f64>,
+    #[serde(default)]
+    pub first_m: f64,
+}
+
+fn one_second() -> f64 {
+    1.0
+}
+
+fn ten_seconds() -> f64 {
+    10.0
+}
+
+impl AssembleConfig {
+    pub fn build(&self, stage: &str) -> Result<Box<dyn Operator>, ConfigError> {
+        Ok(Box::new(assemble(AssembleParams {
+            stream: self.stream.clone().unwrap_or_else(|| stage.to_string()),
+            block_s: self.block_s,
+            wait_s: self.wait_s,
+            channels: self.channels,
+            station_index: self.station_index,
+            spacing_m: self.spacing_m,
+            first_m: self.first_m,
+        })?))
     }
 }

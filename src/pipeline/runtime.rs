@@ -238,7 +238,7 @@ impl Work {
         settings: &Settings,
         metrics: StageMetrics,
     ) -> Result<Work, StageError> {
-        if let Some(op) = s.spec.build_operator() {
+        if let Some(op) = s.spec.build_operator(&s.name) {
             let op = op.map_err(|e| StageError::Other(e.to_string()))?;
             return Ok(Work::Operator(op, Output::default()));
         }

@@ -3,7 +3,8 @@
 use serde::de::DeserializeOwned;
 
 use super::operators::{
-    CalculusConfig, DecimateConfig, DecodeConfig, DetrendConfig, FilterConfig, TaperConfig,
+    AssembleConfig, CalculusConfig, DecimateConfig, DecodeConfig, DetrendConfig, FilterConfig,
+    TaperConfig,
 };
 use crate::bus::DataKind;
 use crate::sinks::archive::ArchiveConfig;
@@ -37,6 +38,7 @@ impl Role {
             Role::Operator => &[
                 "decode",
                 "decimate",
+                "assemble",
                 "filter",
                 "detrend",
                 "taper",
@@ -56,6 +58,7 @@ pub enum StageSpec {
     DasSource(DasSourceConfig),
     Decode(DecodeConfig),
     Decimate(DecimateConfig),
+    Assemble(AssembleConfig),
     Filter(FilterConfig),
     Detrend(DetrendConfig),
     Taper(TaperConfig),
@@ -100,6 +103,7 @@ impl StageSpec {
             (Role::Source, "das") => S::DasSource(keys(table)?),
             (Role::Operator, "decode") => S::Decode(keys(table)?),
             (Role::Operator, "decimate") => S::Decimate(keys(table)?),
+            (Role::Operator, "assemble") => S::Assemble(keys(table)?),
             (Role::Operator, "filter") => S::Filter(keys(table)?),
             (Role::Operator, "detrend") => S::Detrend(keys(table)?),
             (Role::Operator, "taper") => S::Taper(keys(table)?),
