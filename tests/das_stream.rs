@@ -50,7 +50,7 @@ fn acquisition(offset_s: f64) -> Acquisition {
 }
 
 fn write_file(path: &Path, offset_s: f64, seconds: f64) {
-    let mut w = ProdmlWriter::create(path, acquisition(offset_s)).unwrap();
+    let mut w = ProdmlWriter::<f32>::create(path, acquisition(offset_s)).unwrap();
     w.append(block(offset_s, seconds).view()).unwrap();
 }
 
@@ -114,7 +114,7 @@ fn rolling_files_to_zarr_read_by_xarray_with_time_and_distance() {
     place(&incoming, "f004.h5", 8.5, 2.0);
     std::fs::write(incoming.join("f005.h5"), b"\x89HDF\r\n\x1a\n not really").unwrap();
     // The current file, growing while it is read.
-    let mut w = ProdmlWriter::create(&incoming.join("f006.h5"), acquisition(10.5)).unwrap();
+    let mut w = ProdmlWriter::<f32>::create(&incoming.join("f006.h5"), acquisition(10.5)).unwrap();
     w.append(block(10.5, 1.0).view()).unwrap();
     wait_until(long, "f006 first second", || {
         checkpoint_rows(&ckpt, "f006.h5") == 500

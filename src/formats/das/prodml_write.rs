@@ -23,12 +23,14 @@ pub struct Acquisition {
     pub gauge_length_m: f64,
 }
 
-pub struct ProdmlWriter {
+/// Writes samples of type `T` (`f32`, or `i16` raw counts as iDAS units store them).
+pub struct ProdmlWriter<T> {
     file: File,
     data: Dataset,
     time: Dataset,
     acq: Acquisition,
     rows: usize,
+    _samples: std::marker::PhantomData<T>,
 }
 
 fn text(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
@@ -49,8 +51,8 @@ fn iso(t: Nanos) -> String {
     format!("{}+00:00", Iso(t).to_string().trim_end_matches('Z'))
 }
 
-impl ProdmlWriter {
-    pub fn create(path: &Path, acq: Acquisition) -> hdf5::Result<ProdmlWriter> {
+impl<T: hdf5::H5Type> ProdmlWriter<T> {
+    pub fn create(path: &Path, acq: Acquisition) -> hdf5::Result<ProdmlWriter<T>> {
         let file = File::create(path)?;
         let a = file.create_group("Acquisition")?;
         text(&a, "schemaVersion", "2.1")?;
@@ -81,7 +83,7 @@ impl ProdmlWriter {
             .write_scalar(&acq.start_locus)?;
         let chunk_rows = ((acq.rate_hz / 4.0).ceil() as usize).max(1);
         let data = raw
-            .new_dataset::<f32>()
+            .new_dataset::<T>()
             .shape((0.., acq.channels))
             .chunk((chunk_rows, acq.channels))
             .create("RawData")?;
@@ -108,11 +110,12 @@ impl ProdmlWriter {
             time,
             acq,
             rows: 0,
+            _samples: std::marker::PhantomData,
         })
     }
 
     /// Appends `block` (time, channel) and flushes, so that a reader sees the new rows.
-    pub fn append(&mut self, block: ArrayView2<f32>) -> hdf5::Result<()> {
+    pub fn append(&mut self, block: ArrayView2<T>) -> hdf5::Result<()> {
         let (n, nx) = block.dim();
         if nx != self.acq.channels {
             return Err(format!("{nx} channels, the file has {}", self.acq.channels).into());
