@@ -88,7 +88,10 @@ fn report(what: &str, seconds: usize, channels: usize, wall: f64, rss: &[f64]) {
         }
         let n = rss.len();
         let a = ((n as f64 * f) as usize).min(n - 1);
-        rss[a..(a + n / 5 + 1).min(n)].iter().copied().fold(0.0, f64::max)
+        rss[a..(a + n / 5 + 1).min(n)]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max)
     };
     println!(
         "{what}: {seconds} s of {channels} ch x 1 kHz in {wall:.2} s = {x:.1}x real time ({mb:.0} MB/s of int16); RSS MiB by fifths of the run: {:.0} {:.0} {:.0} {:.0} {:.0} {}",
@@ -109,7 +112,10 @@ fn main() {
     std::fs::create_dir(&stream).unwrap();
     let t = Instant::now();
     write_stream(&stream, channels, seconds, 1000.0);
-    println!("wrote {seconds} files of 1 s x {channels} channels in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "wrote {seconds} files of 1 s x {channels} channels in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     // Warm the page cache so the first run is not charged for the disk.
     let (wall, rss) = run(dir.path(), "", "fibre");
     if full {

@@ -59,7 +59,13 @@ fn synthetic(channels: usize, seconds: usize) -> (PathBuf, PathBuf) {
 }
 
 fn stored_bytes(f: &DasFile) -> u64 {
-    let size = if f.info.dtype.ends_with("16") { 2 } else if f.info.dtype.ends_with("64") { 8 } else { 4 };
+    let size = if f.info.dtype.ends_with("16") {
+        2
+    } else if f.info.dtype.ends_with("64") {
+        8
+    } else {
+        4
+    };
     (f.info.n_time * f.info.n_distance * size) as u64
 }
 
@@ -74,6 +80,8 @@ fn read_in_windows(f: &DasFile, rows: usize) -> f32 {
 }
 
 fn bench(c: &mut Criterion) {
+    // As the `seisreduce` binary does (see `memory.rs`): reuse freed blocks.
+    seisreduce::memory::keep_freed_memory();
     let mut g = c.benchmark_group("das_read");
     g.sample_size(10);
     let mut files: Vec<(String, PathBuf, usize)> = [

@@ -242,7 +242,9 @@ impl Reader<'_> {
                 let st = self.state.files.entry(name.to_string()).or_default();
                 let since = *st.failing_since.get_or_insert(now);
                 let waited = (now - since) as f64 >= self.cfg.settle_s;
-                if (newest && self.cfg.follow) || !waited && self.cfg.follow {
+                // Following: the newest file may be half-written, an older one is given
+                // `settle_s` to become readable.
+                if self.cfg.follow && (newest || !waited) {
                     tracing::debug!(error = %e, "not readable yet; retrying");
                     return Ok(false);
                 }

@@ -137,7 +137,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         };
         (dt, block_rows)
     };
-    if !(dt > 0.0) || padded_rows < 2 {
+    if dt.is_nan() || dt <= 0.0 || padded_rows < 2 {
         return Err(format!(
             "febus: bad sampling interval {dt} s or block length {padded_rows}"
         ));
