@@ -12,6 +12,9 @@ scripts/setup-kafka.sh
 echo "== S3-protocol server (s3s-fs) for the object-storage test"
 scripts/setup-s3.sh
 
+echo "== HDF5 C library for the DAS readers (Debian libhdf5-dev)"
+scripts/setup-hdf5.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
