@@ -9,7 +9,7 @@
 
 use hdf5::File;
 
-use super::h5::{attr_num, ds_num, ds_text, exists, has_attrs};
+use super::h5::{attr_version, ds_num, ds_text, exists, has_attrs};
 use super::{dtype_name, parse_iso_offset, positions, DasInfo, DataUnits, Quantity, Storage};
 
 pub fn probe(f: &File) -> Option<String> {
@@ -20,11 +20,7 @@ pub fn probe(f: &File) -> Option<String> {
     if !(by_attrs || by_groups) || !exists(f, "DAS") {
         return None;
     }
-    Some(
-        attr_num(f, "FileVersion")
-            .map(|v| format!("{}", v as i64))
-            .unwrap_or_else(|| "1".into()),
-    )
+    Some(attr_version(f, "FileVersion").unwrap_or_else(|| "1".into()))
 }
 
 pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
@@ -69,11 +65,12 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     }
     let factor = ds_num(f, "ProcessingServer/RadiansToNanoStrain");
     let info = DasInfo {
-        format: "AP_Sensing",
+        format: "APSensing",
         version: version.to_string(),
         n_time,
         n_distance,
         dtype: dtype_name(&ds),
+        storage_scale: None,
         start,
         rate_hz,
         distance: positions(x0, step, n_distance),

@@ -180,6 +180,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         n_time: n_blocks * keep.len(),
         n_distance,
         dtype: dtype_name(&ds),
+        storage_scale: None,
         start,
         rate_hz,
         distance: positions(d0, dstep, n_distance),

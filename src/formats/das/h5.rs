@@ -79,6 +79,19 @@ pub fn attr_text(loc: &Location, name: &str) -> Option<String> {
     text(&a)
 }
 
+/// A version attribute as Python's `str()` writes it (DASCore's convention): integers as
+/// `5`, floats as `2.0`, text as it is.
+pub fn attr_version(loc: &Location, name: &str) -> Option<String> {
+    let a = loc.attr(name).ok()?;
+    match a.dtype().ok()?.to_descriptor().ok()? {
+        TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => {
+            a.read_raw::<i64>().ok()?.first().map(|v| v.to_string())
+        }
+        TypeDescriptor::Float(_) => a.read_raw::<f64>().ok()?.first().map(|v| format!("{v:?}")),
+        _ => text(&a),
+    }
+}
+
 /// Whether an object has every attribute named.
 pub fn has_attrs(loc: &Location, names: &[&str]) -> bool {
     match loc.attr_names() {

@@ -34,7 +34,7 @@ pub const FORMATS: &[(&str, &str)] = &[
     ("febus", "A1 (1, 2)"),
     ("OptoDAS", "8-11 (ASN)"),
     ("TERRA15", "4-6"),
-    ("AP_Sensing", "1"),
+    ("APSensing", "1"),
     ("Silixa_H5", "1 (iDAS native)"),
 ];
 
@@ -115,8 +115,13 @@ pub struct DasInfo {
     pub version: String,
     pub n_time: usize,
     pub n_distance: usize,
-    /// The stored sample type, as numpy names it (`int16`, `float32`).
+    /// The sample type of the values [`DasFile::read`] returns before they become f32, as
+    /// numpy names it (`int16`, `float32`): the stored type, or the type after the storage
+    /// scale (numpy's promotion of the stored type with float32).
     pub dtype: String,
+    /// A storage encoding (OptoDAS `dataScale`, like CF `scale_factor`): every value read is
+    /// multiplied by it. Not a unit conversion (that is [`DataUnits::factor`]).
+    pub storage_scale: Option<f64>,
     pub start: Nanos,
     pub rate_hz: f64,
     /// Position of every channel along the fibre, metres.
@@ -286,7 +291,7 @@ impl DasFile {
             .map_err(|e| self.fail(format!("HDF5 type: {e}")))?;
         // Samples are read in the file's own type and converted while transposing: HDF5's
         // own conversion (element by element, through a 1 MiB buffer) is several times slower.
-        match kind {
+        let block = match kind {
             D::Integer(I::U1) => self.read_as::<i8>(t, x),
             D::Integer(I::U2) => self.read_as::<i16>(t, x),
             D::Integer(I::U4) => self.read_as::<i32>(t, x),
@@ -297,6 +302,13 @@ impl DasFile {
             D::Unsigned(I::U8) => self.read_as::<u64>(t, x),
             D::Float(F::U8) => self.read_as::<f64>(t, x),
             _ => self.read_as::<f32>(t, x),
+        };
+        match self.info.storage_scale {
+            Some(k) if k != 1.0 => block.map(|mut b| {
+                b.mapv_inplace(|v| (v as f64 * k) as f32);
+                b
+            }),
+            _ => block,
         }
     }
 
@@ -395,6 +407,14 @@ pub fn transpose<T: Sample>(tx: ndarray::ArrayView2<T>) -> Array2<f32> {
         }
     }
     Array2::from_shape_vec((nx, nt), out).expect("nx × nt values")
+}
+
+/// numpy's type for `stored` values multiplied by a float32 scale (`result_type(t, float32)`).
+fn scaled_dtype(stored: &str) -> String {
+    match stored {
+        "int8" | "int16" | "uint8" | "uint16" | "float32" => "float32".into(),
+        _ => "float64".into(),
+    }
 }
 
 /// numpy's name for an HDF5 sample type.

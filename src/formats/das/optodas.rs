@@ -77,7 +77,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         warnings.push(format!("the file lists {missing} missing samples"));
     }
     let unit = ds_text(&h, "unit").unwrap_or_default();
-    let scale = ds_num(&h, "dataScale").filter(|s| *s != 0.0);
+    let scale_ds = ds_num(&h, "dataScale").filter(|s| *s != 0.0);
     let sensitivity = h
         .dataset("sensitivities")
         .ok()
@@ -88,12 +88,9 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         (Quantity::Unknown, _) if ds_num(&h, "dataType") == Some(1.0) => Quantity::Raw,
         (q, _) => q,
     };
-    // dataScale turns stored values into `unit`; a sensitivity (phase per strain) turns phase
-    // into strain. Both are conversion factors the file gives.
-    let factor = match (scale.filter(|s| *s != 1.0), sensitivity) {
-        (None, None) => None,
-        (s, se) => Some(s.unwrap_or(1.0) / se.unwrap_or(1.0)),
-    };
+    // dataScale (applied on read) makes the values `unit`; a sensitivity (phase per unit of
+    // strain) is the factor from phase to strain.
+    let factor = sensitivity.map(|se| 1.0 / se);
     let physical = match sensitivity {
         Some(_) => ds_text(&h, "sensitivityUnits")
             .filter(|u| !u.is_empty())
@@ -105,7 +102,14 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         version: version.to_string(),
         n_time,
         n_distance,
-        dtype: dtype_name(&ds),
+        // DASCore applies dataScale whenever the file has one, so the values (and their
+        // type) are the scaled ones, as there.
+        dtype: if scale_ds.is_some() {
+            super::scaled_dtype(&dtype_name(&ds))
+        } else {
+            dtype_name(&ds)
+        },
+        storage_scale: scale_ds,
         start,
         rate_hz,
         distance: channels.iter().map(|c| c * dx).collect(),

@@ -9,7 +9,7 @@
 
 use hdf5::{File, Group};
 
-use super::h5::{attr_num, attr_text, exists, has_attrs};
+use super::h5::{attr_num, attr_text, attr_version, exists, has_attrs};
 use super::{
     check_end, dtype_name, parse_iso_offset, positions, DasInfo, DataUnits, Quantity, Storage,
 };
@@ -23,7 +23,7 @@ pub fn probe(f: &File) -> Option<String> {
     if !has_attrs(&acq, &needed) {
         return None;
     }
-    attr_text(&acq, "schemaVersion")
+    attr_version(&acq, "schemaVersion")
 }
 
 /// The first `Raw[n]` group holding a data array (empty ones are skipped).
@@ -165,6 +165,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         n_time,
         n_distance,
         dtype: dtype_name(&ds),
+        storage_scale: None,
         start,
         rate_hz,
         distance: positions(first_locus * step, step, n_distance),

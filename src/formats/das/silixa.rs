@@ -58,16 +58,20 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
             return Err("Silixa: neither GPSTimeStamp nor CPUTimeStamp is a time".into())
         }
     };
+    // Positions as DASCore (and Silixa's TDMS convention) compute them: the start position
+    // plus the measured length, both scaled by the fibre length multiplier.
     let mult = attr_num(&ds, "Fibre Length Multiplier").unwrap_or(1.0);
     let step =
         attr_num(&ds, "SpatialResolution[m]").ok_or("Silixa: no SpatialResolution[m]")? * mult;
-    let x0 = attr_num(&ds, "Start Distance (m)").unwrap_or(0.0);
+    let x0 = attr_num(&ds, "StartPosition[m]").unwrap_or(0.0)
+        + attr_num(&ds, "MeasureLength[m]").unwrap_or(0.0) * mult;
     let info = DasInfo {
         format: "Silixa_H5",
         version: version.to_string(),
         n_time: shape[0],
         n_distance: shape[1],
         dtype: dtype_name(&ds),
+        storage_scale: None,
         start,
         rate_hz,
         distance: positions(x0, step, shape[1]),

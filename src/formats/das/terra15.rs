@@ -130,6 +130,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         n_time,
         n_distance,
         dtype: dtype_name(&ds),
+        storage_scale: None,
         start,
         rate_hz,
         distance: positions(x0, dx, n_distance),
