@@ -166,3 +166,56 @@ fn files_of_no_das_layout_are_rejected_with_the_layouts_read() {
         Ok(f) => assert!(f.read(0..f.info.n_time, 0..f.info.n_distance).is_err()),
     }
 }
+
+#[test]
+fn inspect_json_has_the_keys_of_truth_json() {
+    let truth = common::truth("das");
+    let path = common::test_data().join("das/terra15_v5_test_file.hdf5");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seisreduce"))
+        .args(["inspect", "--json", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = &v[path.to_str().unwrap()];
+    let want = &truth["terra15_v5_test_file.hdf5"];
+    assert_eq!(got["format"], want["format"]);
+    for key in ["dims", "shape", "dtype", "time_step_ns"] {
+        assert_eq!(got[key], want["patches"][0][key], "{key}");
+    }
+    for key in [
+        "time_min",
+        "time_max",
+        "distance_min",
+        "distance_max",
+        "distance_step",
+        "sum",
+    ] {
+        assert!(!got[key].is_null(), "{key} in {got}");
+    }
+    assert_eq!(got["metadata"]["gauge_length_m"], 2.4502857212913773);
+    assert!(got["warnings"][0].as_str().unwrap().contains("dT"), "{got}");
+    // A table for people, and exit 1 with the reason for a file of no DAS layout.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seisreduce"))
+        .args(["inspect", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("TERRA15 5") && text.contains("43 channels"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("x.h5");
+    hdf5::File::create(&other).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seisreduce"))
+        .args(["inspect", other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no known DAS layout"));
+}

@@ -162,3 +162,46 @@ fn rolling_files_to_zarr_read_by_xarray_with_time_and_distance() {
     );
     println!("{out}");
 }
+
+#[test]
+fn a_restart_goes_on_from_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir(&incoming).unwrap();
+    place(&incoming, "f000.h5", 0.0, 1.0);
+    place(&incoming, "f001.h5", 1.0, 1.0);
+    let ckpt = dir.path().join("ckpt.json");
+    let p = write_pipeline(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"resume\"\n\n[sources.fibre]\ntype = \"das\"\npath = \"{}\"\ncheckpoint = \"{}\"\n\n[sinks.out]\ntype = \"null\"\ninputs = [\"fibre\"]\n",
+            incoming.display(),
+            ckpt.display()
+        ),
+    );
+    let run = || {
+        let o = common::procs::run(&["run", p.to_str().unwrap()], &[]);
+        let log = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{log}");
+        log
+    };
+    let files_read = |log: &str| log.lines().filter(|l| l.contains("DAS file read")).count();
+    let log = run();
+    assert_eq!(files_read(&log), 2, "{log}");
+    let log = run();
+    assert_eq!(files_read(&log), 0, "nothing new: {log}");
+    assert!(log.contains("resuming"), "{log}");
+    place(&incoming, "f002.h5", 2.0, 1.0);
+    let log = run();
+    assert_eq!(files_read(&log), 1, "{log}");
+    assert!(
+        log.contains("f002.h5") && !log.contains("gap between files"),
+        "joined to f001 across the restart: {log}"
+    );
+    place(&incoming, "f003.h5", 4.0, 1.0);
+    let log = run();
+    assert!(
+        log.contains("gap between files") && log.contains("f002.h5"),
+        "{log}"
+    );
+}

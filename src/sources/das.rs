@@ -305,6 +305,10 @@ impl Reader<'_> {
             self.state.last_file = Some(name.to_string());
         }
         let finished = !growing && row >= info.n_time;
+        if finished {
+            tracing::info!(file = name, format = info.format, rows = info.n_time, channels = info.n_distance,
+                from = %Iso(info.start), to = %Iso(info.time_max()), "DAS file read");
+        }
         let st = self.state.files.entry(name.to_string()).or_default();
         st.rows = row;
         st.seen = info.n_time;
@@ -329,6 +333,10 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
         Some(p) => Checkpoint::load(p)?,
         None => Checkpoint::default(),
     };
+    if let (Some(p), Some(next)) = (&cfg.checkpoint, state.next_ns) {
+        let done = state.files.values().filter(|f| f.finished).count();
+        tracing::info!(checkpoint = %p.display(), files_done = done, next = %Iso(next), "resuming");
+    }
     let mut r = Reader {
         cfg,
         stream: format!("{}.{stage}", cfg.network),
