@@ -38,12 +38,12 @@ impl Role {
             Role::Operator => &[
                 "decode",
                 "decimate",
-                "assemble",
                 "filter",
                 "detrend",
                 "taper",
                 "integrate",
                 "differentiate",
+                "assemble",
             ],
             Role::Sink => &["mseed", "zarr", "parquet", "null"],
         }

@@ -277,13 +277,19 @@ impl Reader<'_> {
         if row == 0 && ready > 0 {
             row = self.join(name, info, out);
         }
-        let meta = Arc::new(info.meta());
-        let channels = self.channels(info);
-        let per = ((self.cfg.chunk_s * info.rate_hz).round() as usize).max(1);
         let factor = match self.cfg.values {
             Values::Physical => info.units.factor,
             Values::Stored => None,
         };
+        let mut meta = info.meta();
+        if factor.is_some() {
+            // The blocks carry physical values: say so, and drop the factor already applied.
+            meta.units = meta.physical_units.clone();
+            meta.scale_factor = None;
+        }
+        let meta = Arc::new(meta);
+        let channels = self.channels(info);
+        let per = ((self.cfg.chunk_s * info.rate_hz).round() as usize).max(1);
         while row < ready && !out.stopping() {
             let end = (row + per).min(ready);
             let mut data = f
