@@ -382,3 +382,106 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc as StdArc, Mutex};
+
+    use super::*;
+    use crate::bus::{BusError, Payload, Publisher};
+    use crate::formats::das::prodml_write::{Acquisition, ProdmlWriter};
+    use crate::telemetry::metrics::Metrics;
+
+    #[derive(Clone, Default)]
+    struct Collect(StdArc<Mutex<Vec<Chunk>>>);
+
+    impl Publisher for Collect {
+        fn send(&mut self, _: &str, payload: &Payload) -> Result<(), BusError> {
+            if let Payload::Block(c) = payload {
+                self.0.lock().unwrap().push(c.as_ref().clone());
+            }
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), BusError> {
+            Ok(())
+        }
+    }
+
+    fn file(path: &Path, start: Nanos, seconds: usize) {
+        let acq = Acquisition {
+            start,
+            rate_hz: 100.0,
+            channels: 4,
+            start_locus: 2,
+            spacing_m: 5.0,
+            gauge_length_m: 10.0,
+        };
+        let mut w = ProdmlWriter::<f32>::create(path, acq).unwrap();
+        let rows = 100 * seconds;
+        w.append(ndarray::Array2::from_shape_fn((rows, 4), |(t, x)| (t * 10 + x) as f32).view())
+            .unwrap();
+    }
+
+    fn config(path: &Path) -> DasSourceConfig {
+        toml::from_str(&format!(
+            "path = \"{}\"\nchunk_s = 0.3\nnetwork = \"XF\"",
+            path.display()
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn blocks_carry_ids_positions_metadata_and_exact_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = 1_700_000_000_000_000_000;
+        file(&dir.path().join("a.h5"), s, 1);
+        file(&dir.path().join("b.h5"), s + 1_000_000_000, 1);
+        let out = Collect::default();
+        let metrics = Metrics::new("t").stage("fibre");
+        let stop = AtomicBool::new(false);
+        let mut em = Emitter {
+            publisher: Some(Box::new(out.clone())),
+            metrics: &metrics,
+            shutdown: &stop,
+        };
+        run(&config(dir.path()), "fibre", &mut em).unwrap();
+        let chunks = out.0.lock().unwrap();
+        // 1 s files in 0.3 s blocks: 30, 30, 30, 10 rows each.
+        let lens: Vec<usize> = chunks.iter().map(|c| c.n_samples()).collect();
+        assert_eq!(lens, [30, 30, 30, 10, 30, 30, 30, 10]);
+        let mut t = s;
+        for c in chunks.iter() {
+            assert_eq!(c.start, t, "contiguous, exact");
+            t = c.end_exclusive();
+            assert_eq!(c.stream, "XF.fibre");
+        }
+        let c = &chunks[4];
+        assert_eq!(c.channels[1].source_id.as_str(), "FDSN:XF_00001__H_S_F");
+        assert_eq!(c.channels[1].distance_m, Some(15.0));
+        assert_eq!(c.data[[2, 0]], 2.0, "first row of the second file");
+        let meta = c.das.as_ref().unwrap();
+        assert_eq!(
+            (meta.format.as_str(), meta.gauge_length_m),
+            ("PRODML", Some(10.0))
+        );
+        assert_eq!(meta.spatial_sampling_interval_m, Some(5.0));
+    }
+
+    #[test]
+    fn a_missing_folder_and_bad_keys_are_named() {
+        let cfg = config(Path::new("/nonexistent/das"));
+        let metrics = Metrics::new("t").stage("fibre");
+        let stop = AtomicBool::new(false);
+        let mut em = Emitter {
+            publisher: None,
+            metrics: &metrics,
+            shutdown: &stop,
+        };
+        let e = run(&cfg, "fibre", &mut em).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/das"), "{e}");
+        let bad: DasSourceConfig = toml::from_str("path = \"x\"\nchannel = \"HS\"").unwrap();
+        assert_eq!(bad.check().unwrap_err().0.as_deref(), Some("channel"));
+        assert!(toml::from_str::<DasSourceConfig>("path = \"x\"\nfolow = true").is_err());
+    }
+}
