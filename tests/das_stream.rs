@@ -113,6 +113,8 @@ fn rolling_files_to_zarr_read_by_xarray_with_time_and_distance() {
     place(&incoming, "f003.h5", 7.0, 2.0);
     place(&incoming, "f004.h5", 8.5, 2.0);
     std::fs::write(incoming.join("f005.h5"), b"\x89HDF\r\n\x1a\n not really").unwrap();
+    // Not DAS at all, and last by name: passed over, never taken for the current file.
+    std::fs::write(incoming.join("f999.h5"), b"operator's notes, not HDF5").unwrap();
     // The current file, growing while it is read.
     let mut w = ProdmlWriter::<f32>::create(&incoming.join("f006.h5"), acquisition(10.5)).unwrap();
     w.append(block(10.5, 1.0).view()).unwrap();
@@ -133,6 +135,8 @@ fn rolling_files_to_zarr_read_by_xarray_with_time_and_distance() {
     assert_eq!(m(unreadable), 1.0, "{body}");
     assert_eq!(m(overlap), (250 * CHANNELS) as f64, "{body}");
     assert_eq!(m(gaps), 1.0, "{body}");
+    let foreign = "seisreduce_dropped_total{pipeline=\"fibre\",reason=\"not_das\",stage=\"fibre\"}";
+    assert_eq!(m(foreign), 1.0, "{body}");
     let status = proc.terminate(Duration::from_secs(30));
     let log = proc.log_text();
     assert!(status.success(), "{status}: {log}");

@@ -122,6 +122,9 @@ impl DasSourceConfig {
 struct FileState {
     rows: usize,
     finished: bool,
+    /// Not a DAS file at all (no HDF5 signature): passed over, and never the current file.
+    #[serde(default)]
+    foreign: bool,
     /// Rows seen at the previous look (read up to here while the file grows).
     #[serde(skip)]
     seen: usize,
@@ -224,6 +227,28 @@ impl Reader<'_> {
             skip
         } else {
             0
+        }
+    }
+
+    /// Something other than HDF5 in the folder (notes, logs) is passed over once, and is never
+    /// taken for the current file: an interrogator writes the HDF5 signature first, so 8
+    /// bytes without it are not a file still being written.
+    fn sort_out_foreign(&mut self, name: &str, path: &Path, out: &Emitter<'_>) {
+        if self
+            .state
+            .files
+            .get(name)
+            .is_some_and(|s| s.finished || s.rows > 0)
+        {
+            return;
+        }
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size >= 8 && !crate::formats::das::is_hdf5(path) {
+            tracing::error!(file = %path.display(), "not an HDF5 file; passed over");
+            out.metrics.dropped("not_das", 1);
+            let st = self.state.files.entry(name.to_string()).or_default();
+            st.finished = true;
+            st.foreign = true;
         }
     }
 
@@ -351,12 +376,18 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
     };
     loop {
         let files = list(cfg)?;
-        let n = files.len();
+        for (name, path) in &files {
+            r.sort_out_foreign(name, path, out);
+        }
+        // The current (possibly growing) file: the last one by name that is not foreign.
+        let current = files
+            .iter()
+            .rposition(|(n, _)| !r.state.files.get(n).is_some_and(|s| s.foreign));
         for (k, (name, path)) in files.iter().enumerate() {
             if r.state.files.get(name).is_some_and(|s| s.finished) {
                 continue;
             }
-            let finished = r.read_file(name, path, k + 1 == n, out)?;
+            let finished = r.read_file(name, path, Some(k) == current, out)?;
             // Files are one stream in name order: never skip ahead of one still growing.
             if !finished || out.stopping() {
                 break;
