@@ -194,5 +194,23 @@ mod tests {
         assert_eq!(back, chunk);
         assert_eq!(units, "strain rate");
         assert!(decode_chunk(&bytes[..bytes.len() / 2]).is_err());
+        // Fibre metadata travels with the block.
+        let das = crate::model::DasMeta {
+            format: "PRODML".into(),
+            format_version: "2.1".into(),
+            quantity: "strain_rate".into(),
+            units: "(nm/m)/s".into(),
+            physical_units: "(nm/m)/s".into(),
+            gauge_length_m: Some(10.0),
+            spatial_sampling_interval_m: Some(1.02),
+            interrogator: Some("iDAS005".into()),
+            ..Default::default()
+        };
+        let fibre = Chunk {
+            das: Some(Arc::new(das)),
+            ..chunk
+        };
+        let (back, _) = decode_chunk(&encode_chunk(&fibre, "strain rate").unwrap()).unwrap();
+        assert_eq!(back, fibre);
     }
 }
