@@ -25,13 +25,7 @@ pub fn probe(f: &File) -> Option<String> {
 
 pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let ds = f.dataset("DAS").map_err(|e| format!("AP Sensing: {e}"))?;
-    let shape = ds.shape();
-    if shape.len() != 2 {
-        return Err(format!(
-            "AP Sensing: DAS has {} dimensions, expected 2",
-            shape.len()
-        ));
-    }
+    let shape = super::shape_2d(&ds, "AP Sensing: DAS")?;
     let (n_time, n_distance) = (shape[0], shape[1]);
     let rate_hz =
         ds_num(f, "ProcessingServer/DataRate").ok_or("AP Sensing: no ProcessingServer/DataRate")?;
@@ -89,11 +83,5 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         pulse_rate_hz: None,
         warnings,
     };
-    Ok((
-        info,
-        Storage::Plain {
-            ds,
-            time_major: true,
-        },
-    ))
+    super::time_major(info, ds)
 }

@@ -70,6 +70,15 @@ impl Quantity {
         }
     }
 
+    /// From the first of several vendor texts (a description, then a unit) that says.
+    pub fn guess_first(texts: &[&str]) -> Quantity {
+        texts
+            .iter()
+            .map(|t| Quantity::guess(t))
+            .find(|q| *q != Quantity::Unknown)
+            .unwrap_or(Quantity::Unknown)
+    }
+
     /// From a vendor's description or unit text ("Strain rate", "rad/s", "nanostrain/s").
     pub fn guess(text: &str) -> Quantity {
         let t = text.to_ascii_lowercase().replace([' ', '_'], "");
@@ -475,6 +484,25 @@ fn check_end(info: &mut DasInfo, what: &str, vendor_end: Option<Nanos>) {
             ));
         }
     }
+}
+
+/// The shape of a data set that must be 2-D, or an error naming it (`what`).
+fn shape_2d(ds: &Dataset, what: &str) -> Result<[usize; 2], String> {
+    match ds.shape()[..] {
+        [a, b] => Ok([a, b]),
+        ref s => Err(format!("{what} has {} dimensions, expected 2", s.len())),
+    }
+}
+
+/// A (time, distance) data set, the layout most vendors use.
+fn time_major(info: DasInfo, ds: Dataset) -> Result<(DasInfo, Storage), String> {
+    Ok((
+        info,
+        Storage::Plain {
+            ds,
+            time_major: true,
+        },
+    ))
 }
 
 /// Evenly spaced channel positions.

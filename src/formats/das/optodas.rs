@@ -20,13 +20,7 @@ pub fn probe(f: &File) -> Option<String> {
 pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let h = f.group("header").map_err(|e| e.to_string())?;
     let ds = f.dataset("data").map_err(|e| e.to_string())?;
-    let shape = ds.shape();
-    if shape.len() != 2 {
-        return Err(format!(
-            "OptoDAS: data has {} dimensions, expected 2",
-            shape.len()
-        ));
-    }
+    let shape = super::shape_2d(&ds, "OptoDAS: data")?;
     let names = h
         .dataset("dimensionNames")
         .ok()

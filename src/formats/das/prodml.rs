@@ -49,13 +49,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let (raw, data_name) =
         raw_group(&acq).ok_or("PRODML: no Acquisition/Raw[n] with a RawData array")?;
     let ds = raw.dataset(&data_name).map_err(|e| e.to_string())?;
-    let shape = ds.shape();
-    if shape.len() != 2 {
-        return Err(format!(
-            "PRODML: {data_name} has {} dimensions, expected 2",
-            shape.len()
-        ));
-    }
+    let shape = super::shape_2d(&ds, &format!("PRODML: {data_name}"))?;
     let dims = ds
         .attr("Dimensions")
         .ok()
@@ -143,10 +137,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     }
     let unit_text = attr_text(&raw, "RawDataUnit").unwrap_or_default();
     let description = attr_text(&raw, "RawDescription").unwrap_or_default();
-    let quantity = match Quantity::guess(&description) {
-        Quantity::Unknown => Quantity::guess(&unit_text),
-        q => q,
-    };
+    let quantity = Quantity::guess_first(&[&description, &unit_text]);
     let stored = if unit_text.is_empty() || unit_text.eq_ignore_ascii_case("unitless") {
         "counts".to_string()
     } else {

@@ -36,13 +36,7 @@ fn parse_silixa_time(s: &str) -> Option<i64> {
 
 pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let ds = f.dataset("Acoustic").map_err(|e| format!("Silixa: {e}"))?;
-    let shape = ds.shape();
-    if shape.len() != 2 {
-        return Err(format!(
-            "Silixa: Acoustic has {} dimensions, expected 2",
-            shape.len()
-        ));
-    }
+    let shape = super::shape_2d(&ds, "Silixa: Acoustic")?;
     let rate_hz =
         attr_num(&ds, "SamplingFrequency[Hz]").ok_or("Silixa: no SamplingFrequency[Hz]")?;
     let gps = attr_text(&ds, "GPSTimeStamp").and_then(|s| parse_silixa_time(&s));
@@ -86,11 +80,5 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         pulse_rate_hz: None,
         warnings,
     };
-    Ok((
-        info,
-        Storage::Plain {
-            ds,
-            time_major: true,
-        },
-    ))
+    super::time_major(info, ds)
 }

@@ -71,13 +71,7 @@ fn written_rows(t: &Dataset, allocated: usize) -> usize {
 pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let g = data_group(f, version)?;
     let ds = g.dataset("data").map_err(|e| format!("TERRA15: {e}"))?;
-    let shape = ds.shape();
-    if shape.len() != 2 {
-        return Err(format!(
-            "TERRA15: data has {} dimensions, expected 2",
-            shape.len()
-        ));
-    }
+    let shape = super::shape_2d(&ds, "TERRA15: data")?;
     let time = g
         .dataset("gps_time")
         .or_else(|_| g.dataset("posix_time"))
@@ -120,10 +114,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     }
     let product = attr_text(f, "data_product").unwrap_or_default();
     let units = attr_text(f, "data_product_units").unwrap_or_default();
-    let quantity = match Quantity::guess(&product) {
-        Quantity::Unknown => Quantity::guess(&units),
-        q => q,
-    };
+    let quantity = Quantity::guess_first(&[&product, &units]);
     let info = DasInfo {
         format: "TERRA15",
         version: version.to_string(),
@@ -145,11 +136,5 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         pulse_rate_hz: attr_num(f, "pulse_rate"),
         warnings,
     };
-    Ok((
-        info,
-        Storage::Plain {
-            ds,
-            time_major: true,
-        },
-    ))
+    super::time_major(info, ds)
 }
