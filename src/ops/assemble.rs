@@ -16,10 +16,10 @@
 //! DAS: station `00066` is fibre channel 66, placed at `66 × spacing`), otherwise by source
 //! id. A channel first seen late gets its row from then on (the channel axis grows).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use ndarray::Array2;
+use ndarray::{s, Array2};
 
 use super::{ConfigError, Event, Operator, Output};
 use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Nanos, SampleRate, SourceId};
@@ -42,13 +42,6 @@ pub struct AssembleParams {
     pub first_m: f64,
 }
 
-/// One row of the array.
-struct Row {
-    meta: ChannelMeta,
-    /// Time after this channel's last sample.
-    end: Nanos,
-}
-
 /// A block being filled.
 struct Pending {
     index: i64,
@@ -61,8 +54,12 @@ pub struct Assemble {
     origin: Nanos,
     block: usize,
     wait: i64,
-    /// Rows in order of their key; `row_of` maps a source id to its row.
-    rows: BTreeMap<(i64, String), Row>,
+    /// Rows in order of their key (channel index, source id).
+    rows: BTreeMap<(i64, String), ChannelMeta>,
+    /// Row of each source id (rebuilt when a channel is added, looked up per chunk).
+    row_of: HashMap<String, usize>,
+    /// Time after each row's last sample, by row.
+    ends: Vec<Nanos>,
     pending: VecDeque<Pending>,
     /// First block index not yet emitted.
     next_block: i64,
@@ -101,6 +98,8 @@ pub fn assemble(p: AssembleParams) -> Result<Assemble, ConfigError> {
         block: 0,
         wait: 0,
         rows: BTreeMap::new(),
+        row_of: HashMap::new(),
+        ends: Vec::new(),
         pending: VecDeque::new(),
         next_block: 0,
         das: None,
@@ -147,36 +146,35 @@ impl Assemble {
         sample_time(self.origin, k * self.block as i64, self.rate.unwrap_or(1.0))
     }
 
-    fn row_index(&self, key: &(i64, String)) -> usize {
-        self.rows.range(..key.clone()).count()
-    }
-
-    fn add_row(&mut self, meta: &ChannelMeta) -> usize {
-        let key = self.key(&meta.source_id);
-        if !self.rows.contains_key(&key) {
-            let mut meta = meta.clone();
-            if let (Some(sp), true) = (self.p.spacing_m, key.0 != i64::MAX) {
-                meta.distance_m = Some(self.p.first_m + key.0 as f64 * sp);
-            }
-            let at = self.row_index(&key);
-            self.rows.insert(
-                key.clone(),
-                Row {
-                    meta,
-                    end: Nanos::MIN,
-                },
-            );
-            // Grow every pending block by a NaN row at the new position.
-            for b in &mut self.pending {
-                let (n, len) = b.data.dim();
-                let mut grown = Array2::from_elem((n + 1, len), f32::NAN);
-                for (i, r) in b.data.rows().into_iter().enumerate() {
-                    grown.row_mut(if i < at { i } else { i + 1 }).assign(&r);
-                }
-                b.data = grown;
-            }
+    /// The row of a channel, adding it (in key order) when it is new.
+    fn row(&mut self, meta: &ChannelMeta) -> usize {
+        if let Some(&r) = self.row_of.get(meta.source_id.as_str()) {
+            return r;
         }
-        self.row_index(&key)
+        let key = self.key(&meta.source_id);
+        let mut meta = meta.clone();
+        if let (Some(sp), true) = (self.p.spacing_m, key.0 != i64::MAX) {
+            meta.distance_m = Some(self.p.first_m + key.0 as f64 * sp);
+        }
+        let at = self.rows.range(..key.clone()).count();
+        self.rows.insert(key, meta);
+        self.ends.insert(at, Nanos::MIN);
+        self.row_of = self
+            .rows
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.1.clone(), i))
+            .collect();
+        // Grow every pending block by a NaN row at the new position.
+        for b in &mut self.pending {
+            let (n, len) = b.data.dim();
+            let mut grown = Array2::from_elem((n + 1, len), f32::NAN);
+            for (i, r) in b.data.rows().into_iter().enumerate() {
+                grown.row_mut(if i < at { i } else { i + 1 }).assign(&r);
+            }
+            b.data = grown;
+        }
+        at
     }
 
     fn pending_block(&mut self, k: i64) -> Option<&mut Pending> {
@@ -197,19 +195,9 @@ impl Assemble {
 
     /// Emits the blocks every channel has passed, or that the newest channel is `wait` past.
     fn emit_ready(&mut self, out: &mut Output, all: bool) {
-        let newest = self
-            .rows
-            .values()
-            .map(|r| r.end)
-            .max()
-            .unwrap_or(Nanos::MIN);
+        let newest = self.ends.iter().copied().max().unwrap_or(Nanos::MIN);
+        let slowest = self.ends.iter().copied().min().unwrap_or(Nanos::MIN);
         let complete = self.p.channels.is_some_and(|n| self.rows.len() >= n);
-        let slowest = self
-            .rows
-            .values()
-            .map(|r| r.end)
-            .min()
-            .unwrap_or(Nanos::MIN);
         while let Some(b) = self.pending.front() {
             let end = self.block_start(b.index + 1);
             if !(all || complete && slowest >= end || newest >= end.saturating_add(self.wait)) {
@@ -221,7 +209,7 @@ impl Assemble {
                 stream: self.p.stream.clone(),
                 start: self.block_start(b.index),
                 rate: SampleRate(self.rate.unwrap_or(1.0)),
-                channels: self.rows.values().map(|r| r.meta.clone()).collect(),
+                channels: self.rows.values().cloned().collect(),
                 data: b.data,
                 das: self.das.clone(),
             });
@@ -249,11 +237,11 @@ impl Operator for Assemble {
             return;
         }
         let per = self.block as i64;
+        // Grid index of the chunk's first sample (nearest), then whole samples on.
+        let first = ((c.start - self.origin) as f64 * rate / 1e9).round() as i64;
+        let n = c.n_samples() as i64;
         for (ch, meta) in c.channels.iter().enumerate() {
-            let row = self.add_row(meta);
-            // Grid index of the chunk's first sample (nearest), then whole samples on.
-            let first = ((c.start - self.origin) as f64 * rate / 1e9).round() as i64;
-            let n = c.n_samples() as i64;
+            let row = self.row(meta);
             let mut late = 0u64;
             let mut j = 0i64;
             while j < n {
@@ -262,13 +250,10 @@ impl Operator for Assemble {
                 let off = g.rem_euclid(per);
                 let take = (per - off).min(n - j);
                 match self.pending_block(k) {
-                    Some(b) => {
-                        let src = c.data.row(ch);
-                        let mut dst = b.data.row_mut(row);
-                        for t in 0..take {
-                            dst[(off + t) as usize] = src[(j + t) as usize];
-                        }
-                    }
+                    Some(b) => b
+                        .data
+                        .slice_mut(s![row, off as usize..(off + take) as usize])
+                        .assign(&c.data.slice(s![ch, j as usize..(j + take) as usize])),
                     None => late += take as u64,
                 }
                 j += take;
@@ -279,10 +264,7 @@ impl Operator for Assemble {
                     dropped: late,
                 });
             }
-            let key = self.key(&meta.source_id);
-            if let Some(r) = self.rows.get_mut(&key) {
-                r.end = r.end.max(c.end_exclusive());
-            }
+            self.ends[row] = self.ends[row].max(c.end_exclusive());
         }
         self.emit_ready(out, false);
     }

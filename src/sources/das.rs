@@ -397,18 +397,15 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
         let all_done = files
             .iter()
             .all(|(n, _)| r.state.files.get(n).is_some_and(|s| s.finished));
+        if !cfg.follow && files.is_empty() {
+            tracing::warn!(path = %cfg.path.display(), "no DAS files to read");
+        }
         if out.stopping() || (!cfg.follow && all_done) {
             return Ok(());
         }
-        if !cfg.follow && files.is_empty() {
-            return Err(StageError::Other(format!(
-                "{}: no DAS files",
-                cfg.path.display()
-            )));
-        }
+        // Saved above: a stop while waiting leaves nothing unsaved.
         let due = Instant::now() + Duration::from_secs_f64(cfg.poll_s);
         if !sleep_until(due, || out.stopping()) {
-            r.save(out)?;
             return Ok(());
         }
     }

@@ -11,7 +11,7 @@
 
 use hdf5::{File, Group};
 
-use super::h5::{attr_num, attr_text, has_attrs, num, nums};
+use super::h5::{attr_num, attr_text, has_attrs, nums};
 use super::{dtype_name, positions, DasInfo, DataUnits, Quantity, Storage};
 
 const SOURCE_ATTRS: &[&str] = &["AmpliPower", "Hostname", "WholeExtent", "SamplingRate"];
@@ -119,11 +119,8 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         .filter(|r| *r > 0.0)
         .map(|r| 1000.0 / r)
         .or_else(|| block_period(&times));
-    let overlap = zone
-        .attr("Overlap")
-        .or_else(|_| zone.attr("BlockOverlap"))
-        .ok()
-        .and_then(|a| num(&a))
+    let overlap = attr_num(&zone, "Overlap")
+        .or_else(|| attr_num(&zone, "BlockOverlap"))
         .unwrap_or(100.0);
     let (dt, padded_rows) = if has_version {
         let pad = (1.0 + extent[3] - extent[2]) as usize;
@@ -173,7 +170,6 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
     let dstep = spacing[0];
     let d0 = origin[0] + extent[0] * dstep;
     let keep = first..last + 1;
-    let gauge = zone.attr("GaugeLength").ok().and_then(|a| num(&a));
     let info = DasInfo {
         format: "febus",
         version: version.to_string(),
@@ -184,13 +180,8 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         start,
         rate_hz,
         distance: positions(d0, dstep, n_distance),
-        units: DataUnits {
-            quantity: Quantity::StrainRate,
-            stored: "nanostrain/s".into(),
-            factor: None,
-            physical: "nanostrain/s".into(),
-        },
-        gauge_length_m: gauge,
+        units: DataUnits::unconverted(Quantity::StrainRate, "nanostrain/s"),
+        gauge_length_m: attr_num(&zone, "GaugeLength"),
         interrogator: attr_text(&src, "Hostname"),
         pulse_rate_hz: attr_num(&src, "PulseRateFreq"),
         warnings,

@@ -117,6 +117,19 @@ pub struct DataUnits {
     pub physical: String,
 }
 
+impl DataUnits {
+    /// Units the format gives no conversion factor for: physical = stored.
+    pub fn unconverted(quantity: Quantity, units: impl Into<String>) -> DataUnits {
+        let units = units.into();
+        DataUnits {
+            quantity,
+            physical: units.clone(),
+            stored: units,
+            factor: None,
+        }
+    }
+}
+
 /// Everything about a DAS file but its samples.
 #[derive(Debug, Clone)]
 pub struct DasInfo {
@@ -193,11 +206,21 @@ enum Storage {
     Blocks { ds: Dataset, keep: Range<usize> },
 }
 
+impl Storage {
+    fn dataset(&self) -> &Dataset {
+        match self {
+            Storage::Plain { ds, .. } | Storage::Blocks { ds, .. } => ds,
+        }
+    }
+}
+
 /// An open DAS file.
 pub struct DasFile {
     pub path: PathBuf,
     pub info: DasInfo,
     storage: Storage,
+    /// The stored sample type, looked up once (every read dispatches on it).
+    sample: hdf5::types::TypeDescriptor,
     _file: hdf5::File,
 }
 
@@ -263,10 +286,16 @@ impl DasFile {
         for (probe, open) in READERS {
             if let Some(version) = probe(&f) {
                 let (info, storage) = open(&f, &version).map_err(fail)?;
+                let sample = storage
+                    .dataset()
+                    .dtype()
+                    .and_then(|d| d.to_descriptor())
+                    .map_err(|e| fail(format!("HDF5 type: {e}")))?;
                 return Ok(DasFile {
                     path: path.to_path_buf(),
                     info,
                     storage,
+                    sample,
                     _file: f,
                 });
             }
@@ -291,16 +320,9 @@ impl DasFile {
             return Ok(Array2::zeros((x.len(), t.len())));
         }
         use hdf5::types::{FloatSize as F, IntSize as I, TypeDescriptor as D};
-        let ds = match &self.storage {
-            Storage::Plain { ds, .. } | Storage::Blocks { ds, .. } => ds,
-        };
-        let kind = ds
-            .dtype()
-            .and_then(|d| d.to_descriptor())
-            .map_err(|e| self.fail(format!("HDF5 type: {e}")))?;
         // Samples are read in the file's own type and converted while transposing: HDF5's
         // own conversion (element by element, through a 1 MiB buffer) is several times slower.
-        let block = match kind {
+        let block = match self.sample {
             D::Integer(I::U1) => self.read_as::<i8>(t, x),
             D::Integer(I::U2) => self.read_as::<i16>(t, x),
             D::Integer(I::U4) => self.read_as::<i32>(t, x),

@@ -160,12 +160,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         start,
         rate_hz,
         distance: positions(first_locus * step, step, n_distance),
-        units: DataUnits {
-            quantity,
-            physical: stored.clone(),
-            stored,
-            factor: None,
-        },
+        units: DataUnits::unconverted(quantity, stored),
         gauge_length_m: attr_num(&acq, "GaugeLength"),
         interrogator,
         pulse_rate_hz: attr_num(&acq, "PulseRate"),

@@ -69,12 +69,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         start,
         rate_hz,
         distance: positions(x0, step, shape[1]),
-        units: DataUnits {
-            quantity: Quantity::Raw,
-            stored: "counts".into(),
-            factor: None,
-            physical: "counts".into(),
-        },
+        units: DataUnits::unconverted(Quantity::Raw, "counts"),
         gauge_length_m: attr_num(&ds, "GaugeLength"),
         interrogator: attr_text(&ds, "SystemInfomation.Devices1.SerialNum"),
         pulse_rate_hz: None,

@@ -11,7 +11,7 @@
 
 use hdf5::{Dataset, File, Group};
 
-use super::h5::{attr_num, attr_text, has_attrs, num, secs_to_ns};
+use super::h5::{attr_num, attr_text, has_attrs, secs_to_ns};
 use super::{dtype_name, positions, DasInfo, DataUnits, Quantity, Storage};
 
 pub fn probe(f: &File) -> Option<String> {
@@ -125,13 +125,8 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         start,
         rate_hz,
         distance: positions(x0, dx, n_distance),
-        units: DataUnits {
-            quantity,
-            physical: units.clone(),
-            stored: units,
-            factor: None,
-        },
-        gauge_length_m: f.attr("gauge_length").ok().and_then(|a| num(&a)),
+        units: DataUnits::unconverted(quantity, units),
+        gauge_length_m: attr_num(f, "gauge_length"),
         interrogator: attr_text(f, "serial_number"),
         pulse_rate_hz: attr_num(f, "pulse_rate"),
         warnings,
