@@ -19,7 +19,7 @@ use seisreduce::formats::arrow::{decode_chunk, encode_chunk};
 use seisreduce::formats::mseed::RecordReader;
 use seisreduce::model::{ChannelMeta, Chunk, SampleRate, SeedId};
 use seisreduce::settings::KafkaSettings;
-use seisreduce::synthfile::{synth_file, SynthSpec};
+use seisreduce::synthetic::file::{synth_file, SynthSpec};
 
 /// Real Steim2 records (512 bytes, realistic noise), with their stream ids.
 fn records(n_channels: usize, seconds: f64) -> Vec<(String, Bytes)> {

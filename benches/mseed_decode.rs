@@ -8,7 +8,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use seisreduce::formats::mseed::{
     encode, read_buffer, EncodeOptions, Encoding, RecordReader, Samples,
 };
-use seisreduce::synthfile::{synth_file, SynthSpec};
+use seisreduce::synthetic::file::{synth_file, SynthSpec};
 
 fn file_bytes() -> Vec<u8> {
     match std::env::var("SEISREDUCE_BENCH_FILE") {

@@ -12,7 +12,7 @@ use seisreduce::inspect::{self, FileOutcome};
 use seisreduce::pipeline::runtime::RunOptions;
 use seisreduce::pipeline::Pipeline;
 use seisreduce::settings::Settings;
-use seisreduce::synthfile::{synth_file, SynthSpec};
+use seisreduce::synthetic::file::{synth_file, SynthSpec};
 
 mod run;
 
@@ -66,6 +66,18 @@ enum Command {
         /// Seconds to wait for the Kafka broker at start.
         #[arg(long, default_value_t = 60)]
         broker_wait: u64,
+        /// Log warnings and errors only, and no closing summary.
+        #[arg(long, short)]
+        quiet: bool,
+        /// `human` or `json` (overrides the settings' log.format).
+        #[arg(long, value_parser = ["human", "json"])]
+        log_format: Option<String>,
+    },
+    /// List the stage types a pipeline file may use (`--markdown`: the table in
+    /// pipelines/README.md).
+    Types {
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -138,7 +150,7 @@ fn run() -> anyhow::Result<ExitCode> {
             json,
             records,
         } => {
-            let files = inspect::expand_paths(&paths);
+            let files = seisreduce::paths::expand_paths(&paths);
             let mut failed = false;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -199,7 +211,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let settings = Settings::from_process(config.as_deref())?;
             let p = Pipeline::load(&pipeline)?;
             p.check_here(stages.as_deref())?;
-            println!("{}", run::describe(&p, &settings));
+            println!("{}", run::describe(&p, &settings, stages.as_deref()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -207,8 +219,18 @@ fn run() -> anyhow::Result<ExitCode> {
             stages,
             config,
             broker_wait,
+            quiet,
+            log_format,
         } => {
-            let settings = Settings::from_process(config.as_deref())?;
+            let mut settings = Settings::from_process(config.as_deref())?;
+            if log_format.as_deref() == Some("json") {
+                settings.log.format = seisreduce::settings::LogFormat::Json;
+            } else if log_format.is_some() {
+                settings.log.format = seisreduce::settings::LogFormat::Human;
+            }
+            if quiet {
+                settings.log.level = "warn".into();
+            }
             seisreduce::telemetry::init_logging(&settings.log);
             let p = Pipeline::load(&pipeline)?;
             p.check_here(stages.as_deref())?;
@@ -216,7 +238,17 @@ fn run() -> anyhow::Result<ExitCode> {
                 stages,
                 broker_wait: std::time::Duration::from_secs(broker_wait),
             };
-            run::run_pipeline(&p, &settings, opts)
+            run::run_pipeline(&p, &settings, opts, run::Voice { quiet })
+        }
+        Command::Types { markdown } => {
+            if markdown {
+                print!("{}", seisreduce::pipeline::registry::markdown());
+            } else {
+                for t in seisreduce::pipeline::registry::TYPES {
+                    println!("{:<9} {:<14} {}", t.role.plural(), t.name, t.about);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Synth(args) => {
             let spec = args.spec()?;

@@ -4,19 +4,30 @@
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
+use seisreduce::pipeline::memory::{self, Bytes, Estimate};
 use seisreduce::pipeline::runtime::{self, Control, RunOptions};
 use seisreduce::pipeline::Pipeline;
-use seisreduce::settings::Settings;
+use seisreduce::settings::{LogFormat, Settings};
 
-/// What `check` prints: the stages as they will run, and the effective settings (secrets
-/// shown as `***`).
-pub fn describe(p: &Pipeline, settings: &Settings) -> String {
+/// How `run` talks to its user.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Voice {
+    /// Warnings and errors only, no closing summary.
+    pub quiet: bool,
+}
+
+/// What `check` prints: the stages as they will run, the memory each will hold, and the
+/// effective settings as TOML (secrets shown as `***`).
+pub fn describe(p: &Pipeline, settings: &Settings, stages: Option<&[String]>) -> String {
     let mut out = format!(
-        "{}: ok: pipeline `{}`, {} stages, bus {:?}\n",
+        "{}: ok: pipeline `{}`, {} stages, bus {}\n",
         p.file.path.display(),
         p.name(),
         p.order.len(),
-        p.file.header.bus
+        match p.file.header.bus {
+            seisreduce::pipeline::config::BusKind::Memory => "memory",
+            seisreduce::pipeline::config::BusKind::Kafka => "kafka",
+        }
     );
     for name in &p.order {
         if let Some(s) = p.stage(name) {
@@ -28,8 +39,44 @@ pub fn describe(p: &Pipeline, settings: &Settings) -> String {
             out += &format!("  {} ({} {}){from}\n", s.name, s.role.plural(), s.type_name);
         }
     }
-    out += &format!("settings: {settings:?}");
+    out += &memory::estimate(p, stages).to_string();
+    out += "\n";
+    if let Ok(Some((limit, from))) = settings.memory.limit_bytes() {
+        out += &format!("  limit {} ({from})\n", Bytes(limit));
+    }
+    out += &format!("settings:\n{}", settings.to_toml().trim_end());
     out
+}
+
+/// Refuses a pipeline whose bound is above the configured limit, naming the stage to shrink.
+fn within_limit(est: &Estimate, settings: &Settings) -> anyhow::Result<()> {
+    let Some((limit, from)) = settings.memory.limit_bytes().map_err(anyhow::Error::msg)? else {
+        return Ok(());
+    };
+    if est.total() <= limit {
+        return Ok(());
+    }
+    let largest = est
+        .largest()
+        .map(|s| {
+            let queue = if s.queue_why.is_empty() {
+                String::new()
+            } else {
+                format!("; input queue {}", s.queue_why)
+            };
+            format!(
+                "; stage `{}` holds the most ({}: {}{queue})",
+                s.stage,
+                Bytes(s.total()),
+                s.why
+            )
+        })
+        .unwrap_or_default();
+    anyhow::bail!(
+        "the pipeline may hold {} but the limit is {} ({from}){largest}: shrink it (shorter blocks or windows, fewer channels per stage, a smaller queue) or raise the limit; `seisreduce check` prints the bound of every stage",
+        Bytes(est.total()),
+        Bytes(limit)
+    )
 }
 
 /// Runs `p` to the end (or to SIGINT/SIGTERM); exit 0 when every stage finished cleanly.
@@ -37,8 +84,12 @@ pub fn run_pipeline(
     p: &Pipeline,
     settings: &Settings,
     opts: RunOptions,
+    voice: Voice,
 ) -> anyhow::Result<ExitCode> {
-    tracing::info!(pipeline = %p.name(), file = %p.file.path.display(), settings = ?settings, "starting");
+    let est = memory::estimate(p, opts.stages.as_deref());
+    within_limit(&est, settings)?;
+    tracing::info!(pipeline = %p.name(), file = %p.file.path.display(), stages = est.stages.len(), memory_bound = %Bytes(est.total()), "starting");
+    tracing::debug!("settings:\n{}", settings.to_toml());
     let ctl = Control::new(p.name());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -64,13 +115,16 @@ pub fn run_pipeline(
         tracing::warn!("second signal: aborting");
         std::process::exit(130);
     });
-    let result = runtime::run(p, settings, &opts, &ctl);
+    let (summary, result) = runtime::run(p, settings, &opts, &ctl);
     rt.shutdown_background();
-    match result {
-        Ok(()) => {
-            tracing::info!(pipeline = %p.name(), "finished");
-            Ok(ExitCode::SUCCESS)
+    if !voice.quiet {
+        match settings.log.format {
+            LogFormat::Json => summary.log(),
+            LogFormat::Human => eprint!("{summary}"),
         }
+    }
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("seisreduce: {e}");

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A value that must never appear in logs or error messages.
 #[derive(Clone, PartialEq, Eq)]
@@ -33,13 +33,20 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Serialised (settings shown as TOML) as `***`, never the value.
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Secret)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Readable lines for a terminal.
@@ -49,7 +56,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     pub format: LogFormat,
@@ -66,7 +73,7 @@ impl Default for LogSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
     /// Address of the `/metrics`, `/healthz` and `/readyz` endpoints (`127.0.0.1:9898`,
@@ -74,7 +81,7 @@ pub struct MetricsSettings {
     pub listen: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
     /// Relative output paths of sinks are taken from here; an `s3://BUCKET/PREFIX` root puts
@@ -114,7 +121,7 @@ impl Default for StorageSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaSettings {
     /// Comma-separated `host:port` list.
@@ -203,14 +210,48 @@ impl KafkaSettings {
     }
 }
 
+/// How much memory the process may plan to hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemorySettings {
+    /// `run` refuses to start a pipeline whose stated bound is above this (`512MiB`, `4 GiB`);
+    /// default: the container's cgroup limit when there is one, else none.
+    pub limit: Option<String>,
+}
+
+impl MemorySettings {
+    /// The limit in bytes and where it came from; an unreadable size is an error naming the key.
+    pub fn limit_bytes(&self) -> Result<Option<(u64, &'static str)>, String> {
+        match &self.limit {
+            Some(text) => crate::pipeline::memory::parse_size(text)
+                .map(|b| Some((b, "memory.limit")))
+                .ok_or_else(|| {
+                    format!(
+                        "memory.limit = {text:?}: not a size (use e.g. \"512MiB\" or \"4 GiB\")"
+                    )
+                }),
+            None => Ok(crate::pipeline::memory::cgroup_limit()
+                .map(|b| (b, "the container's cgroup limit"))),
+        }
+    }
+}
+
 /// Everything a deployment can set.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub storage: StorageSettings,
     pub kafka: KafkaSettings,
+    pub memory: MemorySettings,
+}
+
+impl Settings {
+    /// The effective settings as TOML, secrets as `***` (for `check` and debug logs).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# settings not shown: {e}"))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +301,7 @@ const ENV_KEYS: &[(&str, &str, Ty)] = &[
     ("kafka", "sasl_username", Ty::Str),
     ("kafka", "sasl_password", Ty::Str),
     ("kafka", "group_instance_id", Ty::Str),
+    ("memory", "limit", Ty::Str),
 ];
 
 /// `SEISREDUCE_*` variables that are not settings: the settings file itself, and process

@@ -47,7 +47,7 @@ fn synthetic_decimated_into_the_archive_on_the_output_grid() {
         "[pipeline]\nname = \"dec\"\n\n[sources.noise]\ntype = \"synthetic\"\nchannels = 3\nseconds = 600\nchunk_s = 0.7\n\n[operators.lowrate]\ntype = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"lowrate\"]\npath = \"sds\"\n",
     );
     run_ok(&p, dir.path());
-    let files = seisreduce::inspect::expand_paths(&[dir.path().join("sds/2025")]);
+    let files = seisreduce::paths::expand_paths(&[dir.path().join("sds/2025")]);
     assert_eq!(files.len(), 3, "{files:?}");
     for f in files {
         let a = read_buffer(&std::fs::read(&f).unwrap());
@@ -96,7 +96,7 @@ fn sigterm_drains_flushes_and_exits_zero() {
     assert!(log.contains("stopping"), "{log}");
     // Everything the source made reached the archive: one contiguous trace per channel,
     // flushed through the decimator's delay line.
-    let files = seisreduce::inspect::expand_paths(&[dir.path().join("sds")]);
+    let files = seisreduce::paths::expand_paths(&[dir.path().join("sds")]);
     let traces: Vec<_> = files
         .iter()
         .filter(|f| !f.to_string_lossy().contains(".seisreduce"))

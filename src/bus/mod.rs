@@ -83,6 +83,16 @@ impl Position {
     }
 }
 
+impl Message {
+    /// ` (from TOPIC/PARTITION offset N)` for messages from Kafka, empty for the memory bus:
+    /// appended to log lines about the message.
+    pub fn origin(&self) -> String {
+        self.position.as_ref().map_or(String::new(), |p| {
+            format!(" (from {} offset {})", p.log(), p.offset)
+        })
+    }
+}
+
 /// A message taken from the bus.
 #[derive(Debug, Clone)]
 pub struct Message {

@@ -6,7 +6,7 @@
 //! entry per record with the keys libmseed's `pymseed` uses.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
@@ -14,36 +14,6 @@ use crate::formats::mseed::{read_buffer, Assembly, GapKind, RecordReader};
 use crate::model::Iso;
 
 pub mod das;
-
-/// Files named on the command line, with directories expanded recursively (sorted).
-pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            let mut found = Vec::new();
-            while let Some(d) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&d) else {
-                    found.push(d);
-                    continue;
-                };
-                for e in rd.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else {
-                        found.push(path);
-                    }
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
-}
 
 /// The outcome of reading one file.
 pub enum FileOutcome {

@@ -22,7 +22,14 @@ use std::sync::Arc;
 use ndarray::{s, Array2};
 
 use super::{ConfigError, Event, Operator, Output};
+use crate::bus::DataKind;
 use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Nanos, SampleRate, SourceId};
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
+use serde::Deserialize;
 
 #[derive(Debug, Clone)]
 pub struct AssembleParams {
@@ -271,6 +278,97 @@ impl Operator for Assemble {
 
     fn flush(&mut self, out: &mut Output) {
         self.emit_ready(out, true);
+    }
+}
+
+// The `assemble` stage: its keys and how it runs.
+
+/// `assemble`: one-channel streams (a large-N array, DAS channels stored as miniSEED) into
+/// time-aligned (channel, time) blocks, NaN where a channel has no data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssembleConfig {
+    /// Name of the assembled stream (Kafka key, Zarr group); default: the stage name.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Block length, seconds.
+    #[serde(default = "one_second")]
+    pub block_s: f64,
+    /// Seconds the newest channel may run ahead before a block goes out without the others.
+    #[serde(default = "ten_seconds")]
+    pub wait_s: f64,
+    /// Channels expected: a block goes out as soon as that many have passed its end.
+    #[serde(default)]
+    pub channels: Option<usize>,
+    /// Order rows by the channel index in the station code (DAS channels as miniSEED).
+    #[serde(default)]
+    pub station_index: bool,
+    /// Fibre channel spacing, metres: positions `first_m + index × spacing_m`.
+    #[serde(default)]
+    pub spacing_m: Option<f64>,
+    #[serde(default)]
+    pub first_m: f64,
+}
+
+fn one_second() -> f64 {
+    1.0
+}
+
+fn ten_seconds() -> f64 {
+    10.0
+}
+
+impl AssembleConfig {
+    pub fn operator(&self, stage: &str) -> Result<Box<dyn Operator>, ConfigError> {
+        Ok(Box::new(assemble(AssembleParams {
+            stream: self.stream.clone().unwrap_or_else(|| stage.to_string()),
+            block_s: self.block_s,
+            wait_s: self.wait_s,
+            channels: self.channels,
+            station_index: self.station_index,
+            spacing_m: self.spacing_m,
+            first_m: self.first_m,
+        })?))
+    }
+}
+
+impl StageType for AssembleConfig {
+    const NAME: &'static str = "assemble";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "one-channel streams (DAS channels as miniSEED, large-N arrays) into time-aligned (channel, time) blocks";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for AssembleConfig {
+    fn check(&self, stage: &str) -> Result<(), KeyError> {
+        self.operator(stage).map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // Blocks wait until every channel has passed them, or until the newest channel is
+        // `wait_s` ahead: at most that many blocks (and the one being filled) are pending.
+        let channels = self.channels.map_or(input.all_channels(), |c| c as u64);
+        let out = Flow {
+            streams: 1,
+            channels,
+            ..*input
+        }
+        .with_blocks(input.rate_hz, self.block_s);
+        let blocks = (self.wait_s / self.block_s).ceil() as u64 + 2;
+        Need::new(
+            blocks * out.message_bytes,
+            format!(
+                "{blocks} pending blocks of {channels} ch x {} s",
+                self.block_s
+            ),
+            out,
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator(ctx.stage))
     }
 }
 

@@ -6,10 +6,17 @@
 //! ObsPy's default); each output needs the next sample, so one sample per channel is held back
 //! until the next chunk or the end of the segment.
 
+use super::config::{default_max_gap, gap_policy, per_channel_state, Gaps};
 use super::rows::map_rows;
 use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
+use super::Operator;
+use crate::bus::DataKind;
 use crate::model::SampleRate;
+use crate::pipeline::component::{BuildContext, Component, Role, StageType, Work};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
 use ndarray::{Array2, ArrayView2};
+use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Calculus {
@@ -123,4 +130,74 @@ pub type CalculusOp = Streaming<CalculusFactory>;
 
 pub fn calculus(op: Calculus, gaps: GapPolicy) -> CalculusOp {
     Streaming::new(CalculusFactory(op), gaps)
+}
+
+// The `integrate` and `differentiate` stages: their keys and how they run.
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalculusConfig {
+    #[serde(default)]
+    pub gaps: Gaps,
+    #[serde(default = "default_max_gap")]
+    pub max_gap_samples: u64,
+}
+
+impl CalculusConfig {
+    pub fn operator(&self, op: Calculus) -> Box<dyn Operator> {
+        Box::new(calculus(op, gap_policy(self.gaps, self.max_gap_samples)))
+    }
+}
+
+/// `integrate`: the keys of [`CalculusConfig`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct IntegrateConfig(pub CalculusConfig);
+
+/// `differentiate`: the keys of [`CalculusConfig`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct DifferentiateConfig(pub CalculusConfig);
+
+impl StageType for IntegrateConfig {
+    const NAME: &'static str = "integrate";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "trapezoidal integration with carried state (velocity to displacement)";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl StageType for DifferentiateConfig {
+    const NAME: &'static str = "differentiate";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "central-difference derivative with carried state (velocity to acceleration)";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+/// What both hold: a few samples of state per channel.
+fn calculus_memory(input: &Flow) -> Need {
+    per_channel_state(input, 64, "64 B of state")
+}
+
+impl Component for IntegrateConfig {
+    fn memory(&self, input: &Flow) -> Need {
+        calculus_memory(input)
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(Ok(self.0.operator(Calculus::Integrate)))
+    }
+}
+
+impl Component for DifferentiateConfig {
+    fn memory(&self, input: &Flow) -> Need {
+        calculus_memory(input)
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(Ok(self.0.operator(Calculus::Differentiate)))
+    }
 }

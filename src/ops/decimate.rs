@@ -9,12 +9,22 @@
 //! `n` samples gives `ceil(n / factor)` outputs, covering the same time span. By default the
 //! outputs are put on the epoch grid of the output rate ([`Align::Epoch`]).
 
+use super::config::{default_max_gap, gap_policy, per_channel_state, Gaps};
 use super::rows::map_rows;
 use super::stream::{epoch_lead_in, GapPolicy, Kernel, KernelFactory, Streaming};
 use super::ConfigError;
+use super::Operator;
+use crate::bus::DataKind;
 use crate::dsp::cascade::{Plan, Spec};
 use crate::model::{Nanos, SampleRate};
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::CHUNK_OVERHEAD;
+use crate::pipeline::memory::{Flow, Need};
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// How the decimated values are delivered.
@@ -252,4 +262,104 @@ pub fn decimate_with_taps(taps: &[f32], factor: usize, x: &[f32]) -> Vec<f32> {
     let head = stage.push(input);
     let tail = stage.finish();
     head.iter().chain(tail.iter()).copied().collect()
+}
+
+// The `decimate` stage: its keys and how it runs.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlignName {
+    #[default]
+    Epoch,
+    FirstSample,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputName {
+    #[default]
+    Float,
+    Integer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecimateConfig {
+    pub factor: usize,
+    /// Passband edge as a fraction of the new Nyquist frequency.
+    #[serde(default)]
+    pub pass_fraction: Option<f64>,
+    /// Rejection of what would alias into the passband, dB.
+    #[serde(default)]
+    pub atten_db: Option<f64>,
+    /// Passband ripple, dB.
+    #[serde(default)]
+    pub ripple_db: Option<f64>,
+    #[serde(default)]
+    pub output: OutputName,
+    #[serde(default)]
+    pub align: AlignName,
+    #[serde(default)]
+    pub gaps: Gaps,
+    #[serde(default = "default_max_gap")]
+    pub max_gap_samples: u64,
+}
+
+impl DecimateConfig {
+    fn params(&self) -> DecimateParams {
+        let d = Spec::default();
+        DecimateParams {
+            factor: self.factor,
+            spec: Spec {
+                pass_fraction: self.pass_fraction.unwrap_or(d.pass_fraction),
+                atten_db: self.atten_db.unwrap_or(d.atten_db),
+                ripple_db: self.ripple_db.unwrap_or(d.ripple_db),
+            },
+            output: match self.output {
+                OutputName::Float => OutputKind::Float,
+                OutputName::Integer => OutputKind::Integer,
+            },
+            gaps: gap_policy(self.gaps, self.max_gap_samples),
+            align: match self.align {
+                AlignName::Epoch => Align::Epoch,
+                AlignName::FirstSample => Align::FirstSample,
+            },
+        }
+    }
+
+    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+        Ok(Box::new(decimate(&self.params())?))
+    }
+}
+
+impl StageType for DecimateConfig {
+    const NAME: &'static str = "decimate";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "anti-alias FIR cascade (linear phase, delay removed, >= 100 dB) and decimation by an integer factor";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for DecimateConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.operator().map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // Each channel keeps, per cascade stage, a delay line of the stage's taps and the
+        // samples not yet consumed (at most as many again), in f32.
+        let taps: u64 = Plan::new(self.factor, self.params().spec)
+            .map(|p| p.stages.iter().map(|s| s.taps.len() as u64).sum())
+            .unwrap_or(0);
+        let mut need = per_channel_state(input, taps * 2 * 4, &format!("{taps} taps x 2 x 4 B"));
+        let f = self.factor.max(1) as u64;
+        need.output.rate_hz /= f as f64;
+        need.output.message_bytes = input.message_bytes / f + CHUNK_OVERHEAD;
+        need
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator())
+    }
 }

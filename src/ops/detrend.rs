@@ -1,9 +1,18 @@
 //! `detrend`: remove the mean or the least-squares line from each window of each channel
 //! (SciPy's `detrend(type='constant' | 'linear')` applied per window).
 
+use super::config::{default_max_gap, default_window, gap_policy, windowed_state, Gaps};
 use super::stream::{GapPolicy, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
+use super::Operator;
+use crate::bus::DataKind;
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
+use serde::Deserialize;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,4 +56,60 @@ pub fn detrend(trend: Trend, window_s: f64, gaps: GapPolicy) -> Result<Detrend, 
         WindowedFactory::new(window_s, move |_| Ok(Arc::new(DetrendFn(trend))))?,
         gaps,
     ))
+}
+
+// The `detrend` stage: its keys and how it runs.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrendName {
+    Mean,
+    #[default]
+    Linear,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetrendConfig {
+    #[serde(default)]
+    pub kind: TrendName,
+    #[serde(default = "default_window")]
+    pub window_s: f64,
+    #[serde(default)]
+    pub gaps: Gaps,
+    #[serde(default = "default_max_gap")]
+    pub max_gap_samples: u64,
+}
+
+impl DetrendConfig {
+    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+        let trend = match self.kind {
+            TrendName::Mean => Trend::Mean,
+            TrendName::Linear => Trend::Linear,
+        };
+        let gaps = gap_policy(self.gaps, self.max_gap_samples);
+        Ok(Box::new(detrend(trend, self.window_s, gaps)?))
+    }
+}
+
+impl StageType for DetrendConfig {
+    const NAME: &'static str = "detrend";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str = "removes the mean or a least-squares line, window by window";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for DetrendConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.operator().map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        windowed_state(input, self.window_s)
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator())
+    }
 }

@@ -5,15 +5,26 @@
 //! `butter(order, corners, btype, fs=rate, output='sos')`; the causal path equals `sosfilt` and
 //! each zero-phase window equals `sosfiltfilt` on that window.
 
+use super::config::{
+    default_max_gap, default_window, gap_policy, per_channel_state, windowed_state, Gaps,
+};
 use super::rows::map_rows;
 use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
+use super::Operator;
+use crate::bus::DataKind;
 use crate::dsp::butter::{butter, Band};
 use crate::dsp::sos::{self, State};
 use crate::dsp::zpk2sos::{zpk2sos, Section};
 use crate::model::SampleRate;
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
 use ndarray::{Array2, ArrayView2};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Causal (minimum delay, phase shifted) or zero-phase over windows (no phase shift, twice the
@@ -147,5 +158,112 @@ impl super::Operator for Filter {
             Filter::Causal(op) => op.flush(out),
             Filter::ZeroPhase(op) => op.flush(out),
         }
+    }
+}
+
+// The `filter` stage: its keys and how it runs.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterKind {
+    Lowpass,
+    Highpass,
+    Bandpass,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    pub kind: FilterKind,
+    /// Corner of a low- or high-pass, Hz.
+    #[serde(default)]
+    pub freq: Option<f64>,
+    /// Corners of a band-pass, Hz.
+    #[serde(default)]
+    pub freqmin: Option<f64>,
+    #[serde(default)]
+    pub freqmax: Option<f64>,
+    /// Butterworth order.
+    #[serde(default = "default_corners")]
+    pub corners: usize,
+    /// Forward and backward on fixed windows of `window_s` seconds.
+    #[serde(default)]
+    pub zerophase: bool,
+    #[serde(default = "default_window")]
+    pub window_s: f64,
+    #[serde(default)]
+    pub gaps: Gaps,
+    #[serde(default = "default_max_gap")]
+    pub max_gap_samples: u64,
+}
+
+fn default_corners() -> usize {
+    4
+}
+
+impl FilterConfig {
+    fn band(&self) -> Result<Band, ConfigError> {
+        let need = |v: Option<f64>, key: &'static str| {
+            v.ok_or_else(|| {
+                ConfigError::invalid(key, format!("required for kind = {:?}", self.kind))
+            })
+        };
+        Ok(match self.kind {
+            FilterKind::Lowpass => Band::Lowpass(need(self.freq, "freq")?),
+            FilterKind::Highpass => Band::Highpass(need(self.freq, "freq")?),
+            FilterKind::Bandpass => Band::Bandpass(
+                need(self.freqmin, "freqmin")?,
+                need(self.freqmax, "freqmax")?,
+            ),
+        })
+    }
+
+    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+        let params = FilterParams {
+            order: self.corners,
+            band: self.band()?,
+            phase: if self.zerophase {
+                Phase::ZeroPhase {
+                    window_s: self.window_s,
+                }
+            } else {
+                Phase::Causal
+            },
+            gaps: gap_policy(self.gaps, self.max_gap_samples),
+        };
+        Ok(Box::new(filter(&params)?))
+    }
+}
+
+impl StageType for FilterConfig {
+    const NAME: &'static str = "filter";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "Butterworth low-, high- or band-pass (second-order sections), causal or zero-phase on windows";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for FilterConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.operator().map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        if self.zerophase {
+            return windowed_state(input, self.window_s);
+        }
+        // Two f64 state values per section; a band-pass has twice the sections.
+        let sections = self.corners.div_ceil(2) as u64
+            * if self.kind == FilterKind::Bandpass {
+                2
+            } else {
+                1
+            };
+        per_channel_state(input, sections * 16, &format!("{sections} sections x 16 B"))
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator())
     }
 }

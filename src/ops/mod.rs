@@ -10,7 +10,9 @@
 
 pub mod assemble;
 pub mod calculus;
+pub mod config;
 pub mod decimate;
+pub mod decode;
 pub mod detrend;
 pub mod filter;
 pub mod rows;
@@ -45,6 +47,53 @@ pub enum Event {
     Late { stream: String, dropped: u64 },
     /// The stream's rate or channel set changed: the state was flushed and started again.
     Restart { stream: String, reason: String },
+}
+
+/// One line for people: times as ISO 8601 UTC, durations in seconds.
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::model::Iso;
+        let secs = |a: Nanos, b: Nanos| (b - a) as f64 / 1e9;
+        match self {
+            Event::Gap {
+                stream,
+                start,
+                end,
+                samples,
+                filled,
+            } => write!(
+                f,
+                "{stream}: gap of {} s ({samples} samples) from {} to {}, {}",
+                secs(*start, *end),
+                Iso(*start),
+                Iso(*end),
+                if *filled {
+                    "interpolated"
+                } else {
+                    "filter restarted"
+                }
+            ),
+            Event::Overlap {
+                stream,
+                start,
+                end,
+                dropped,
+            } => write!(
+                f,
+                "{stream}: overlap of {} s from {} to {}, {dropped} repeated samples dropped",
+                secs(*start, *end),
+                Iso(*start),
+                Iso(*end)
+            ),
+            Event::Late { stream, dropped } => {
+                write!(
+                    f,
+                    "{stream}: {dropped} samples arrived after their block was sent, dropped"
+                )
+            }
+            Event::Restart { stream, reason } => write!(f, "{stream}: restarted: {reason}"),
+        }
+    }
 }
 
 /// What a call to an operator produced.

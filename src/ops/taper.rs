@@ -1,9 +1,18 @@
 //! `taper`: a cosine (Hann) ramp at both ends of each window, so that windows can be filtered or
 //! transformed without the step at their edges ringing through the result.
 
+use super::config::{default_max_gap, default_window, gap_policy, windowed_state, Gaps};
 use super::stream::{GapPolicy, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
+use super::Operator;
+use crate::bus::DataKind;
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
+use serde::Deserialize;
 use std::f64::consts::PI;
 use std::sync::Arc;
 
@@ -49,4 +58,53 @@ pub fn taper(fraction: f64, window_s: f64, gaps: GapPolicy) -> Result<Taper, Con
         WindowedFactory::new(window_s, move |_| Ok(Arc::new(TaperFn { fraction })))?,
         gaps,
     ))
+}
+
+// The `taper` stage: its keys and how it runs.
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaperConfig {
+    /// Fraction of the window tapered at each end.
+    #[serde(default = "default_taper")]
+    pub max_percentage: f64,
+    #[serde(default = "default_window")]
+    pub window_s: f64,
+    #[serde(default)]
+    pub gaps: Gaps,
+    #[serde(default = "default_max_gap")]
+    pub max_gap_samples: u64,
+}
+
+fn default_taper() -> f64 {
+    0.05
+}
+
+impl TaperConfig {
+    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+        let gaps = gap_policy(self.gaps, self.max_gap_samples);
+        Ok(Box::new(taper(self.max_percentage, self.window_s, gaps)?))
+    }
+}
+
+impl StageType for TaperConfig {
+    const NAME: &'static str = "taper";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str = "Hann taper at both ends of each window (ObsPy's `max_percentage`)";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for TaperConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.operator().map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        windowed_state(input, self.window_s)
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator())
+    }
 }

@@ -4,7 +4,7 @@
 //! Parsing keeps the span of every stage and key so that every error, including those found
 //! later by graph validation, names the file, the line, the stage and the key, and says what
 //! would be valid. Each stage type's own keys are a struct with `deny_unknown_fields`
-//! (`pipeline::stages`), so a misspelt key is an error, never a silently ignored default.
+//! (see `pipeline::registry`), so a misspelt key is an error, never a silently ignored default.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::stages::{Role, StageSpec};
+use std::sync::Arc;
+
+use super::component::{Component, Role};
+use super::registry::{self, TypeEntry};
 use crate::settings::line_of;
 
 /// An error in a pipeline file.
@@ -76,7 +79,10 @@ pub struct StageDecl {
     pub role: Role,
     pub type_name: String,
     pub inputs: Vec<String>,
-    pub spec: StageSpec,
+    /// The stage type's facts (what it takes and gives).
+    pub entry: &'static TypeEntry,
+    /// The stage's own keys, as its type's config.
+    pub spec: Arc<dyn Component>,
     /// Line of the stage's table header.
     pub line: usize,
     /// Line of each key, for errors found after parsing.
@@ -230,7 +236,7 @@ impl PipelineFile {
                     format!(
                         "missing `type`; {} types: {}",
                         role.plural(),
-                        role.types().join(", ")
+                        registry::names(role).collect::<Vec<_>>().join(", ")
                     ),
                 ))
             }
@@ -251,16 +257,17 @@ impl PipelineFile {
                 ))
             }
         };
-        let spec = StageSpec::parse(role, &type_name, table).map_err(|(key, msg)| {
-            let key = key.as_deref();
-            // A key that is not in the file (missing, or the type itself) points at the header.
-            err(key, msg)
-        })?;
+        // A key that is not in the file (missing, or the type itself) points at the header.
+        let fail = |(key, msg): (Option<String>, String)| err(key.as_deref(), msg);
+        let entry = registry::find(role, &type_name)
+            .ok_or_else(|| fail(registry::unknown_type(role, &type_name)))?;
+        let spec = entry.parse(table).map_err(fail)?;
         Ok(StageDecl {
             name,
             role,
             type_name,
             inputs,
+            entry,
             spec,
             line,
             key_lines,

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::repeats::Repeats;
 use crate::bus::{BusError, Payload, Publisher};
 use crate::model::Chunk;
 use crate::ops::Event;
@@ -35,9 +36,25 @@ pub struct Emitter<'a> {
     pub publisher: Option<Box<dyn Publisher>>,
     pub metrics: &'a StageMetrics,
     pub shutdown: &'a AtomicBool,
+    /// Repeated events and damage, logged as tallies.
+    pub repeats: Repeats,
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
+    pub fn new(
+        stage: &str,
+        publisher: Option<Box<dyn Publisher>>,
+        metrics: &'a StageMetrics,
+        shutdown: &'a AtomicBool,
+    ) -> Emitter<'a> {
+        Emitter {
+            publisher,
+            metrics,
+            shutdown,
+            repeats: Repeats::new(stage),
+        }
+    }
+
     /// Whether SIGINT/SIGTERM asked the pipeline to stop (sources stop reading).
     pub fn stopping(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed)
@@ -62,24 +79,60 @@ impl Emitter<'_> {
         self.emit(&key, Payload::Block(chunk.into()))
     }
 
-    /// Counts and logs what an operator noticed (gaps, overlaps, restarts).
-    pub fn events(&self, events: &[Event]) {
+    /// A message of a kind the stage does not take (the graph check makes this rare: a Kafka
+    /// topic written by another pipeline version): counted and logged, not fatal.
+    pub fn wrong_kind(&mut self, key: &str, payload: &Payload) {
+        self.metrics.dropped("wrong_kind", 1);
+        let what = payload.kind().describe();
+        self.repeats
+            .note(("unexpected messages", true), key, 0, None, || {
+                format!("{key}: unexpected {what} dropped")
+            });
+    }
+
+    /// Counts and logs what an operator noticed (gaps, overlaps, restarts): each at `debug`,
+    /// tallies per kind at `info`.
+    pub fn events(&mut self, events: &[Event]) {
         for e in events {
-            let kind = match e {
-                Event::Gap { .. } => "gap",
-                Event::Overlap { dropped, .. } => {
+            let (kind, tally, stream, lost, span) = match e {
+                Event::Gap {
+                    stream,
+                    start,
+                    end,
+                    samples,
+                    ..
+                } => ("gap", "gaps", stream, *samples, Some((*start, *end))),
+                Event::Overlap {
+                    stream,
+                    start,
+                    end,
+                    dropped,
+                } => {
                     self.metrics.dropped("overlap", *dropped);
-                    "overlap"
+                    (
+                        "overlap",
+                        "overlaps",
+                        stream,
+                        *dropped,
+                        Some((*start, *end)),
+                    )
                 }
-                Event::Late { dropped, .. } => {
+                Event::Late { stream, dropped } => {
                     self.metrics.dropped("late", *dropped);
-                    "late"
+                    ("late", "late blocks", stream, *dropped, None)
                 }
-                Event::Restart { .. } => "restart",
+                Event::Restart { stream, .. } => ("restart", "restarts", stream, 0, None),
             };
             self.metrics.event(kind);
-            tracing::info!(event = ?e, "stream event");
+            tracing::debug!("{e}");
+            self.repeats
+                .note((tally, false), stream, lost, span, || e.to_string());
         }
+    }
+
+    /// The stage is ending: the last tallies.
+    pub fn close(&mut self) {
+        self.repeats.log(true);
     }
 
     /// Everything emitted so far is durable downstream.

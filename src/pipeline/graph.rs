@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::component::Role;
 use super::config::{suggest, PipelineError, PipelineFile, StageDecl};
-use super::stages::{Role, StageSpec};
-use crate::ops::calculus::Calculus;
-use crate::ops::{ConfigError, Operator};
+use super::registry;
 
 /// A pipeline that passed every check.
 #[derive(Debug, Clone)]
@@ -16,42 +15,6 @@ pub struct Pipeline {
     pub file: PipelineFile,
     /// Stage names in an order where every stage comes after its inputs.
     pub order: Vec<String>,
-}
-
-impl StageSpec {
-    /// The operator stage `stage` runs, for operator stages other than `decode`.
-    pub fn build_operator(&self, stage: &str) -> Option<Result<Box<dyn Operator>, ConfigError>> {
-        Some(match self {
-            StageSpec::Assemble(c) => c.build(stage),
-            StageSpec::Decimate(c) => c.build(),
-            StageSpec::Filter(c) => c.build(),
-            StageSpec::Detrend(c) => c.build(),
-            StageSpec::Taper(c) => c.build(),
-            StageSpec::Integrate(c) => Ok(c.build(Calculus::Integrate)),
-            StageSpec::Differentiate(c) => Ok(c.build(Calculus::Differentiate)),
-            _ => return None,
-        })
-    }
-
-    /// Checks the stage's own parameters (values, paths); `base` is where relative paths of
-    /// sources are taken from.
-    fn check(&self, stage: &str) -> Result<(), (Option<String>, String)> {
-        let cfg = |e: ConfigError| match e {
-            ConfigError::Invalid { key, message } => (Some(key.to_string()), message),
-        };
-        if let Some(op) = self.build_operator(stage) {
-            op.map_err(cfg)?;
-        }
-        match self {
-            StageSpec::MseedSource(c) => c.check(),
-            StageSpec::Synthetic(c) => c.check(),
-            StageSpec::DasSource(c) => c.check(),
-            StageSpec::Archive(c) => c.check(),
-            StageSpec::Zarr(c) => c.check(),
-            StageSpec::Parquet(c) => c.check(),
-            _ => Ok(()),
-        }
-    }
 }
 
 impl Pipeline {
@@ -118,20 +81,21 @@ impl Pipeline {
                         ),
                     ));
                 };
-                let Some(kind) = up.spec.output() else {
+                let Some(kind) = up.entry.emits else {
                     return Err(err(
                         Some("inputs"),
                         format!("`{input}` is a sink: it has no output to read"),
                     ));
                 };
-                let accepts = s.spec.accepts();
+                let accepts = s.entry.accepts;
                 if !accepts.contains(&kind) {
-                    let fix = match kind {
-                        crate::bus::DataKind::Records => {
-                            format!("; put a `decode` operator between them (type = \"decode\", inputs = [\"{input}\"])")
-                        }
-                        crate::bus::DataKind::Samples => String::new(),
-                    };
+                    let fix = registry::converters(kind, accepts)
+                        .next()
+                        .map(|t| {
+                            let n = t.name;
+                            format!("; put a `{n}` operator between them (type = \"{n}\", inputs = [\"{input}\"])")
+                        })
+                        .unwrap_or_default();
                     return Err(err(
                         Some("inputs"),
                         format!(
@@ -165,12 +129,10 @@ impl Pipeline {
             if stages.is_some_and(|l| !l.contains(&s.name)) {
                 continue;
             }
-            if let StageSpec::MseedSource(c) = &s.spec {
-                c.check_here().map_err(|(k, m)| {
-                    let k = k.as_deref();
-                    self.file.error(s.line_of(k), Some(&s.name), k, m)
-                })?;
-            }
+            s.spec.check_here().map_err(|(k, m)| {
+                let k = k.as_deref();
+                self.file.error(s.line_of(k), Some(&s.name), k, m)
+            })?;
         }
         Ok(())
     }

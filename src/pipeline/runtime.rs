@@ -15,22 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::component::{BuildContext, Work};
 use super::config::{BusKind, StageDecl};
 use super::emit::{Emitter, StageError};
 use super::graph::Pipeline;
-use super::stages::StageSpec;
+use super::summary::{StageSummary, Summary};
 use crate::bus::kafka::{topic_name, KafkaBus};
 use crate::bus::memory::MemoryBus;
 use crate::bus::{Bus, BusError, Message, Payload, Position, Recv, Subscriber};
-use crate::formats::mseed::{RecordReader, Samples};
-use crate::model::{ChannelMeta, Chunk};
-use crate::ops::{Operator, Output};
+use crate::model::Nanos;
 use crate::settings::Settings;
-use crate::sinks::archive::Archive;
-use crate::sinks::null::NullSink;
-use crate::sinks::parquet::ParquetSink;
-use crate::sinks::zarr::ZarrSink;
-use crate::sinks::Sink;
+use crate::sinks::SinkReport;
 use crate::telemetry::metrics::{Metrics, StageMetrics};
 
 #[derive(Debug, thiserror::Error)]
@@ -110,19 +105,62 @@ fn local_stages<'a>(p: &'a Pipeline, opts: &RunOptions) -> Result<Vec<&'a StageD
     Ok(local)
 }
 
-/// Runs the pipeline until its sources end (memory bus), or until `ctl.shutdown`.
+/// Runs the pipeline until its sources end (memory bus), or until `ctl.shutdown`; the
+/// summary says what each stage did, also when a stage failed.
 pub fn run(
     p: &Pipeline,
     settings: &Settings,
     opts: &RunOptions,
     ctl: &Control,
+) -> (Summary, Result<(), RunError>) {
+    let started = now_ns();
+    let reports: Mutex<BTreeMap<String, SinkReport>> = Mutex::new(BTreeMap::new());
+    let (local, result) = match local_stages(p, opts) {
+        Ok(local) => {
+            let r = run_stages(p, &local, settings, opts, ctl, &reports);
+            (local, r)
+        }
+        Err(e) => (Vec::new(), Err(e)),
+    };
+    let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+    let summary = Summary {
+        pipeline: p.name().to_string(),
+        started,
+        ended: now_ns(),
+        stopped: ctl.shutdown.load(Ordering::Relaxed),
+        stages: local
+            .iter()
+            .map(|s| {
+                StageSummary::new(
+                    s,
+                    ctl.metrics.stage(&s.name).counts(),
+                    reports.remove(&s.name),
+                )
+            })
+            .collect(),
+    };
+    (summary, result)
+}
+
+fn now_ns() -> Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as Nanos)
+}
+
+fn run_stages(
+    p: &Pipeline,
+    local: &[&StageDecl],
+    settings: &Settings,
+    opts: &RunOptions,
+    ctl: &Control,
+    reports: &Mutex<BTreeMap<String, SinkReport>>,
 ) -> Result<(), RunError> {
-    let local = local_stages(p, opts)?;
     let bus: Box<dyn Bus> = match p.file.header.bus {
         BusKind::Memory => Box::new(MemoryBus::new(&p.edges(), p.file.header.queue)),
         BusKind::Kafka => {
             let mut topics: Vec<String> = Vec::new();
-            for s in &local {
+            for s in local {
                 if p.has_consumers(&s.name) {
                     topics.push(topic_name(p.name(), &s.name));
                 }
@@ -141,7 +179,7 @@ pub fn run(
     let kafka = p.file.header.bus == BusKind::Kafka;
     // Build everything before any thread starts, so that a failure leaves nothing running.
     let mut prepared = Vec::new();
-    for s in &local {
+    for s in local {
         let metrics = ctl.metrics.stage(&s.name);
         let publisher = if p.has_consumers(&s.name) {
             bus.publisher(&s.name)?
@@ -153,11 +191,17 @@ pub fn run(
         } else {
             Some(bus.subscriber(&s.name, &s.inputs)?)
         };
-        let work =
-            Work::build(s, p, settings, metrics.clone()).map_err(|error| RunError::Stage {
-                stage: s.name.clone(),
-                error,
-            })?;
+        let ctx = BuildContext {
+            stage: &s.name,
+            inputs: &s.inputs,
+            pipeline: p,
+            settings,
+            metrics: metrics.clone(),
+        };
+        let work = s.spec.build(&ctx).map_err(|error| RunError::Stage {
+            stage: s.name.clone(),
+            error,
+        })?;
         prepared.push((*s, metrics, publisher, input, work));
     }
     drop(bus);
@@ -168,18 +212,29 @@ pub fn run(
             std::thread::Builder::new()
                 .name(format!("stage-{}", s.name))
                 .spawn_scoped(scope, move || {
-                    let mut em = Emitter {
-                        publisher,
-                        metrics: &metrics,
-                        shutdown,
+                    let mut em = Emitter::new(&s.name, publisher, &metrics, shutdown);
+                    tracing::debug!(stage = %s.name, r#type = %s.type_name, "stage started");
+                    let res = match (input, work) {
+                        (None, Work::Source(src)) => src.run(&mut em).and_then(|()| em.flush()),
+                        (Some(sub), work) => {
+                            let report = |w: &Work| {
+                                if let Work::Sink { sink, .. } = w {
+                                    if let Some(r) = sink.report() {
+                                        let mut all =
+                                            reports.lock().unwrap_or_else(|e| e.into_inner());
+                                        all.insert(s.name.clone(), r);
+                                    }
+                                }
+                            };
+                            consume(sub, work, &mut em, kafka, report)
+                        }
+                        (None, _) => Err(StageError::Other(
+                            "a stage without inputs that is not a source".into(),
+                        )),
                     };
-                    tracing::info!(stage = %s.name, r#type = %s.type_name, "stage started");
-                    let res = match input {
-                        None => work.run_source(&s.name, &mut em).and_then(|()| em.flush()),
-                        Some(sub) => consume(sub, work, &mut em, kafka),
-                    };
+                    em.close();
                     match res {
-                        Ok(()) => tracing::info!(stage = %s.name, "stage finished"),
+                        Ok(()) => tracing::debug!(stage = %s.name, "stage finished"),
                         Err(error) => {
                             tracing::error!(stage = %s.name, "stage failed: {error}");
                             metrics.error("fatal");
@@ -223,122 +278,34 @@ pub fn run(
     }
 }
 
-/// What a stage does with its data.
-enum Work {
-    Source(StageSpec),
-    Operator(Box<dyn Operator>, Output),
-    Decode,
-    Sink(Box<dyn Sink>, Duration),
-}
-
+/// How a running stage's work is driven by the loops below.
 impl Work {
-    fn build(
-        s: &StageDecl,
-        p: &Pipeline,
-        settings: &Settings,
-        metrics: StageMetrics,
-    ) -> Result<Work, StageError> {
-        if let Some(op) = s.spec.build_operator(&s.name) {
-            let op = op.map_err(|e| StageError::Other(e.to_string()))?;
-            return Ok(Work::Operator(op, Output::default()));
-        }
-        Ok(match &s.spec {
-            StageSpec::Decode(_) => Work::Decode,
-            StageSpec::Archive(c) => {
-                let root = settings.storage.resolve(&c.path);
-                let interval = Duration::from_secs_f64(c.commit_interval_s);
-                Work::Sink(
-                    Box::new(Archive::open(c, root, &s.name, metrics)?),
-                    interval,
-                )
-            }
-            StageSpec::Zarr(c) => {
-                let product = s.inputs.first().cloned().unwrap_or_else(|| s.name.clone());
-                let sink = ZarrSink::open(
-                    c,
-                    &settings.storage,
-                    product,
-                    super::provenance::attributes(p, &s.name),
-                    metrics,
-                )?;
-                Work::Sink(Box::new(sink), Duration::from_secs_f64(c.commit_interval_s))
-            }
-            StageSpec::Parquet(c) => Work::Sink(
-                Box::new(ParquetSink::open(
-                    settings.storage.resolve(&c.path),
-                    metrics,
-                )?),
-                Duration::from_secs_f64(c.commit_interval_s),
-            ),
-            StageSpec::Null(_) => Work::Sink(Box::new(NullSink), Duration::from_secs(1)),
-            spec => Work::Source(spec.clone()),
-        })
-    }
-
-    fn run_source(self, stage: &str, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        match self {
-            Work::Source(StageSpec::MseedSource(c)) => crate::sources::files::run(&c, em),
-            Work::Source(StageSpec::Synthetic(c)) => crate::sources::synthetic::run(&c, stage, em),
-            Work::Source(StageSpec::DasSource(c)) => crate::sources::das::run(&c, stage, em),
-            _ => Err(StageError::Other("not a source".into())),
-        }
-    }
-
     fn interval(&self) -> Duration {
         match self {
-            Work::Sink(_, d) => *d,
+            Work::Sink { commit, .. } => *commit,
             _ => Duration::from_millis(500),
         }
     }
 
     fn take(&mut self, m: Message, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        match (self, m.payload) {
-            (Work::Sink(sink, _), payload) => sink.write(&Message { payload, ..m }),
-            (Work::Operator(op, out), Payload::Block(c)) => {
-                op.process(Arc::unwrap_or_clone(c), out);
-                for c in out.chunks.drain(..) {
-                    em.emit_chunk(c)?;
-                }
-                em.events(&out.events);
-                out.clear();
-                Ok(())
-            }
-            (Work::Decode, Payload::Record(bytes)) => match decode_record(&m.key, &bytes) {
-                Ok(Some(chunk)) => em.emit_chunk(chunk),
-                Ok(None) => {
-                    em.metrics.dropped("text_record", 1);
-                    Ok(())
-                }
-                Err(e) => {
-                    em.metrics.dropped("corrupt_record", 1);
-                    tracing::warn!(key = %m.key, position = ?m.position, "record not decoded: {e}");
-                    Ok(())
-                }
-            },
-            (_, p) => {
-                em.metrics.dropped("wrong_kind", 1);
-                tracing::warn!(key = %m.key, position = ?m.position, "unexpected {} dropped", p.kind().describe());
-                Ok(())
-            }
+        match self {
+            Work::Sink { sink, .. } => sink.write(&m),
+            Work::Transform(t) => t.take(m, em),
+            Work::Source(_) => Ok(()),
         }
     }
 
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        if let Work::Operator(op, out) = self {
-            op.flush(out);
-            for c in out.chunks.drain(..) {
-                em.emit_chunk(c)?;
-            }
-            em.events(&out.events);
-            out.clear();
+        match self {
+            Work::Transform(t) => t.finish(em),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// After a rebalance: what was taken since the last commit will be delivered again.
     fn rollback(&mut self, em: &Emitter<'_>) -> Result<(), StageError> {
         match self {
-            Work::Sink(sink, _) => sink.rollback(),
+            Work::Sink { sink, .. } => sink.rollback(),
             // Already published downstream: the re-delivery may repeat it (at least once).
             _ => {
                 em.metrics.event("rebalance");
@@ -349,42 +316,29 @@ impl Work {
 
     fn durable(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match self {
-            Work::Sink(sink, _) => sink.sync(),
+            Work::Sink { sink, .. } => sink.sync(),
             _ => em.flush(),
         }
     }
 }
 
-/// One record as a one-channel block; `None` for text records (logs, not samples).
-fn decode_record(key: &str, bytes: &[u8]) -> Result<Option<Chunk>, String> {
-    let rec = RecordReader::new(bytes)
-        .next()
-        .ok_or("no record")?
-        .map_err(|e| e.to_string())?;
-    let data: Vec<f32> = match rec.decode().map_err(|e| e.to_string())? {
-        Samples::Int(v) => v.into_iter().map(|x| x as f32).collect(),
-        Samples::Float32(v) => v,
-        Samples::Float64(v) => v.into_iter().map(|x| x as f32).collect(),
-        Samples::Text(_) => return Ok(None),
-    };
-    let h = &rec.header;
-    Ok(Some(Chunk {
-        stream: key.to_string(),
-        start: h.start,
-        rate: h.rate,
-        channels: vec![ChannelMeta {
-            source_id: h.sid.clone(),
-            distance_m: None,
-        }],
-        data: ndarray::Array2::from_shape_vec((1, data.len()), data).map_err(|e| e.to_string())?,
-        das: None,
-    }))
+/// The loop of a stage with inputs: take, work, and every interval make durable and commit.
+/// `report` sees the work when it ends, failed or not (what a sink wrote, for the summary).
+fn consume(
+    sub: Box<dyn Subscriber>,
+    mut work: Work,
+    em: &mut Emitter<'_>,
+    kafka: bool,
+    report: impl FnOnce(&Work),
+) -> Result<(), StageError> {
+    let res = consume_loop(sub, &mut work, em, kafka);
+    report(&work);
+    res
 }
 
-/// The loop of a stage with inputs: take, work, and every interval make durable and commit.
-fn consume(
+fn consume_loop(
     mut sub: Box<dyn Subscriber>,
-    mut work: Work,
+    work: &mut Work,
     em: &mut Emitter<'_>,
     kafka: bool,
 ) -> Result<(), StageError> {

@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{replace_file, Positions, Sink};
-use crate::bus::{Message, Payload};
+use super::{replace_file, Positions, Sink, SinkReport};
+use crate::bus::{DataKind, Message, Payload};
 use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
 use crate::model::{SourceId, YearDayTime};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Bytes, Flow, Need};
 use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,8 +58,43 @@ fn one() -> f64 {
     1.0
 }
 
+impl StageType for ArchiveConfig {
+    const NAME: &'static str = "mseed";
+    const ROLE: Role = Role::Sink;
+    const ABOUT: &'static str =
+        "an SDS miniSEED archive, exactly once across crashes (records as received, blocks encoded)";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Records, DataKind::Samples];
+    const EMITS: Option<DataKind> = None;
+}
+
+impl Component for ArchiveConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.check_values()
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // A block's records while they are encoded, and an open file and checkpoint entry per
+        // day file (at most the open-file limit).
+        let files = input.all_channels().min(MAX_OPEN as u64);
+        Need::new(
+            2 * input.message_bytes + files * 1024,
+            format!("encoding one block, {files} open day files"),
+            Flow::default(),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let root = ctx.settings.storage.resolve(&self.path);
+        let sink = Archive::open(self, root, ctx.stage, ctx.metrics.clone())?;
+        Ok(Work::sink(sink, self.commit_interval_s))
+    }
+}
+
+/// Day files kept open between syncs.
+const MAX_OPEN: usize = 4096;
+
 impl ArchiveConfig {
-    pub fn check(&self) -> Result<(), (Option<String>, String)> {
+    fn check_values(&self) -> Result<(), KeyError> {
         let bad = |k: &str, m: String| Err((Some(k.to_string()), m));
         let Some(enc) = Encoding::from_name(&self.encoding) else {
             return bad(
@@ -110,6 +147,9 @@ pub struct Archive {
     open: BTreeMap<String, File>,
     dirty: Vec<String>,
     metrics: StageMetrics,
+    /// This run's output, for the summary: bytes appended and the day files they went to.
+    written: u64,
+    touched: std::collections::BTreeSet<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StageError + '_ {
@@ -143,13 +183,15 @@ impl Archive {
             open: BTreeMap::new(),
             dirty: Vec::new(),
             metrics,
+            written: 0,
+            touched: Default::default(),
         };
         a.recover()?;
         Ok(a)
     }
 
     fn data_files(&self) -> Vec<(String, PathBuf)> {
-        crate::inspect::expand_paths(std::slice::from_ref(&self.root))
+        crate::paths::expand_paths(std::slice::from_ref(&self.root))
             .into_iter()
             .filter_map(|p| {
                 let rel = p.strip_prefix(&self.root).ok()?.to_str()?.to_string();
@@ -260,6 +302,10 @@ impl Archive {
         if let Some(len) = self.state.files.get_mut(&rel) {
             *len += bytes.len() as u64;
         }
+        self.written += bytes.len() as u64;
+        if !self.touched.contains(&rel) {
+            self.touched.insert(rel.clone());
+        }
         self.dirty.push(rel);
         Ok(())
     }
@@ -285,11 +331,11 @@ impl Sink for Archive {
                 }
                 Some(Err(e)) => {
                     self.metrics.dropped("corrupt_record", 1);
-                    tracing::warn!(key = %m.key, position = ?m.position, "record not stored: {e}");
+                    tracing::warn!(stream = %m.key, "record not stored{}: {e}", m.origin());
                 }
                 None => {
                     self.metrics.dropped("corrupt_record", 1);
-                    tracing::warn!(key = %m.key, position = ?m.position, "empty record not stored");
+                    tracing::warn!(stream = %m.key, "empty record not stored{}", m.origin());
                 }
             },
             Payload::Block(c) => {
@@ -340,9 +386,22 @@ impl Sink for Archive {
             }
         }
         // Keep few files open: the day files of a live archive change once a day.
-        if self.open.len() > 4096 {
+        if self.open.len() > MAX_OPEN {
             self.open.clear();
         }
         self.write_checkpoint()
+    }
+
+    fn report(&self) -> Option<SinkReport> {
+        let at = self.root.display();
+        let files = self.touched.len();
+        Some(SinkReport {
+            wrote: format!(
+                "{at}: SDS archive, {} appended to {files} day file{}",
+                Bytes(self.written),
+                if files == 1 { "" } else { "s" }
+            ),
+            open_with: Some(format!("obspy.read(\"{at}/*/*/*/*/*\")")),
+        })
     }
 }

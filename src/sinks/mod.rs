@@ -20,6 +20,19 @@ pub trait Sink: Send {
     fn sync(&mut self) -> Result<(), StageError>;
     /// Forgets everything written since the last sync (it will be delivered again).
     fn rollback(&mut self) -> Result<(), StageError>;
+    /// What the sink wrote and where, for the run's closing summary.
+    fn report(&self) -> Option<SinkReport> {
+        None
+    }
+}
+
+/// What a sink tells its user at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkReport {
+    /// `out/quickstart/etna.zarr: 3 channels x 10.0 s at 1000 Hz, zstd 2.1x`.
+    pub wrote: String,
+    /// The one line that opens it: `xarray.open_zarr("out/quickstart/etna.zarr")`.
+    pub open_with: Option<String>,
 }
 
 /// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, never a

@@ -29,11 +29,13 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
-use super::{replace_file, Positions, Sink};
-use crate::bus::{Message, Payload};
+use super::{replace_file, Positions, Sink, SinkReport};
+use crate::bus::{DataKind, Message, Payload};
 use crate::formats::mseed::RecordReader;
 use crate::model::{sample_time, Nanos, SampleRate};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
 use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -50,12 +52,39 @@ fn ten() -> f64 {
     10.0
 }
 
-impl ParquetConfig {
-    pub fn check(&self) -> Result<(), (Option<String>, String)> {
+impl StageType for ParquetConfig {
+    const NAME: &'static str = "parquet";
+    const ROLE: Role = Role::Sink;
+    const ABOUT: &'static str = "availability and gap tables per stream, as Parquet for pandas";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Records, DataKind::Samples];
+    const EMITS: Option<DataKind> = None;
+}
+
+impl Component for ParquetConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
         if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
             return Err((Some("commit_interval_s".into()), "must be positive".into()));
         }
         Ok(())
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // A segment list per channel; a segment and a gap row are tens of bytes, and a stream
+        // without gaps keeps one segment. 64 segments per channel allow for a damaged day.
+        let n = input.all_channels();
+        Need::new(
+            n * 64 * 96 + (1 << 20),
+            format!("{n} ch x 64 segments, table buffers"),
+            Flow::default(),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let sink = ParquetSink::open(
+            ctx.settings.storage.resolve(&self.path),
+            ctx.metrics.clone(),
+        )?;
+        Ok(Work::sink(sink, self.commit_interval_s))
     }
 }
 
@@ -352,7 +381,7 @@ impl Sink for ParquetSink {
                 }
                 _ => {
                     self.metrics.dropped("corrupt_record", 1);
-                    tracing::warn!(key = %m.key, position = ?m.position, "record not accounted: unreadable");
+                    tracing::warn!(stream = %m.key, "record not accounted{}: unreadable", m.origin());
                 }
             },
             Payload::Block(c) => {
@@ -382,6 +411,22 @@ impl Sink for ParquetSink {
 
     fn rollback(&mut self) -> Result<(), StageError> {
         self.recover()
+    }
+
+    fn report(&self) -> Option<SinkReport> {
+        let gaps = self.gaps.iter().filter(|g| g.kind == "gap").count();
+        let overlaps = self.gaps.len() - gaps;
+        let dir = self.dir.display();
+        Some(SinkReport {
+            wrote: format!(
+                "{dir}: availability of {} stream{} ({gaps} gap{}, {overlaps} overlap{}) in availability.parquet, gaps.parquet",
+                self.segments.len(),
+                if self.segments.len() == 1 { "" } else { "s" },
+                if gaps == 1 { "" } else { "s" },
+                if overlaps == 1 { "" } else { "s" },
+            ),
+            open_with: Some(format!("pandas.read_parquet(\"{dir}/availability.parquet\")")),
+        })
     }
 }
 

@@ -24,9 +24,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::sleep_until;
+use crate::bus::DataKind;
 use crate::formats::das::{DasFile, DasInfo};
 use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate, SeedId};
+use crate::pipeline::component::{
+    BuildContext, Component, KeyError, Role, Source, StageType, Work,
+};
 use crate::pipeline::emit::{Emitter, StageError};
+use crate::pipeline::memory::{Flow, Need};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,10 +92,88 @@ fn hsf() -> String {
     "HSF".into()
 }
 
-type Fail = (Option<String>, String);
+type Fail = KeyError;
+
+impl StageType for DasSourceConfig {
+    const NAME: &'static str = "das";
+    const ROLE: Role = Role::Source;
+    const ABOUT: &'static str =
+        "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa), a file or a folder followed as it grows";
+    const ACCEPTS: &'static [DataKind] = &[];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for DasSourceConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.check_values()
+    }
+
+    fn memory(&self, _: &Flow) -> Need {
+        // The shape of the first file stands for the others (an interrogator's files share it).
+        let first = list(self).ok().and_then(|files| {
+            files
+                .iter()
+                .find_map(|(_, p)| crate::formats::das::DasFile::open(p).ok())
+        });
+        let (channels, rate, dtype, note) = match &first {
+            Some(f) => (
+                f.info.distance.len() as u64,
+                f.info.rate_hz,
+                f.info.dtype.clone(),
+                String::new(),
+            ),
+            None => (
+                10_000,
+                1000.0,
+                "float32".into(),
+                " (no file yet: assumed 10,000 ch x 1 kHz)".into(),
+            ),
+        };
+        let out = Flow {
+            message_bytes: 0,
+            streams: 1,
+            channels,
+            rate_hz: rate,
+        }
+        .with_blocks(rate, self.chunk_s);
+        let stored = match dtype.as_str() {
+            "int16" | "uint16" => 2,
+            "float64" | "int64" | "uint64" => 8,
+            _ => 4,
+        };
+        // One window read in the stored type, and the block it becomes.
+        let window = out.message_bytes / 4 * stored;
+        Need::new(
+            window + out.message_bytes,
+            format!(
+                "a {} s window of {channels} ch x {rate} Hz ({dtype} read, float32 block){note}",
+                self.chunk_s
+            ),
+            out,
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Ok(Work::Source(Box::new(DasSource {
+            cfg: self.clone(),
+            stage: ctx.stage.to_string(),
+        })))
+    }
+}
+
+struct DasSource {
+    cfg: DasSourceConfig,
+    stage: String,
+}
+
+impl Source for DasSource {
+    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        run(&self.cfg, &self.stage, em)
+    }
+}
 
 impl DasSourceConfig {
-    pub fn check(&self) -> Result<(), Fail> {
+    fn check_values(&self) -> Result<(), Fail> {
         let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
         if !(self.poll_s > 0.0 && self.poll_s.is_finite()) {
             return bad("poll_s", "must be a positive number of seconds");
@@ -468,11 +551,7 @@ mod tests {
         let out = Collect::default();
         let metrics = Metrics::new("t").stage("fibre");
         let stop = AtomicBool::new(false);
-        let mut em = Emitter {
-            publisher: Some(Box::new(out.clone())),
-            metrics: &metrics,
-            shutdown: &stop,
-        };
+        let mut em = Emitter::new("fibre", Some(Box::new(out.clone())), &metrics, &stop);
         run(&config(dir.path()), "fibre", &mut em).unwrap();
         let chunks = out.0.lock().unwrap();
         // 1 s files in 0.3 s blocks: 30, 30, 30, 10 rows each.
@@ -501,15 +580,14 @@ mod tests {
         let cfg = config(Path::new("/nonexistent/das"));
         let metrics = Metrics::new("t").stage("fibre");
         let stop = AtomicBool::new(false);
-        let mut em = Emitter {
-            publisher: None,
-            metrics: &metrics,
-            shutdown: &stop,
-        };
+        let mut em = Emitter::new("fibre", None, &metrics, &stop);
         let e = run(&cfg, "fibre", &mut em).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/das"), "{e}");
         let bad: DasSourceConfig = toml::from_str("path = \"x\"\nchannel = \"HS\"").unwrap();
-        assert_eq!(bad.check().unwrap_err().0.as_deref(), Some("channel"));
+        assert_eq!(
+            bad.check_values().unwrap_err().0.as_deref(),
+            Some("channel")
+        );
         assert!(toml::from_str::<DasSourceConfig>("path = \"x\"\nfolow = true").is_err());
     }
 }

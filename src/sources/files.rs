@@ -18,10 +18,15 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{parse_time, sleep_until};
+use crate::bus::DataKind;
 use crate::bus::Payload;
 use crate::formats::mseed::{OwnedRecord, RecordStream, StreamItem};
 use crate::model::{Nanos, YearDayTime};
+use crate::pipeline::component::{
+    BuildContext, Component, KeyError, Role, Source, StageType, Work,
+};
 use crate::pipeline::emit::{Emitter, StageError};
+use crate::pipeline::memory::{Bytes as Size, Flow, Need};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,10 +85,124 @@ fn yes() -> bool {
     true
 }
 
-type Fail = (Option<String>, String);
+type Fail = KeyError;
+
+impl StageType for MseedSourceConfig {
+    const NAME: &'static str = "mseed";
+    const ROLE: Role = Role::Source;
+    const ABOUT: &'static str =
+        "miniSEED files, folders and SDS archives, as fast as possible or at recorded speed";
+    const ACCEPTS: &'static [DataKind] = &[];
+    const EMITS: Option<DataKind> = Some(DataKind::Records);
+}
+
+impl Component for MseedSourceConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.check_values()
+    }
+
+    fn check_here(&self) -> Result<(), KeyError> {
+        self.check_path()
+    }
+
+    fn memory(&self, _: &Flow) -> Need {
+        let files = self.files().unwrap_or_default();
+        let scan = scan(&files);
+        let open = match self.speed {
+            Speed::Fast => 1,
+            Speed::Realtime => files.len().max(1) as u64,
+        };
+        // Each open file: the 64 KiB read buffer and the decoder's (at most as much again,
+        // plus one record).
+        let per_file = 2 * READ_BUFFER + scan.record_bytes;
+        Need::new(
+            open * per_file,
+            format!(
+                "{open} open file{} x {}; {} stream{}, records up to {}{}",
+                if open == 1 { "" } else { "s" },
+                Size(per_file),
+                scan.streams,
+                if scan.streams == 1 { "" } else { "s" },
+                Size(scan.record_bytes),
+                scan.note
+            ),
+            Flow {
+                message_bytes: scan.record_bytes,
+                streams: scan.streams,
+                channels: 1,
+                rate_hz: scan.rate_hz,
+            },
+        )
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        Ok(Work::Source(Box::new(self.clone())))
+    }
+}
+
+impl Source for MseedSourceConfig {
+    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        run(&self, em)
+    }
+}
+
+/// The read buffer of each open file.
+const READ_BUFFER: u64 = 64 * 1024;
+/// Files whose first records are looked at for the memory estimate.
+const SCAN_FILES: usize = 2000;
+
+/// What the first records of the files say: streams, the longest record, the highest rate.
+struct Scan {
+    streams: u64,
+    record_bytes: u64,
+    rate_hz: f64,
+    note: &'static str,
+}
+
+/// Reads the first 64 KiB of each file (of the first [`SCAN_FILES`]), as the replay will.
+/// Without files (a processing host of a split pipeline) it assumes 4 KiB records of 1,000
+/// streams at 100 Hz, and says so.
+fn scan(files: &[PathBuf]) -> Scan {
+    use std::io::Read;
+    let mut ids = std::collections::HashSet::new();
+    let (mut longest, mut rate) = (0usize, 0f64);
+    let mut buf = vec![0; READ_BUFFER as usize];
+    for f in files.iter().take(SCAN_FILES) {
+        if let Some((stream, _, _)) = sds_day(f) {
+            ids.insert(stream);
+        }
+        let Ok(mut file) = File::open(f) else {
+            continue;
+        };
+        let n = file.read(&mut buf).unwrap_or(0);
+        for r in crate::formats::mseed::RecordReader::new(&buf[..n]).flatten() {
+            ids.insert(r.header.sid.as_str().to_string());
+            longest = longest.max(r.header.record_length);
+            rate = rate.max(r.header.rate.hz());
+        }
+    }
+    if longest == 0 {
+        return Scan {
+            streams: 1000,
+            record_bytes: 4096,
+            rate_hz: 100.0,
+            note: " (no files here: assumed)",
+        };
+    }
+    Scan {
+        streams: ids.len().max(1) as u64,
+        record_bytes: longest as u64,
+        rate_hz: rate,
+        note: if files.len() > SCAN_FILES {
+            " (first 2000 files)"
+        } else {
+            ""
+        },
+    }
+}
 
 impl MseedSourceConfig {
-    pub fn check(&self) -> Result<(), Fail> {
+    fn check_values(&self) -> Result<(), Fail> {
         self.window()?;
         if !(self.speedup > 0.0 && self.speedup.is_finite()) {
             return Err((Some("speedup".into()), "must be a positive number".into()));
@@ -92,7 +211,7 @@ impl MseedSourceConfig {
     }
 
     /// What only the host that runs the stage can check.
-    pub fn check_here(&self) -> Result<(), Fail> {
+    fn check_path(&self) -> Result<(), Fail> {
         if self.path.exists() {
             Ok(())
         } else {
@@ -119,7 +238,7 @@ impl MseedSourceConfig {
     /// The files to replay, in replay order.
     pub fn files(&self) -> Result<Vec<PathBuf>, Fail> {
         let (start, end) = self.window()?;
-        let all = crate::inspect::expand_paths(std::slice::from_ref(&self.path));
+        let all = crate::paths::expand_paths(std::slice::from_ref(&self.path));
         let sds = match self.layout {
             Layout::Sds => true,
             Layout::Files => false,
@@ -217,24 +336,72 @@ pub fn glob(pattern: &str, s: &str) -> bool {
 struct Reader {
     path: PathBuf,
     records: RecordStream<File>,
+    damage: Damage,
+}
+
+/// The damaged spans of one file: each logged at `debug`, the file summarised once at `warn`
+/// when it has been read (a file broken in a thousand places is one line, not a thousand).
+#[derive(Default)]
+struct Damage {
+    spans: u64,
+    first: u64,
+    last: u64,
+    example: String,
 }
 
 impl Reader {
+    fn open(path: PathBuf) -> std::io::Result<Reader> {
+        Ok(Reader {
+            records: RecordStream::new(File::open(&path)?),
+            path,
+            damage: Damage::default(),
+        })
+    }
+
     /// The next good record; bad ones are logged and counted on the way.
     fn next(&mut self, out: &Emitter<'_>) -> Option<OwnedRecord> {
         loop {
-            match self.records.next()? {
+            let Some(item) = self.records.next() else {
+                self.summarise();
+                return None;
+            };
+            match item {
                 StreamItem::Record(r) => return Some(r),
                 StreamItem::Bad(e) => {
                     out.metrics.dropped("corrupt_record", 1);
-                    tracing::warn!(file = %self.path.display(), "skipped: {e}");
+                    tracing::debug!(file = %self.path.display(), "skipped: {e}");
+                    let d = &mut self.damage;
+                    if d.spans == 0 {
+                        d.first = e.offset;
+                        d.example = e.to_string();
+                    }
+                    d.spans += 1;
+                    d.last = e.offset;
                 }
                 StreamItem::Io(e) => {
                     out.metrics.dropped("io_error", 1);
                     tracing::error!(file = %self.path.display(), "read error, rest of file skipped: {e}");
+                    self.summarise();
                     return None;
                 }
             }
+        }
+    }
+
+    fn summarise(&mut self) {
+        let d = std::mem::take(&mut self.damage);
+        match d.spans {
+            0 => {}
+            1 => {
+                tracing::warn!(file = %self.path.display(), "skipped 1 damaged span: {}", d.example)
+            }
+            n => tracing::warn!(
+                file = %self.path.display(),
+                "skipped {n} damaged spans between bytes {} and {} (first: {})",
+                d.first,
+                d.last,
+                d.example
+            ),
         }
     }
 }
@@ -259,11 +426,8 @@ pub fn run(cfg: &MseedSourceConfig, out: &mut Emitter<'_>) -> Result<(), StageEr
     tracing::info!(files = files.len(), bytes = total, path = %cfg.path.display(), "replaying miniSEED");
     let mut readers = files
         .into_iter()
-        .filter_map(|path| match File::open(&path) {
-            Ok(f) => Some(Reader {
-                records: RecordStream::new(f),
-                path,
-            }),
+        .filter_map(|path| match Reader::open(path.clone()) {
+            Ok(r) => Some(r),
             Err(e) => {
                 out.metrics.dropped("io_error", 1);
                 tracing::error!(file = %path.display(), "cannot open: {e}");

@@ -4,7 +4,6 @@
 
 pub mod das;
 pub mod files;
-pub mod synthetic;
 
 use crate::model::{parse_iso, Nanos};
 

@@ -162,6 +162,62 @@ impl Metrics {
     }
 }
 
+/// A stage's counters as they stand, for the run's closing summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageCounts {
+    pub records_in: u64,
+    pub records_out: u64,
+    pub samples_in: u64,
+    pub samples_out: u64,
+    /// (reason, count), reasons in name order.
+    pub dropped: Vec<(String, u64)>,
+    /// (kind, count): gaps, overlaps, restarts, ...
+    pub events: Vec<(String, u64)>,
+    pub errors: Vec<(String, u64)>,
+}
+
+/// The `label`-valued counts of `vec` for one stage.
+fn by_label(vec: &IntCounterVec, pipeline: &str, stage: &str, label: &str) -> Vec<(String, u64)> {
+    use prometheus::core::Collector;
+    let mut out = Vec::new();
+    for family in vec.collect() {
+        for m in family.get_metric() {
+            let value = |name: &str| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == name)
+                    .map(|l| l.value().to_string())
+            };
+            if value("pipeline").as_deref() == Some(pipeline)
+                && value("stage").as_deref() == Some(stage)
+            {
+                let n = m.get_counter().get_value() as u64;
+                if let (Some(k), true) = (value(label), n > 0) {
+                    out.push((k, n));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+impl StageMetrics {
+    /// The counters of this stage now.
+    pub fn counts(&self) -> StageCounts {
+        let (p, s) = (self.pipeline.as_str(), self.stage.as_str());
+        StageCounts {
+            records_in: self.records_in.get(),
+            records_out: self.records_out.get(),
+            samples_in: self.samples_in.get(),
+            samples_out: self.samples_out.get(),
+            dropped: by_label(&self.dropped, p, s, "reason"),
+            events: by_label(&self.events, p, s, "kind"),
+            errors: by_label(&self.errors, p, s, "kind"),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct StageMetrics {
     pipeline: String,

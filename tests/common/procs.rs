@@ -58,7 +58,7 @@ pub fn synth(dir: &Path, channels: usize, seconds: f64) -> PathBuf {
 
 /// The data files under `path`, without the sinks' own state folders.
 fn data_files(path: &Path) -> Vec<PathBuf> {
-    let mut files = seisreduce::inspect::expand_paths(&[path.to_path_buf()]);
+    let mut files = seisreduce::paths::expand_paths(&[path.to_path_buf()]);
     files.retain(|f| !f.to_string_lossy().contains(".seisreduce"));
     files
 }

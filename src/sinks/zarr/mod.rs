@@ -24,10 +24,12 @@ use self::grid::{Origin, TimeGrid};
 use self::layout::Layout;
 use self::product::{Description, Product};
 use self::store::ZarrStore;
-use super::Sink;
-use crate::bus::{Message, Payload};
-use crate::model::{Chunk, SampleRate};
+use super::{Sink, SinkReport};
+use crate::bus::{DataKind, Message, Payload};
+use crate::model::{Chunk, Iso, SampleRate};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
 use crate::settings::StorageSettings;
 use crate::telemetry::metrics::StageMetrics;
 
@@ -83,8 +85,55 @@ fn ten() -> f64 {
     10.0
 }
 
+impl StageType for ZarrConfig {
+    const NAME: &'static str = "zarr";
+    const ROLE: Role = Role::Sink;
+    const ABOUT: &'static str =
+        "analysis-ready Zarr v3 (channel, time) array that xarray opens, local or on S3";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    const EMITS: Option<DataKind> = None;
+}
+
+impl Component for ZarrConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.check_values()
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // Columns (all channels x one shard of time) are written once every channel has passed
+        // them or when a third opens: at most three in memory, plus one object being encoded.
+        let Ok(layout) = Layout::from_config(self) else {
+            return Need::new(0, "invalid layout", Flow::default());
+        };
+        let [bc, bt] = layout.block();
+        let n = input.all_channels();
+        let column = n * bt * 4;
+        Need::new(
+            3 * column + 2 * bc.min(n) * bt * 4,
+            format!("3 columns of {n} ch x {bt} samples, one object encoding"),
+            Flow::default(),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let product = ctx
+            .inputs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| ctx.stage.to_string());
+        let sink = ZarrSink::open(
+            self,
+            &ctx.settings.storage,
+            product,
+            crate::pipeline::provenance::attributes(ctx.pipeline, ctx.stage),
+            ctx.metrics.clone(),
+        )?;
+        Ok(Work::sink(sink, self.commit_interval_s))
+    }
+}
+
 impl ZarrConfig {
-    pub fn check(&self) -> Result<(), (Option<String>, String)> {
+    fn check_values(&self) -> Result<(), KeyError> {
         Layout::from_config(self)?;
         Origin::parse(&self.origin).map_err(|m| (Some("origin".to_string()), m))?;
         if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
@@ -109,6 +158,7 @@ impl ZarrConfig {
 
 pub struct ZarrSink {
     store: ZarrStore,
+    codec: String,
     layout: Layout,
     origin: Origin,
     desc: Description,
@@ -138,6 +188,7 @@ impl ZarrSink {
         };
         let mut s = ZarrSink {
             store,
+            codec: cfg.codec.clone(),
             layout,
             origin,
             desc,
@@ -263,5 +314,33 @@ impl Sink for ZarrSink {
     fn rollback(&mut self) -> Result<(), StageError> {
         // What was taken since the last sync comes again; the store has everything before.
         self.reopen()
+    }
+
+    fn report(&self) -> Option<SinkReport> {
+        let at = &self.store.location;
+        let wrote = match &self.product {
+            None => format!("{at}: nothing written"),
+            Some(p) => {
+                let (channels, len, rate, ratio) = p.extent();
+                let ratio = ratio.map_or(String::new(), |r| format!(", {} {r:.1}x", self.codec));
+                format!(
+                    "{at}: {} `{}` {channels} channel{} x {:.1} s at {rate} Hz from {}{ratio}",
+                    "array",
+                    self.desc.name,
+                    if channels == 1 { "" } else { "s" },
+                    len as f64 / rate,
+                    Iso(p.grid.origin),
+                )
+            }
+        };
+        let open = if at.starts_with("s3://") {
+            format!("xarray.open_zarr({at:?}, storage_options={{...}})")
+        } else {
+            format!("xarray.open_zarr({at:?})")
+        };
+        Some(SinkReport {
+            wrote,
+            open_with: Some(open),
+        })
     }
 }

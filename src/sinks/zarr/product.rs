@@ -539,6 +539,14 @@ impl Product {
         Ok(())
     }
 
+    /// Channels, time length and rate, and stored over raw size, for the run's summary.
+    pub fn extent(&self) -> (usize, u64, f64, Option<f64>) {
+        let stored: u64 = self.object_sizes.values().sum();
+        let raw = self.object_sizes.len() as u64 * self.layout.block().iter().product::<u64>() * 4;
+        let ratio = (stored > 0).then(|| raw as f64 / stored as f64);
+        (self.channels.len(), self.len, self.grid.rate, ratio)
+    }
+
     /// Writes every open column as it stands and the metadata that describes them.
     pub fn flush(&mut self) -> Result<(), StageError> {
         self.store_new_channels()?;

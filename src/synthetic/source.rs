@@ -7,10 +7,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ndarray::Array2;
 use serde::Deserialize;
 
-use super::{parse_time, sleep_until};
+use super::signal::{Generator, NoiseModel};
+use crate::bus::DataKind;
 use crate::model::{sample_time, ChannelMeta, Chunk, SampleRate, SeedId};
+use crate::pipeline::component::{
+    BuildContext, Component, KeyError, Role, Source, StageType, Work,
+};
 use crate::pipeline::emit::{Emitter, StageError};
-use crate::synthetic::{Generator, NoiseModel};
+use crate::pipeline::memory::{Flow, Need};
+use crate::sources::{parse_time, sleep_until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,10 +76,65 @@ fn network() -> String {
     "XX".into()
 }
 
-type Fail = (Option<String>, String);
+type Fail = KeyError;
+
+impl StageType for SyntheticConfig {
+    const NAME: &'static str = "synthetic";
+    const ROLE: Role = Role::Source;
+    const ABOUT: &'static str =
+        "realistic noise with events, as station channels or one array block, for demos and load tests";
+    const ACCEPTS: &'static [DataKind] = &[];
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+impl Component for SyntheticConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        self.check_values()
+    }
+
+    fn memory(&self, _: &Flow) -> Need {
+        let n = self.channels as u64;
+        let (streams, channels) = match self.layout {
+            SynthLayout::Stations => (n, 1),
+            SynthLayout::Array => (1, n),
+        };
+        let out = Flow {
+            message_bytes: 0,
+            streams,
+            channels,
+            rate_hz: self.rate,
+        }
+        .with_blocks(self.rate, self.chunk_s);
+        // The block of all channels being generated, and a generator per channel.
+        let block = Flow { channels: n, ..out }.block_bytes(self.chunk_s);
+        Need::new(
+            block + n * 256,
+            format!("one {} s block of {n} ch", self.chunk_s),
+            out,
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Ok(Work::Source(Box::new(SyntheticSource {
+            cfg: self.clone(),
+            stage: ctx.stage.to_string(),
+        })))
+    }
+}
+
+struct SyntheticSource {
+    cfg: SyntheticConfig,
+    stage: String,
+}
+
+impl Source for SyntheticSource {
+    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        run(&self.cfg, &self.stage, em)
+    }
+}
 
 impl SyntheticConfig {
-    pub fn check(&self) -> Result<(), Fail> {
+    fn check_values(&self) -> Result<(), Fail> {
         let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
         if self.channels == 0 || self.channels > 1_000_000 {
             return bad("channels", "must be 1 to 1,000,000");

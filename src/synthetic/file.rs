@@ -1,9 +1,9 @@
 //! Writing synthetic multi-channel miniSEED files (`seisreduce synth`), used by the benchmarks
 //! and by anyone who needs realistic data without a network connection.
 
+use super::signal::{channel, NoiseModel};
 use crate::formats::mseed::{encode, EncodeError, EncodeOptions, Encoding, Samples};
 use crate::model::{SampleRate, SeedId};
-use crate::synthetic::{channel, NoiseModel};
 
 /// What to generate.
 #[derive(Debug, Clone)]
