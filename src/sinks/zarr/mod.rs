@@ -199,7 +199,9 @@ impl ZarrSink {
         };
         s.reopen()?;
         if let Some(p) = &s.product {
-            tracing::info!(store = %s.store.location, product = ?p, "resuming");
+            let (channels, len, rate, _) = p.extent();
+            tracing::info!(store = %s.store.location, channels, until = %Iso(p.grid.time(len as i64)),
+                "resuming {} samples at {rate} Hz already stored", len);
         }
         Ok(s)
     }
