@@ -97,7 +97,10 @@ fn sigterm_drains_flushes_and_exits_zero() {
     // The summary is printed on a signal too, and says what was written where.
     assert!(log.contains("live stopped after"), "{log}");
     let sds = dir.path().join("sds");
-    assert!(log.contains(&format!("{}: SDS archive", sds.display())), "{log}");
+    assert!(
+        log.contains(&format!("{}: SDS archive", sds.display())),
+        "{log}"
+    );
     // Everything the source made reached the archive: one contiguous trace per channel,
     // flushed through the decimator's delay line.
     let files = seisreduce::paths::expand_paths(&[dir.path().join("sds")]);

@@ -22,12 +22,8 @@ use std::sync::Arc;
 use ndarray::{s, Array2};
 
 use super::{ConfigError, Event, Operator, Output};
-use crate::bus::DataKind;
 use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Nanos, SampleRate, SourceId};
-use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
-};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
 use serde::Deserialize;
 
@@ -318,8 +314,8 @@ fn ten_seconds() -> f64 {
     10.0
 }
 
-impl AssembleConfig {
-    pub fn operator(&self, stage: &str) -> Result<Box<dyn Operator>, ConfigError> {
+impl OperatorStage for AssembleConfig {
+    fn operator(&self, stage: &str) -> Result<Box<dyn Operator>, ConfigError> {
         Ok(Box::new(assemble(AssembleParams {
             stream: self.stream.clone().unwrap_or_else(|| stage.to_string()),
             block_s: self.block_s,
@@ -330,25 +326,10 @@ impl AssembleConfig {
             first_m: self.first_m,
         })?))
     }
-}
 
-impl StageType for AssembleConfig {
-    const NAME: &'static str = "assemble";
-    const ROLE: Role = Role::Operator;
-    const ABOUT: &'static str =
-        "one-channel streams (DAS channels as miniSEED, large-N arrays) into time-aligned (channel, time) blocks";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
-}
-
-impl Component for AssembleConfig {
-    fn check(&self, stage: &str) -> Result<(), KeyError> {
-        self.operator(stage).map(drop).map_err(key_error)
-    }
-
-    fn memory(&self, input: &Flow) -> Need {
-        // Blocks wait until every channel has passed them, or until the newest channel is
-        // `wait_s` ahead: at most that many blocks (and the one being filled) are pending.
+    /// Blocks wait until every channel has passed them, or until the newest channel is
+    /// `wait_s` ahead: at most that many blocks (and the one being filled) are pending.
+    fn state(&self, input: &Flow) -> Need {
         let channels = self.channels.map_or(input.all_channels(), |c| c as u64);
         let out = Flow {
             streams: 1,
@@ -366,10 +347,13 @@ impl Component for AssembleConfig {
             out,
         )
     }
+}
 
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(self.operator(ctx.stage))
-    }
+impl StageType for AssembleConfig {
+    const NAME: &'static str = "assemble";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "one-channel streams (DAS channels as miniSEED, large-N arrays) into time-aligned (channel, time) blocks";
 }
 
 #[cfg(test)]

@@ -9,11 +9,9 @@
 use super::config::{default_max_gap, gap_policy, per_channel_state, Gaps};
 use super::rows::map_rows;
 use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
-use super::Operator;
-use crate::bus::DataKind;
+use super::{ConfigError, Operator};
 use crate::model::SampleRate;
-use crate::pipeline::component::{BuildContext, Component, Role, StageType, Work};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
 use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
@@ -143,61 +141,59 @@ pub struct CalculusConfig {
     pub max_gap_samples: u64,
 }
 
-impl CalculusConfig {
-    pub fn operator(&self, op: Calculus) -> Box<dyn Operator> {
-        Box::new(calculus(op, gap_policy(self.gaps, self.max_gap_samples)))
-    }
+/// Which of the two a stage is: its name, its description and the operation.
+pub trait CalculusKind: std::fmt::Debug + Send + Sync + 'static {
+    const NAME: &'static str;
+    const ABOUT: &'static str;
+    const OP: Calculus;
 }
 
-/// `integrate`: the keys of [`CalculusConfig`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct IntegrateConfig(pub CalculusConfig);
+#[derive(Debug)]
+pub struct Integration;
 
-/// `differentiate`: the keys of [`CalculusConfig`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct DifferentiateConfig(pub CalculusConfig);
-
-impl StageType for IntegrateConfig {
+impl CalculusKind for Integration {
     const NAME: &'static str = "integrate";
-    const ROLE: Role = Role::Operator;
     const ABOUT: &'static str =
         "trapezoidal integration with carried state (velocity to displacement)";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+    const OP: Calculus = Calculus::Integrate;
 }
 
-impl StageType for DifferentiateConfig {
+#[derive(Debug)]
+pub struct Differentiation;
+
+impl CalculusKind for Differentiation {
     const NAME: &'static str = "differentiate";
-    const ROLE: Role = Role::Operator;
     const ABOUT: &'static str =
         "central-difference derivative with carried state (velocity to acceleration)";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+    const OP: Calculus = Calculus::Differentiate;
 }
 
-/// What both hold: a few samples of state per channel.
-fn calculus_memory(input: &Flow) -> Need {
-    per_channel_state(input, 64, "64 B of state")
+/// The `integrate` and `differentiate` stages: the keys of [`CalculusConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct CalculusStage<K: CalculusKind> {
+    pub keys: CalculusConfig,
+    #[serde(skip)]
+    kind: std::marker::PhantomData<K>,
 }
 
-impl Component for IntegrateConfig {
-    fn memory(&self, input: &Flow) -> Need {
-        calculus_memory(input)
-    }
+pub type IntegrateConfig = CalculusStage<Integration>;
+pub type DifferentiateConfig = CalculusStage<Differentiation>;
 
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(Ok(self.0.operator(Calculus::Integrate)))
-    }
+impl<K: CalculusKind> StageType for CalculusStage<K> {
+    const NAME: &'static str = K::NAME;
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str = K::ABOUT;
 }
 
-impl Component for DifferentiateConfig {
-    fn memory(&self, input: &Flow) -> Need {
-        calculus_memory(input)
+impl<K: CalculusKind> OperatorStage for CalculusStage<K> {
+    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
+        let gaps = gap_policy(self.keys.gaps, self.keys.max_gap_samples);
+        Ok(Box::new(calculus(K::OP, gaps)))
     }
 
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(Ok(self.0.operator(Calculus::Differentiate)))
+    /// A few samples of state per channel.
+    fn state(&self, input: &Flow) -> Need {
+        per_channel_state(input, 64, "64 B of state")
     }
 }

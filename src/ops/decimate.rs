@@ -14,13 +14,9 @@ use super::rows::map_rows;
 use super::stream::{epoch_lead_in, GapPolicy, Kernel, KernelFactory, Streaming};
 use super::ConfigError;
 use super::Operator;
-use crate::bus::DataKind;
 use crate::dsp::cascade::{Plan, Spec};
 use crate::model::{Nanos, SampleRate};
-use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
-};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::CHUNK_OVERHEAD;
 use crate::pipeline::memory::{Flow, Need};
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
@@ -326,10 +322,6 @@ impl DecimateConfig {
             },
         }
     }
-
-    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
-        Ok(Box::new(decimate(&self.params())?))
-    }
 }
 
 impl StageType for DecimateConfig {
@@ -337,16 +329,14 @@ impl StageType for DecimateConfig {
     const ROLE: Role = Role::Operator;
     const ABOUT: &'static str =
         "anti-alias FIR cascade (linear phase, delay removed, >= 100 dB) and decimation by an integer factor";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
 }
 
-impl Component for DecimateConfig {
-    fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.operator().map(drop).map_err(key_error)
+impl OperatorStage for DecimateConfig {
+    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
+        Ok(Box::new(decimate(&self.params())?))
     }
 
-    fn memory(&self, input: &Flow) -> Need {
+    fn state(&self, input: &Flow) -> Need {
         // Each channel keeps, per cascade stage, a delay line of the stage's taps and the
         // samples not yet consumed (at most as many again), in f32.
         let taps: u64 = Plan::new(self.factor, self.params().spec)
@@ -357,9 +347,5 @@ impl Component for DecimateConfig {
         need.output.rate_hz /= f as f64;
         need.output.message_bytes = input.message_bytes / f + CHUNK_OVERHEAD;
         need
-    }
-
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(self.operator())
     }
 }

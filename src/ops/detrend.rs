@@ -6,11 +6,7 @@ use super::stream::{GapPolicy, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
 use super::Operator;
-use crate::bus::DataKind;
-use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
-};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -81,8 +77,14 @@ pub struct DetrendConfig {
     pub max_gap_samples: u64,
 }
 
-impl DetrendConfig {
-    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+impl StageType for DetrendConfig {
+    const NAME: &'static str = "detrend";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str = "removes the mean or a least-squares line, window by window";
+}
+
+impl OperatorStage for DetrendConfig {
+    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
         let trend = match self.kind {
             TrendName::Mean => Trend::Mean,
             TrendName::Linear => Trend::Linear,
@@ -90,26 +92,8 @@ impl DetrendConfig {
         let gaps = gap_policy(self.gaps, self.max_gap_samples);
         Ok(Box::new(detrend(trend, self.window_s, gaps)?))
     }
-}
 
-impl StageType for DetrendConfig {
-    const NAME: &'static str = "detrend";
-    const ROLE: Role = Role::Operator;
-    const ABOUT: &'static str = "removes the mean or a least-squares line, window by window";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
-}
-
-impl Component for DetrendConfig {
-    fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.operator().map(drop).map_err(key_error)
-    }
-
-    fn memory(&self, input: &Flow) -> Need {
+    fn state(&self, input: &Flow) -> Need {
         windowed_state(input, self.window_s)
-    }
-
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(self.operator())
     }
 }

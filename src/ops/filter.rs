@@ -13,15 +13,11 @@ use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
 use super::Operator;
-use crate::bus::DataKind;
 use crate::dsp::butter::{butter, Band};
 use crate::dsp::sos::{self, State};
 use crate::dsp::zpk2sos::{zpk2sos, Section};
 use crate::model::SampleRate;
-use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
-};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
 use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
@@ -217,8 +213,17 @@ impl FilterConfig {
             ),
         })
     }
+}
 
-    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
+impl StageType for FilterConfig {
+    const NAME: &'static str = "filter";
+    const ROLE: Role = Role::Operator;
+    const ABOUT: &'static str =
+        "Butterworth low-, high- or band-pass (second-order sections), causal or zero-phase on windows";
+}
+
+impl OperatorStage for FilterConfig {
+    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
         let params = FilterParams {
             order: self.corners,
             band: self.band()?,
@@ -233,23 +238,8 @@ impl FilterConfig {
         };
         Ok(Box::new(filter(&params)?))
     }
-}
 
-impl StageType for FilterConfig {
-    const NAME: &'static str = "filter";
-    const ROLE: Role = Role::Operator;
-    const ABOUT: &'static str =
-        "Butterworth low-, high- or band-pass (second-order sections), causal or zero-phase on windows";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
-}
-
-impl Component for FilterConfig {
-    fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.operator().map(drop).map_err(key_error)
-    }
-
-    fn memory(&self, input: &Flow) -> Need {
+    fn state(&self, input: &Flow) -> Need {
         if self.zerophase {
             return windowed_state(input, self.window_s);
         }
@@ -261,9 +251,5 @@ impl Component for FilterConfig {
                 1
             };
         per_channel_state(input, sections * 16, &format!("{sections} sections x 16 B"))
-    }
-
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(self.operator())
     }
 }

@@ -6,11 +6,7 @@ use super::stream::{GapPolicy, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
 use super::Operator;
-use crate::bus::DataKind;
-use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
-};
-use crate::pipeline::emit::StageError;
+use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
 use serde::Deserialize;
 use std::f64::consts::PI;
@@ -80,31 +76,19 @@ fn default_taper() -> f64 {
     0.05
 }
 
-impl TaperConfig {
-    pub fn operator(&self) -> Result<Box<dyn Operator>, ConfigError> {
-        let gaps = gap_policy(self.gaps, self.max_gap_samples);
-        Ok(Box::new(taper(self.max_percentage, self.window_s, gaps)?))
-    }
-}
-
 impl StageType for TaperConfig {
     const NAME: &'static str = "taper";
     const ROLE: Role = Role::Operator;
     const ABOUT: &'static str = "Hann taper at both ends of each window (ObsPy's `max_percentage`)";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
 }
 
-impl Component for TaperConfig {
-    fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.operator().map(drop).map_err(key_error)
+impl OperatorStage for TaperConfig {
+    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
+        let gaps = gap_policy(self.gaps, self.max_gap_samples);
+        Ok(Box::new(taper(self.max_percentage, self.window_s, gaps)?))
     }
 
-    fn memory(&self, input: &Flow) -> Need {
+    fn state(&self, input: &Flow) -> Need {
         windowed_state(input, self.window_s)
-    }
-
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Work::operator(self.operator())
     }
 }

@@ -66,10 +66,33 @@ pub trait StageType: Component + DeserializeOwned + 'static {
     const ROLE: Role;
     /// One line for `seisreduce types` and the pipeline README.
     const ABOUT: &'static str;
-    /// What it reads (sources: nothing).
-    const ACCEPTS: &'static [DataKind];
-    /// What it emits (sinks: nothing).
-    const EMITS: Option<DataKind>;
+    /// What it reads (sources: nothing); by default sample blocks, as most operators.
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+    /// What it emits (sinks: nothing); by default sample blocks.
+    const EMITS: Option<DataKind> = Some(DataKind::Samples);
+}
+
+/// An operator stage over sample blocks: the [`Operator`] it runs and the state it keeps.
+/// Implementing this gives the stage type its [`Component`]: `check` builds the operator (so
+/// `check` and `run` refuse the same parameters) and `build` runs it.
+pub trait OperatorStage: Debug + Send + Sync {
+    fn operator(&self, stage: &str) -> Result<Box<dyn Operator>, ConfigError>;
+    /// What it holds given the blocks it is fed, and the blocks it emits.
+    fn state(&self, input: &Flow) -> Need;
+}
+
+impl<T: OperatorStage> Component for T {
+    fn check(&self, stage: &str) -> Result<(), KeyError> {
+        self.operator(stage).map(drop).map_err(key_error)
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        self.state(input)
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Work::operator(self.operator(ctx.stage))
+    }
 }
 
 /// What the runtime asks of a configured stage.
@@ -133,10 +156,23 @@ impl Work {
     /// The work of an operator stage over sample blocks.
     pub fn operator(op: Result<Box<dyn Operator>, ConfigError>) -> Result<Work, StageError> {
         let op = op.map_err(|e| StageError::Other(e.to_string()))?;
-        Ok(Work::Transform(Box::new(OperatorStage {
+        Ok(Work::Transform(Box::new(Running {
             op,
             out: Output::default(),
         })))
+    }
+
+    /// The work of a source that runs `run(config, stage name, emitter)`.
+    pub fn source<C: Clone + Send + 'static>(
+        cfg: &C,
+        stage: &str,
+        run: fn(&C, &str, &mut Emitter<'_>) -> Result<(), StageError>,
+    ) -> Work {
+        Work::Source(Box::new(SourceLoop {
+            cfg: cfg.clone(),
+            stage: stage.to_string(),
+            run,
+        }))
     }
 
     pub fn sink(sink: impl Sink + 'static, commit_interval_s: f64) -> Work {
@@ -147,13 +183,26 @@ impl Work {
     }
 }
 
+/// A source's config, its stage name and its loop.
+struct SourceLoop<C> {
+    cfg: C,
+    stage: String,
+    run: fn(&C, &str, &mut Emitter<'_>) -> Result<(), StageError>,
+}
+
+impl<C: Send> Source for SourceLoop<C> {
+    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        (self.run)(&self.cfg, &self.stage, em)
+    }
+}
+
 /// An [`Operator`] run as a stage: blocks in, blocks and stream events out.
-struct OperatorStage {
+struct Running {
     op: Box<dyn Operator>,
     out: Output,
 }
 
-impl OperatorStage {
+impl Running {
     fn pass_on(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         for c in self.out.chunks.drain(..) {
             em.emit_chunk(c)?;
@@ -164,7 +213,7 @@ impl OperatorStage {
     }
 }
 
-impl Transform for OperatorStage {
+impl Transform for Running {
     fn take(&mut self, m: Message, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match m.payload {
             Payload::Block(c) => {

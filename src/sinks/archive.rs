@@ -69,32 +69,6 @@ impl StageType for ArchiveConfig {
 
 impl Component for ArchiveConfig {
     fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.check_values()
-    }
-
-    fn memory(&self, input: &Flow) -> Need {
-        // A block's records while they are encoded, and an open file and checkpoint entry per
-        // day file (at most the open-file limit).
-        let files = input.all_channels().min(MAX_OPEN as u64);
-        Need::new(
-            2 * input.message_bytes + files * 1024,
-            format!("encoding one block, {files} open day files"),
-            Flow::default(),
-        )
-    }
-
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        let root = ctx.settings.storage.resolve(&self.path);
-        let sink = Archive::open(self, root, ctx.stage, ctx.metrics.clone())?;
-        Ok(Work::sink(sink, self.commit_interval_s))
-    }
-}
-
-/// Day files kept open between syncs.
-const MAX_OPEN: usize = 4096;
-
-impl ArchiveConfig {
-    fn check_values(&self) -> Result<(), KeyError> {
         let bad = |k: &str, m: String| Err((Some(k.to_string()), m));
         let Some(enc) = Encoding::from_name(&self.encoding) else {
             return bad(
@@ -128,7 +102,27 @@ impl ArchiveConfig {
         }
         Ok(())
     }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // A block's records while they are encoded, and an open file and checkpoint entry per
+        // day file (at most the open-file limit).
+        let files = input.all_channels().min(MAX_OPEN as u64);
+        Need::new(
+            2 * input.message_bytes + files * 1024,
+            format!("encoding one block, {files} open day files"),
+            Flow::default(),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let root = ctx.settings.storage.resolve(&self.path);
+        let sink = Archive::open(self, root, ctx.stage, ctx.metrics.clone())?;
+        Ok(Work::sink(sink, self.commit_interval_s))
+    }
 }
+
+/// Day files kept open between syncs.
+const MAX_OPEN: usize = 4096;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Checkpoint {

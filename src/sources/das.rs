@@ -27,9 +27,7 @@ use super::sleep_until;
 use crate::bus::DataKind;
 use crate::formats::das::{DasFile, DasInfo};
 use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate, SeedId};
-use crate::pipeline::component::{
-    BuildContext, Component, KeyError, Role, Source, StageType, Work,
-};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Flow, Need};
 
@@ -92,20 +90,39 @@ fn hsf() -> String {
     "HSF".into()
 }
 
-type Fail = KeyError;
-
 impl StageType for DasSourceConfig {
     const NAME: &'static str = "das";
     const ROLE: Role = Role::Source;
     const ABOUT: &'static str =
         "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa), a file or a folder followed as it grows";
     const ACCEPTS: &'static [DataKind] = &[];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
 }
 
 impl Component for DasSourceConfig {
     fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.check_values()
+        let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
+        if !(self.poll_s > 0.0 && self.poll_s.is_finite()) {
+            return bad("poll_s", "must be a positive number of seconds");
+        }
+        if !(self.chunk_s > 0.0 && self.chunk_s.is_finite()) {
+            return bad("chunk_s", "must be a positive number of seconds");
+        }
+        if !(self.settle_s >= 0.0 && self.settle_s.is_finite()) {
+            return bad("settle_s", "must be zero or more seconds");
+        }
+        if self.network.is_empty() || self.network.len() > 8 {
+            return bad(
+                "network",
+                "must be an FDSN network code (1 to 8 characters)",
+            );
+        }
+        if self.channel.len() != 3 {
+            return bad(
+                "channel",
+                "must be a 3-character SEED channel code, e.g. HSF",
+            );
+        }
+        Ok(())
     }
 
     fn memory(&self, _: &Flow) -> Need {
@@ -154,49 +171,7 @@ impl Component for DasSourceConfig {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        Ok(Work::Source(Box::new(DasSource {
-            cfg: self.clone(),
-            stage: ctx.stage.to_string(),
-        })))
-    }
-}
-
-struct DasSource {
-    cfg: DasSourceConfig,
-    stage: String,
-}
-
-impl Source for DasSource {
-    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        run(&self.cfg, &self.stage, em)
-    }
-}
-
-impl DasSourceConfig {
-    fn check_values(&self) -> Result<(), Fail> {
-        let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
-        if !(self.poll_s > 0.0 && self.poll_s.is_finite()) {
-            return bad("poll_s", "must be a positive number of seconds");
-        }
-        if !(self.chunk_s > 0.0 && self.chunk_s.is_finite()) {
-            return bad("chunk_s", "must be a positive number of seconds");
-        }
-        if !(self.settle_s >= 0.0 && self.settle_s.is_finite()) {
-            return bad("settle_s", "must be zero or more seconds");
-        }
-        if self.network.is_empty() || self.network.len() > 8 {
-            return bad(
-                "network",
-                "must be an FDSN network code (1 to 8 characters)",
-            );
-        }
-        if self.channel.len() != 3 {
-            return bad(
-                "channel",
-                "must be a 3-character SEED channel code, e.g. HSF",
-            );
-        }
-        Ok(())
+        Ok(Work::source(self, ctx.stage, run))
     }
 }
 
@@ -585,7 +560,7 @@ mod tests {
         assert!(e.contains("/nonexistent/das"), "{e}");
         let bad: DasSourceConfig = toml::from_str("path = \"x\"\nchannel = \"HS\"").unwrap();
         assert_eq!(
-            bad.check_values().unwrap_err().0.as_deref(),
+            Component::check(&bad, "fibre").unwrap_err().0.as_deref(),
             Some("channel")
         );
         assert!(toml::from_str::<DasSourceConfig>("path = \"x\"\nfolow = true").is_err());

@@ -22,9 +22,7 @@ use crate::bus::DataKind;
 use crate::bus::Payload;
 use crate::formats::mseed::{OwnedRecord, RecordStream, StreamItem};
 use crate::model::{Nanos, YearDayTime};
-use crate::pipeline::component::{
-    BuildContext, Component, KeyError, Role, Source, StageType, Work,
-};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Bytes as Size, Flow, Need};
 
@@ -135,14 +133,8 @@ impl Component for MseedSourceConfig {
         )
     }
 
-    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Ok(Work::Source(Box::new(self.clone())))
-    }
-}
-
-impl Source for MseedSourceConfig {
-    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        run(&self, em)
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Ok(Work::source(self, ctx.stage, |cfg, _, em| run(cfg, em)))
     }
 }
 

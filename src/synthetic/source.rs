@@ -10,9 +10,7 @@ use serde::Deserialize;
 use super::signal::{Generator, NoiseModel};
 use crate::bus::DataKind;
 use crate::model::{sample_time, ChannelMeta, Chunk, SampleRate, SeedId};
-use crate::pipeline::component::{
-    BuildContext, Component, KeyError, Role, Source, StageType, Work,
-};
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Flow, Need};
 use crate::sources::{parse_time, sleep_until};
@@ -76,65 +74,16 @@ fn network() -> String {
     "XX".into()
 }
 
-type Fail = KeyError;
-
 impl StageType for SyntheticConfig {
     const NAME: &'static str = "synthetic";
     const ROLE: Role = Role::Source;
     const ABOUT: &'static str =
         "realistic noise with events, as station channels or one array block, for demos and load tests";
     const ACCEPTS: &'static [DataKind] = &[];
-    const EMITS: Option<DataKind> = Some(DataKind::Samples);
 }
 
 impl Component for SyntheticConfig {
     fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.check_values()
-    }
-
-    fn memory(&self, _: &Flow) -> Need {
-        let n = self.channels as u64;
-        let (streams, channels) = match self.layout {
-            SynthLayout::Stations => (n, 1),
-            SynthLayout::Array => (1, n),
-        };
-        let out = Flow {
-            message_bytes: 0,
-            streams,
-            channels,
-            rate_hz: self.rate,
-        }
-        .with_blocks(self.rate, self.chunk_s);
-        // The block of all channels being generated, and a generator per channel.
-        let block = Flow { channels: n, ..out }.block_bytes(self.chunk_s);
-        Need::new(
-            block + n * 256,
-            format!("one {} s block of {n} ch", self.chunk_s),
-            out,
-        )
-    }
-
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        Ok(Work::Source(Box::new(SyntheticSource {
-            cfg: self.clone(),
-            stage: ctx.stage.to_string(),
-        })))
-    }
-}
-
-struct SyntheticSource {
-    cfg: SyntheticConfig,
-    stage: String,
-}
-
-impl Source for SyntheticSource {
-    fn run(self: Box<Self>, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        run(&self.cfg, &self.stage, em)
-    }
-}
-
-impl SyntheticConfig {
-    fn check_values(&self) -> Result<(), Fail> {
         let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
         if self.channels == 0 || self.channels > 1_000_000 {
             return bad("channels", "must be 1 to 1,000,000");
@@ -165,6 +114,34 @@ impl SyntheticConfig {
         Ok(())
     }
 
+    fn memory(&self, _: &Flow) -> Need {
+        let n = self.channels as u64;
+        let (streams, channels) = match self.layout {
+            SynthLayout::Stations => (n, 1),
+            SynthLayout::Array => (1, n),
+        };
+        let out = Flow {
+            message_bytes: 0,
+            streams,
+            channels,
+            rate_hz: self.rate,
+        }
+        .with_blocks(self.rate, self.chunk_s);
+        // The block of all channels being generated, and a generator per channel.
+        let block = Flow { channels: n, ..out }.block_bytes(self.chunk_s);
+        Need::new(
+            block + n * 256,
+            format!("one {} s block of {n} ch", self.chunk_s),
+            out,
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        Ok(Work::source(self, ctx.stage, run))
+    }
+}
+
+impl SyntheticConfig {
     fn start_ns(&self) -> i64 {
         match (&self.start, self.realtime) {
             (Some(s), _) => parse_time(s).unwrap_or(0),

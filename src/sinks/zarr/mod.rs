@@ -96,7 +96,25 @@ impl StageType for ZarrConfig {
 
 impl Component for ZarrConfig {
     fn check(&self, _: &str) -> Result<(), KeyError> {
-        self.check_values()
+        Layout::from_config(self)?;
+        Origin::parse(&self.origin).map_err(|m| (Some("origin".to_string()), m))?;
+        if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
+            return Err((Some("commit_interval_s".into()), "must be positive".into()));
+        }
+        if let Some(a) = &self.array {
+            if a.is_empty()
+                || ["time", "channel", "distance", "time_offset"].contains(&a.as_str())
+                || !a
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err((
+                    Some("array".into()),
+                    format!("{a:?}: letters, digits, `_` and `-`, and not a coordinate name"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn memory(&self, input: &Flow) -> Need {
@@ -129,30 +147,6 @@ impl Component for ZarrConfig {
             ctx.metrics.clone(),
         )?;
         Ok(Work::sink(sink, self.commit_interval_s))
-    }
-}
-
-impl ZarrConfig {
-    fn check_values(&self) -> Result<(), KeyError> {
-        Layout::from_config(self)?;
-        Origin::parse(&self.origin).map_err(|m| (Some("origin".to_string()), m))?;
-        if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
-            return Err((Some("commit_interval_s".into()), "must be positive".into()));
-        }
-        if let Some(a) = &self.array {
-            if a.is_empty()
-                || ["time", "channel", "distance", "time_offset"].contains(&a.as_str())
-                || !a
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err((
-                    Some("array".into()),
-                    format!("{a:?}: letters, digits, `_` and `-`, and not a coordinate name"),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
