@@ -211,7 +211,11 @@ fn run() -> anyhow::Result<ExitCode> {
             let settings = Settings::from_process(config.as_deref())?;
             let p = Pipeline::load(&pipeline)?;
             p.check_here(stages.as_deref())?;
-            println!("{}", run::describe(&p, &settings, stages.as_deref()));
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                run::describe(&p, &settings, stages.as_deref())
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -241,11 +245,12 @@ fn run() -> anyhow::Result<ExitCode> {
             run::run_pipeline(&p, &settings, opts, run::Voice { quiet })
         }
         Command::Types { markdown } => {
+            let mut out = std::io::stdout().lock();
             if markdown {
-                print!("{}", seisreduce::pipeline::registry::markdown());
+                write!(out, "{}", seisreduce::pipeline::registry::markdown())?;
             } else {
                 for t in seisreduce::pipeline::registry::TYPES {
-                    println!("{:<9} {:<14} {}", t.role.plural(), t.name, t.about);
+                    writeln!(out, "{:<9} {:<14} {}", t.role.plural(), t.name, t.about)?;
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -122,3 +122,43 @@ fn blockettes_in_the_wrong_byte_order_are_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("blockette 500"), "{err}");
 }
+
+/// A start-time fraction of 10000 ten-thousandths (or more), as some dataloggers write a whole
+/// second: read as that much more time with a warning, exactly where ObsPy puts it, rather than
+/// refused (which lost the record).
+#[test]
+fn fraction_of_a_whole_second_is_one_more_second_as_obspy_reads_it() {
+    let base = one_record(&EncodeOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for fract in [10_000u16, 10_001, 12_345] {
+        let mut rec = base.clone();
+        // The v2 writer stores the header big-endian; the fraction is bytes 28..30.
+        let before = u16::from_be_bytes([rec[28], rec[29]]) as i64;
+        rec[28..30].copy_from_slice(&fract.to_be_bytes());
+        let h = RecordReader::new(&rec).next().unwrap().unwrap().header;
+        let t0 = RecordReader::new(&base)
+            .next()
+            .unwrap()
+            .unwrap()
+            .header
+            .start;
+        assert_eq!(h.start, t0 + (fract as i64 - before) * 100_000);
+        assert!(
+            h.warnings[0].contains(&format!("fraction {fract}")),
+            "{:?}",
+            h.warnings
+        );
+        let asm = read_buffer(&rec);
+        assert!(asm.errors.is_empty() && asm.segments.len() == 1);
+        assert_eq!(asm.header_warnings.len(), 1);
+        let path = dir.path().join(format!("fract{fract}.mseed"));
+        std::fs::write(&path, &rec).unwrap();
+        files.push((path, h.start));
+    }
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|(p, _)| p.as_os_str()).collect();
+    let out = common::run_python("check_start_times.py", &args);
+    let obspy: Vec<i64> = out.lines().map(|l| l.trim().parse().unwrap()).collect();
+    let ours: Vec<i64> = files.iter().map(|(_, t)| *t).collect();
+    assert_eq!(obspy, ours, "ObsPy's start times (ns) differ from ours");
+}

@@ -71,7 +71,7 @@ impl KafkaBus {
             .set("acks", "all")
             .set("message.timeout.ms", "0")
             .set("linger.ms", "5")
-            .set("queue.buffering.max.kbytes", "65536");
+            .set("queue.buffering.max.kbytes", PRODUCER_BUFFER_KB.to_string());
         let producer: ThreadedProducer<DeliveryCounter> = cfg
             .create_with_context(DeliveryCounter(delivered.clone()))
             .map_err(kerr)?;
@@ -86,6 +86,14 @@ impl KafkaBus {
 }
 
 /// A client's configuration: our `defaults`, then the settings (which may override them).
+/// librdkafka's producer buffer (`queue.buffering.max.kbytes`), KiB: what a producing stage
+/// may hold unacknowledged (counted in its memory bound).
+pub const PRODUCER_BUFFER_KB: u64 = 65536;
+/// A consumer's prefetch queue (`queued.max.messages.kbytes`), KiB.
+pub const CONSUMER_PREFETCH_KB: u64 = 65536;
+/// The largest fetch response a consumer takes at once (`fetch.max.bytes`).
+pub const FETCH_MAX_BYTES: u64 = 52_428_800;
+
 fn client_config(settings: &KafkaSettings, defaults: &[(&str, &str)]) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     for (k, v) in defaults {
@@ -193,7 +201,18 @@ impl Bus for KafkaBus {
         // A member that died is noticed after the session timeout, and its partitions wait
         // that long: 10 s rather than librdkafka's 45 s (settings `kafka.properties` may
         // override it).
-        let mut cfg = client_config(&self.settings, &[("session.timeout.ms", "10000")]);
+        // The prefetch bounds are set (to librdkafka's defaults) so that the memory bound the
+        // stage states holds; `kafka.properties` may still change them.
+        let prefetch = CONSUMER_PREFETCH_KB.to_string();
+        let fetch = FETCH_MAX_BYTES.to_string();
+        let mut cfg = client_config(
+            &self.settings,
+            &[
+                ("session.timeout.ms", "10000"),
+                ("queued.max.messages.kbytes", &prefetch),
+                ("fetch.max.bytes", &fetch),
+            ],
+        );
         if let Some(id) = &self.settings.group_instance_id {
             cfg.set("group.instance.id", id);
         }

@@ -89,6 +89,13 @@ pub fn traces_json(path: &Path, outcome: &FileOutcome) -> Value {
             .map(|e| json!(format!("{}: {e}", path.display())));
         obj.insert("errors".into(), Value::Array(errs.collect()));
     }
+    if !asm.header_warnings.is_empty() {
+        let warns = asm
+            .header_warnings
+            .iter()
+            .map(|(at, w)| json!(format!("{}: byte {at}: {w}", path.display())));
+        obj.insert("warnings".into(), Value::Array(warns.collect()));
+    }
     Value::Object(obj)
 }
 
@@ -253,6 +260,9 @@ pub fn table(path: &Path, outcome: &FileOutcome) -> String {
     }
     for e in &asm.errors {
         let _ = writeln!(s, "  error: {}: {e}", path.display());
+    }
+    for (at, w) in &asm.header_warnings {
+        let _ = writeln!(s, "  warning: {}: byte {at}: {w}", path.display());
     }
     if !asm.integrity_warnings.is_empty() {
         let _ = writeln!(

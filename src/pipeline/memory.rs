@@ -82,10 +82,11 @@ impl Need {
 pub const PROCESS_BASE: u64 = 48 << 20;
 /// Per stage thread: its stack as touched, and the thread's allocator arena.
 pub const PER_THREAD: u64 = 2 << 20;
-/// librdkafka's producer buffer (`queue.buffering.max.kbytes`, set by the Kafka bus).
-pub const KAFKA_PRODUCER: u64 = 64 << 20;
-/// librdkafka's prefetch queue of one consumer (`queued.max.messages.kbytes`, its default).
-pub const KAFKA_CONSUMER: u64 = 64 << 20;
+/// librdkafka's producer buffer, as the Kafka bus sets it.
+pub const KAFKA_PRODUCER: u64 = crate::bus::kafka::PRODUCER_BUFFER_KB << 10;
+/// A consumer's prefetch queue and one fetch response in flight, as the Kafka bus sets them.
+pub const KAFKA_CONSUMER: u64 =
+    (crate::bus::kafka::CONSUMER_PREFETCH_KB << 10) + crate::bus::kafka::FETCH_MAX_BYTES;
 
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,11 +163,14 @@ fn queue_need(p: &Pipeline, s: &StageDecl, input: &Flow, kafka: bool) -> (u64, S
     if kafka {
         if !s.inputs.is_empty() {
             bytes += KAFKA_CONSUMER;
-            parts.push("consumer prefetch 64 MiB".to_string());
+            parts.push(format!(
+                "consumer prefetch and fetch {}",
+                Bytes(KAFKA_CONSUMER)
+            ));
         }
         if p.has_consumers(&s.name) {
             bytes += KAFKA_PRODUCER;
-            parts.push("producer buffer 64 MiB".to_string());
+            parts.push(format!("producer buffer {}", Bytes(KAFKA_PRODUCER)));
         }
     } else if !s.inputs.is_empty() {
         let q = p.file.header.queue as u64;

@@ -339,6 +339,9 @@ struct Damage {
     first: u64,
     last: u64,
     example: String,
+    /// Records read despite an odd header (a start-time fraction of 10000), and the first.
+    odd: u64,
+    odd_example: String,
 }
 
 impl Reader {
@@ -358,7 +361,17 @@ impl Reader {
                 return None;
             };
             match item {
-                StreamItem::Record(r) => return Some(r),
+                StreamItem::Record(r) => {
+                    if let Some(w) = r.header.warnings.first() {
+                        let d = &mut self.damage;
+                        if d.odd == 0 {
+                            d.odd_example = format!("byte {}: {w}", r.offset);
+                        }
+                        d.odd += 1;
+                        tracing::debug!(file = %self.path.display(), offset = r.offset, "{w}");
+                    }
+                    return Some(r);
+                }
                 StreamItem::Bad(e) => {
                     out.metrics.dropped("corrupt_record", 1);
                     tracing::debug!(file = %self.path.display(), "skipped: {e}");
@@ -382,6 +395,10 @@ impl Reader {
 
     fn summarise(&mut self) {
         let d = std::mem::take(&mut self.damage);
+        if d.odd > 0 {
+            tracing::warn!(file = %self.path.display(), "read {} record{} with an odd header, as ObsPy reads them (first: {})",
+                d.odd, if d.odd == 1 { "" } else { "s" }, d.odd_example);
+        }
         match d.spans {
             0 => {}
             1 => {

@@ -93,6 +93,8 @@ pub struct Assembly {
     pub errors: Vec<MseedError>,
     /// Records whose Steim last-sample check failed (their samples are kept, as libmseed does).
     pub integrity_warnings: Vec<u64>,
+    /// Records read despite an odd header (byte offset, what was odd).
+    pub header_warnings: Vec<(u64, String)>,
     pub records: usize,
 }
 
@@ -106,6 +108,7 @@ pub struct Assembler {
     last: usize,
     errors: Vec<MseedError>,
     integrity_warnings: Vec<u64>,
+    header_warnings: Vec<(u64, String)>,
     records: usize,
 }
 
@@ -160,6 +163,9 @@ impl Assembler {
                 if !intact {
                     self.integrity_warnings.push(rec.offset);
                 }
+                for w in &h.warnings {
+                    self.header_warnings.push((rec.offset, w.clone()));
+                }
                 seg.records += 1;
                 self.records += 1;
                 Ok(())
@@ -184,6 +190,7 @@ impl Assembler {
         let mut out = Assembly {
             errors: self.errors,
             integrity_warnings: self.integrity_warnings,
+            header_warnings: self.header_warnings,
             records: self.records,
             ..Default::default()
         };

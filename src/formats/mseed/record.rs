@@ -87,6 +87,9 @@ pub struct RecordHeader {
     pub extra: Option<String>,
     pub data_offset: usize,
     pub data_length: usize,
+    /// What is odd but still readable (a start-time fraction of 10000), read the way the
+    /// reference readers read it; callers log these.
+    pub warnings: Vec<String>,
     pub v2: Option<V2Fields>,
 }
 

@@ -150,12 +150,16 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         &code(&b[13..15]),
         &code(&b[15..18]),
     );
+    // Some dataloggers write a whole second as 10000 ten-thousandths. ObsPy (libmseed 2)
+    // reads any fraction as that many ten-thousandths, with a warning; so do we, rather than
+    // lose the record (libmseed 3 refuses it).
     let fract = rd16(b, 28, o);
+    let mut warnings = Vec::new();
     if fract > 9999 {
-        return Err(ErrorKind::BadHeader {
-            field: "start time fraction",
-            why: format!("{fract} is more than 9999 ten-thousandths of a second"),
-        });
+        warnings.push(format!(
+            "start time fraction {fract} is more than 9999 ten-thousandths of a second: read as {:.4} s more",
+            fract as f64 / 10_000.0
+        ));
     }
     let t = YearDayTime {
         year: rd16(b, 20, o) as i32,
@@ -163,7 +167,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         hour: b[24],
         minute: b[25],
         second: b[26],
-        nanosecond: fract as u32 * 100_000,
+        nanosecond: 0,
     };
     let sample_count = rd16(b, 30, o) as usize;
     let factor = rd16(b, 32, o) as i16;
@@ -298,7 +302,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
     }
     let data_offset = data_offset.min(record_length);
 
-    let mut start = t.to_nanos();
+    let mut start = t.to_nanos() + fract as i64 * 100_000;
     if time_correction != 0 && activity_flags & 0x02 == 0 {
         start = start.saturating_add(time_correction as i64 * 100_000);
     }
@@ -329,6 +333,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         extra: None,
         data_offset,
         data_length: record_length - data_offset,
+        warnings,
         v2: Some(V2Fields {
             sequence,
             quality: b[6],

@@ -121,6 +121,7 @@ pub fn parse(b: &[u8], eof: bool) -> Result<Parsed, ErrorKind> {
         extra,
         data_offset: FIXED_HEADER + sid_len + extra_len,
         data_length: payload_len,
+        warnings: Vec::new(),
         v2: None,
     }))
 }
