@@ -11,7 +11,7 @@ pub mod time;
 
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
-pub use time::{parse_iso, sample_time, Iso, Nanos, YearDayTime};
+pub use time::{now, parse_iso, sample_time, Iso, Nanos, YearDayTime};
 
 use ndarray::Array2;
 

@@ -97,6 +97,13 @@ impl YearDayTime {
     }
 }
 
+/// The wall clock as [`Nanos`] (0 if the clock is before 1970).
+pub fn now() -> Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as Nanos)
+}
+
 /// The time of sample `index` of a stream starting at `start` with `rate` samples per second:
 /// `start + index * 1e9 / rate`, rounded to the nearest nanosecond.
 ///

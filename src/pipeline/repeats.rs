@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::model::{Iso, Nanos};
+use crate::pipeline::summary::plural;
 use crate::pipeline::summary::Count;
 
 /// How often a tally that keeps growing is logged again.
@@ -87,45 +88,43 @@ impl Repeats {
 }
 
 fn log(stage: &str, kind: &str, t: &Tally, end: bool) {
-    {
-        let mut top: Vec<(&String, &u64)> = t.streams.iter().collect();
-        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let named: Vec<String> = top
-            .iter()
-            .take(NAMED)
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
-        let more = top.len().saturating_sub(NAMED);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        let span = t.span.map_or(String::new(), |(a, b)| {
-            format!(", data from {} to {}", Iso(a), Iso(b))
-        });
-        let lost = if t.lost > 0 {
-            format!(", {} samples", Count(t.lost))
-        } else {
-            String::new()
-        };
-        let line = if t.cases == 1 {
-            t.example.clone()
-        } else {
-            format!(
-                "{} {kind} {} on {} stream{} ({}{more}){lost}{span}; first: {}",
-                Count(t.cases),
-                if end { "in all" } else { "so far" },
-                t.streams.len(),
-                if t.streams.len() == 1 { "" } else { "s" },
-                named.join(", "),
-                t.example
-            )
-        };
-        if t.warn {
-            tracing::warn!(stage = %stage, "{line}");
-        } else {
-            tracing::info!(stage = %stage, "{line}");
-        }
+    let mut top: Vec<(&String, &u64)> = t.streams.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let named: Vec<String> = top
+        .iter()
+        .take(NAMED)
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    let more = top.len().saturating_sub(NAMED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let span = t.span.map_or(String::new(), |(a, b)| {
+        format!(", data from {} to {}", Iso(a), Iso(b))
+    });
+    let lost = if t.lost > 0 {
+        format!(", {} samples", Count(t.lost))
+    } else {
+        String::new()
+    };
+    let line = if t.cases == 1 {
+        t.example.clone()
+    } else {
+        format!(
+            "{} {kind} {} on {} stream{} ({}{more}){lost}{span}; first: {}",
+            Count(t.cases),
+            if end { "in all" } else { "so far" },
+            t.streams.len(),
+            plural(t.streams.len() as u64),
+            named.join(", "),
+            t.example
+        )
+    };
+    if t.warn {
+        tracing::warn!(stage = %stage, "{line}");
+    } else {
+        tracing::info!(stage = %stage, "{line}");
     }
 }

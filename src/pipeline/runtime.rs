@@ -23,7 +23,7 @@ use super::summary::{StageSummary, Summary};
 use crate::bus::kafka::{topic_name, KafkaBus};
 use crate::bus::memory::MemoryBus;
 use crate::bus::{Bus, BusError, Message, Payload, Position, Recv, Subscriber};
-use crate::model::Nanos;
+use crate::model::now;
 use crate::settings::Settings;
 use crate::sinks::SinkReport;
 use crate::telemetry::metrics::{Metrics, StageMetrics};
@@ -113,7 +113,7 @@ pub fn run(
     opts: &RunOptions,
     ctl: &Control,
 ) -> (Summary, Result<(), RunError>) {
-    let started = now_ns();
+    let started = now();
     let reports: Mutex<BTreeMap<String, SinkReport>> = Mutex::new(BTreeMap::new());
     let (local, result) = match local_stages(p, opts) {
         Ok(local) => {
@@ -126,7 +126,7 @@ pub fn run(
     let summary = Summary {
         pipeline: p.name().to_string(),
         started,
-        ended: now_ns(),
+        ended: now(),
         stopped: ctl.shutdown.load(Ordering::Relaxed),
         stages: local
             .iter()
@@ -140,12 +140,6 @@ pub fn run(
             .collect(),
     };
     (summary, result)
-}
-
-fn now_ns() -> Nanos {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as Nanos)
 }
 
 fn run_stages(

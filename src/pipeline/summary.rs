@@ -72,15 +72,10 @@ impl StageSummary {
             parts.push(format!("dropped {} ({})", Count(total), each.join(", ")));
         }
         for (kind, n) in &c.events {
-            let plural = if *n == 1 { "" } else { "s" };
-            parts.push(format!("{} {kind}{plural}", Count(*n)));
+            parts.push(format!("{} {kind}{}", Count(*n), plural(*n)));
         }
         for (kind, n) in &c.errors {
-            parts.push(format!(
-                "{} error{} ({kind})",
-                Count(*n),
-                if *n == 1 { "" } else { "s" }
-            ));
+            parts.push(format!("{} error{} ({kind})", Count(*n), plural(*n)));
         }
         parts.join("; ")
     }
@@ -163,6 +158,15 @@ impl Summary {
                 "stage summary"
             );
         }
+    }
+}
+
+/// `s` after a count other than one: `3 channels`, `1 channel`.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 

@@ -25,6 +25,7 @@ use crate::model::{SourceId, YearDayTime};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Bytes, Flow, Need};
+use crate::pipeline::summary::plural;
 use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -393,7 +394,7 @@ impl Sink for Archive {
             wrote: format!(
                 "{at}: SDS archive, {} appended to {files} day file{}",
                 Bytes(self.written),
-                if files == 1 { "" } else { "s" }
+                plural(files as u64)
             ),
             open_with: Some(format!("obspy.read(\"{at}/*/*/*/*/*\")")),
         })

@@ -36,6 +36,7 @@ use crate::model::{sample_time, Nanos, SampleRate};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Flow, Need};
+use crate::pipeline::summary::plural;
 use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -421,9 +422,9 @@ impl Sink for ParquetSink {
             wrote: format!(
                 "{dir}: availability of {} stream{} ({gaps} gap{}, {overlaps} overlap{}) in availability.parquet, gaps.parquet",
                 self.segments.len(),
-                if self.segments.len() == 1 { "" } else { "s" },
-                if gaps == 1 { "" } else { "s" },
-                if overlaps == 1 { "" } else { "s" },
+                plural(self.segments.len() as u64),
+                plural(gaps as u64),
+                plural(overlaps as u64),
             ),
             open_with: Some(format!("pandas.read_parquet(\"{dir}/availability.parquet\")")),
         })

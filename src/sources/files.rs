@@ -25,6 +25,7 @@ use crate::model::{Nanos, YearDayTime};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Bytes as Size, Flow, Need};
+use crate::pipeline::summary::plural;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,10 +118,10 @@ impl Component for MseedSourceConfig {
             open * per_file,
             format!(
                 "{open} open file{} x {}; {} stream{}, records up to {}{}",
-                if open == 1 { "" } else { "s" },
+                plural(open),
                 Size(per_file),
                 scan.streams,
-                if scan.streams == 1 { "" } else { "s" },
+                plural(scan.streams),
                 Size(scan.record_bytes),
                 scan.note
             ),
@@ -397,7 +398,7 @@ impl Reader {
         let d = std::mem::take(&mut self.damage);
         if d.odd > 0 {
             tracing::warn!(file = %self.path.display(), "read {} record{} with an odd header, as ObsPy reads them (first: {})",
-                d.odd, if d.odd == 1 { "" } else { "s" }, d.odd_example);
+                d.odd, plural(d.odd), d.odd_example);
         }
         match d.spans {
             0 => {}

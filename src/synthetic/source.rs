@@ -2,7 +2,7 @@
 //! load tests and benchmarks, as station streams (one block per channel) or as one array
 //! block (channels × time, like a DAS interrogator).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ndarray::Array2;
 use serde::Deserialize;
@@ -145,13 +145,8 @@ impl SyntheticConfig {
     fn start_ns(&self) -> i64 {
         match (&self.start, self.realtime) {
             (Some(s), _) => parse_time(s).unwrap_or(0),
-            (None, true) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                now * 1_000_000_000
-            }
+            // Now, on a whole second.
+            (None, true) => crate::model::now().div_euclid(1_000_000_000) * 1_000_000_000,
             (None, false) => 1_735_689_600_000_000_000,
         }
     }

@@ -4,8 +4,6 @@
 //! Stages hold a [`StageMetrics`] with their label values bound once; counting is then an
 //! atomic add.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use prometheus::{
     Encoder, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -36,19 +34,23 @@ pub struct Metrics {
     process_cpu: prometheus::Gauge,
 }
 
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
-    r.register(Box::new(c.clone()))
+/// Registers `metric` (just made from valid, constant definitions) and returns it.
+fn registered<M: prometheus::core::Collector + Clone + 'static>(
+    r: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    let m = metric.expect("valid metric definition");
+    r.register(Box::new(m.clone()))
         .expect("metric registered once");
-    c
+    m
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    registered(r, IntCounterVec::new(Opts::new(name, help), labels))
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), &["pipeline", "stage"])
-        .expect("valid metric definition");
-    r.register(Box::new(g.clone()))
-        .expect("metric registered once");
-    g
+    registered(r, IntGaugeVec::new(Opts::new(name, help), STAGE))
 }
 
 const STAGE: &[&str] = &["pipeline", "stage"];
@@ -56,40 +58,40 @@ const STAGE: &[&str] = &["pipeline", "stage"];
 impl Metrics {
     pub fn new(pipeline: &str) -> Metrics {
         let r = Registry::new();
-        let data_lag = GaugeVec::new(
-            Opts::new(
-                "seisreduce_data_lag_seconds",
-                "Wall clock minus the time of the last sample the stage emitted",
+        let data_lag = registered(
+            &r,
+            GaugeVec::new(
+                Opts::new(
+                    "seisreduce_data_lag_seconds",
+                    "Wall clock minus the time of the last sample the stage emitted",
+                ),
+                STAGE,
             ),
-            STAGE,
-        )
-        .expect("valid metric definition");
-        r.register(Box::new(data_lag.clone()))
-            .expect("metric registered once");
-        let compression_ratio = GaugeVec::new(
-            Opts::new(
-                "seisreduce_sink_compression_ratio",
-                "Uncompressed over stored size of what the sink has written",
+        );
+        let compression_ratio = registered(
+            &r,
+            GaugeVec::new(
+                Opts::new(
+                    "seisreduce_sink_compression_ratio",
+                    "Uncompressed over stored size of what the sink has written",
+                ),
+                STAGE,
             ),
-            STAGE,
-        )
-        .expect("valid metric definition");
-        r.register(Box::new(compression_ratio.clone()))
-            .expect("metric registered once");
-        let process_rss = IntGauge::new(
-            "process_resident_memory_bytes",
-            "Resident memory of the process, bytes",
-        )
-        .expect("valid metric definition");
-        r.register(Box::new(process_rss.clone()))
-            .expect("metric registered once");
-        let process_cpu = prometheus::Gauge::new(
-            "process_cpu_seconds_total",
-            "User and system CPU time of the process, seconds",
-        )
-        .expect("valid metric definition");
-        r.register(Box::new(process_cpu.clone()))
-            .expect("metric registered once");
+        );
+        let process_rss = registered(
+            &r,
+            IntGauge::new(
+                "process_resident_memory_bytes",
+                "Resident memory of the process, bytes",
+            ),
+        );
+        let process_cpu = registered(
+            &r,
+            prometheus::Gauge::new(
+                "process_cpu_seconds_total",
+                "User and system CPU time of the process, seconds",
+            ),
+        );
         Metrics {
             last_durable: gauge(
                 &r,
@@ -305,19 +307,13 @@ impl StageMetrics {
 
     /// The stage's output is durable now.
     pub fn durable_now(&self) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        self.last_durable.set(now);
+        self.last_durable.set(crate::model::now() / 1_000_000_000);
     }
 
     /// Records that the stage has emitted data up to `data_time`.
     pub fn data_time(&self, data_time: Nanos) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
-        self.data_lag.set((now - data_time as i128) as f64 / 1e9);
+        self.data_lag
+            .set((crate::model::now() as i128 - data_time as i128) as f64 / 1e9);
     }
 }
 

@@ -30,6 +30,7 @@ use crate::model::{Chunk, Iso, SampleRate};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Flow, Need};
+use crate::pipeline::summary::plural;
 use crate::settings::StorageSettings;
 use crate::telemetry::metrics::StageMetrics;
 
@@ -320,10 +321,9 @@ impl Sink for ZarrSink {
                 let (channels, len, rate, ratio) = p.extent();
                 let ratio = ratio.map_or(String::new(), |r| format!(", {} {r:.1}x", self.codec));
                 format!(
-                    "{at}: {} `{}` {channels} channel{} x {:.1} s at {rate} Hz from {}{ratio}",
-                    "array",
+                    "{at}: array `{}` {channels} channel{} x {:.1} s at {rate} Hz from {}{ratio}",
                     self.desc.name,
-                    if channels == 1 { "" } else { "s" },
+                    plural(channels as u64),
                     len as f64 / rate,
                     Iso(p.grid.origin),
                 )
