@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy, SciPy).
+# Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy,
+# SciPy, DASCore, xdas).
 # Idempotent: does nothing when they are already importable. Uses pip's cache when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml" 2>/dev/null; then
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq" 2>/dev/null; then
   exit 0
 fi
 echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2

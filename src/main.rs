@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use seisreduce::formats::das::is_hdf5;
+use seisreduce::formats::das::is_das;
 use seisreduce::formats::mseed::Encoding;
 use seisreduce::inspect::{self, FileOutcome};
 use seisreduce::pipeline::runtime::RunOptions;
@@ -32,8 +32,11 @@ enum Command {
     /// Summarise miniSEED files (v2 and v3): traces, gaps and overlaps, errors.
     Inspect {
         /// Files or directories (searched recursively).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "formats")]
         paths: Vec<PathBuf>,
+        /// List the file layouts read (miniSEED and every DAS layout) and exit.
+        #[arg(long)]
+        formats: bool,
         /// One JSON object keyed by file name instead of a table.
         #[arg(long)]
         json: bool,
@@ -149,7 +152,12 @@ fn run() -> anyhow::Result<ExitCode> {
             paths,
             json,
             records,
+            formats,
         } => {
+            if formats {
+                write!(std::io::stdout().lock(), "{}", inspect::formats())?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let files = seisreduce::paths::expand_paths(&paths);
             let mut failed = false;
             let stdout = std::io::stdout();
@@ -157,7 +165,7 @@ fn run() -> anyhow::Result<ExitCode> {
             if json {
                 let mut obj = serde_json::Map::new();
                 for f in &files {
-                    let v = if is_hdf5(f) {
+                    let v = if is_das(f) {
                         inspect::das::das_json(f)
                     } else if records {
                         inspect::records_json(f)
@@ -182,7 +190,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             } else {
                 for f in &files {
-                    if is_hdf5(f) {
+                    if is_das(f) {
                         match inspect::das::das_table(f) {
                             Ok(t) => write!(out, "{t}")?,
                             Err(e) => {

@@ -42,7 +42,7 @@ fn axes(i: &DasInfo) -> Value {
     let dmin = i.distance.iter().copied().fold(f64::INFINITY, f64::min);
     let dmax = i.distance.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     json!({
-        "dims": ["time", "distance"],
+        "dims": ["time", i.axis.name()],
         "shape": [i.n_time, i.n_distance],
         "dtype": i.dtype,
         "time_min": iso_ns(i.start),
@@ -66,6 +66,7 @@ pub fn das_json(path: &Path) -> Value {
     let mut v = axes(i);
     let o = v.as_object_mut().expect("object");
     o.insert("format".into(), json!([i.format, i.version]));
+    o.insert("arrays".into(), json!(f.arrays));
     match sums(&f) {
         Ok((s, a)) => {
             o.insert("sum".into(), json!(s));
@@ -98,7 +99,13 @@ pub fn das_table(path: &Path) -> Result<String, DasError> {
         i.step_ns(),
         i.rate_hz
     );
-    if let (Some(a), Some(b)) = (i.distance.first(), i.distance.last()) {
+    if i.axis == crate::formats::das::Axis::Channel {
+        let _ = writeln!(
+            s,
+            "  channel   {} channels (the file gives no positions)",
+            i.n_distance
+        );
+    } else if let (Some(a), Some(b)) = (i.distance.first(), i.distance.last()) {
         let _ = writeln!(
             s,
             "  distance  {} channels, {a:.3} .. {b:.3} m, step {:.4} m",
@@ -123,6 +130,16 @@ pub fn das_table(path: &Path) -> Result<String, DasError> {
     }
     if let Some(n) = &i.interrogator {
         let _ = writeln!(s, "  interrogator {n}");
+    }
+    if f.arrays.len() > 1 {
+        let _ = writeln!(
+            s,
+            "  arrays    {} (this is the first; the das source's `array` key picks one):",
+            f.arrays.len()
+        );
+        for (k, a) in f.arrays.iter().enumerate() {
+            let _ = writeln!(s, "    {k}: {a}");
+        }
     }
     for w in &i.warnings {
         let _ = writeln!(s, "  warning   {w}");

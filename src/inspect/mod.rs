@@ -15,6 +15,15 @@ use crate::model::Iso;
 
 pub mod das;
 
+/// `seisreduce inspect --formats`: every layout read, recognised from content.
+pub fn formats() -> String {
+    let mut s = String::from("miniSEED  2.4 and 3 (Steim-1/2, integers, floats, text), files and SDS archives\nDAS (recognised from content, never from the name):\n");
+    for (name, versions) in crate::formats::das::FORMATS {
+        let _ = writeln!(s, "  {name:<11} {versions}");
+    }
+    s
+}
+
 /// The outcome of reading one file.
 pub enum FileOutcome {
     /// The file could not be read at all, or held no record: the message names file and offset.

@@ -301,8 +301,8 @@ impl Reader<'_> {
             return;
         }
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size >= 8 && !crate::formats::das::is_hdf5(path) {
-            tracing::error!(file = %path.display(), "not an HDF5 file; passed over");
+        if size >= 8 && !crate::formats::das::is_das(path) {
+            tracing::error!(file = %path.display(), "not a DAS file of a layout read (`seisreduce inspect --formats`); passed over");
             out.metrics.dropped("not_das", 1);
             let st = self.state.files.entry(name.to_string()).or_default();
             st.finished = true;

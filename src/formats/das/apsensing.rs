@@ -23,7 +23,7 @@ pub fn probe(f: &File) -> Option<String> {
     Some(attr_version(f, "FileVersion").unwrap_or_else(|| "1".into()))
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage), String> {
     let ds = f.dataset("DAS").map_err(|e| format!("AP Sensing: {e}"))?;
     let shape = super::shape_2d(&ds, "AP Sensing: DAS")?;
     let (n_time, n_distance) = (shape[0], shape[1]);
@@ -81,6 +81,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: ds_num(f, "ProcessingServer/GaugeLength"),
         interrogator: ds_text(f, "DAQ/SerialNumber"),
         pulse_rate_hz: None,
+        axis: super::Axis::Distance,
         warnings,
     };
     super::time_major(info, ds)

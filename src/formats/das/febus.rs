@@ -88,7 +88,7 @@ fn block_period(times: &[f64]) -> Option<f64> {
     Some(d.iter().sum::<f64>() / d.len() as f64)
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage), String> {
     let (src, zone, data_name) = first_zone(f)?;
     let ds = zone.dataset(&data_name).map_err(|e| e.to_string())?;
     let shape = ds.shape();
@@ -184,6 +184,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: attr_num(&zone, "GaugeLength"),
         interrogator: attr_text(&src, "Hostname"),
         pulse_rate_hz: attr_num(&src, "PulseRateFreq"),
+        axis: super::Axis::Distance,
         warnings,
     };
     Ok((info, Storage::Blocks { ds, keep }))

@@ -12,12 +12,20 @@
 //! a stored step, a trace count) is kept as a warning in [`DasInfo::warnings`].
 
 mod apsensing;
+pub mod binary;
+mod dasdae;
 mod febus;
+mod gdr;
 mod h5;
+mod h5simple;
+mod neubrex;
 mod optodas;
 mod prodml;
 pub mod prodml_write;
+mod segy;
+mod sentek;
 mod silixa;
+mod tdms;
 mod terra15;
 
 use std::ops::Range;
@@ -28,14 +36,25 @@ use ndarray::{s, Array2, Array3};
 
 use crate::model::{parse_iso, sample_time, DasMeta, Nanos};
 
-/// The layouts read, as `(name, versions)`, in the order detection tries them.
+/// The layouts read, as `(name, versions)`: the HDF5 ones in the order detection tries
+/// them, then the binary ones.
 pub const FORMATS: &[(&str, &str)] = &[
-    ("PRODML", "2.0, 2.1 (Silixa iDAS, OptaSense, Sintela)"),
+    (
+        "PRODML",
+        "2.0, 2.1 (Silixa iDAS, OptaSense, Sintela; Raw and Fbe arrays)",
+    ),
     ("febus", "A1 (1, 2)"),
     ("OptoDAS", "8-11 (ASN)"),
     ("TERRA15", "4-6"),
     ("APSensing", "1"),
+    ("NeubrexDAS", "1"),
     ("Silixa_H5", "1 (iDAS native)"),
+    ("GDR_DAS", "1 (Geothermal Data Repository)"),
+    ("DASDAE", "1 (DASCore's own)"),
+    ("H5Simple", "1"),
+    ("TDMS", "4712, 4713 (Silixa iDAS)"),
+    ("sentek", "5"),
+    ("segy", "1.0, 2.0, 2.1 (one trace per channel)"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +73,8 @@ pub enum Quantity {
     Strain,
     StrainRate,
     Velocity,
+    /// Energy in a frequency band (PRODML `Fbe` arrays).
+    BandEnergy,
     Unknown,
 }
 
@@ -66,6 +87,7 @@ impl Quantity {
             Quantity::Strain => "strain",
             Quantity::StrainRate => "strain_rate",
             Quantity::Velocity => "velocity",
+            Quantity::BandEnergy => "band_energy",
             Quantity::Unknown => "unknown",
         }
     }
@@ -152,6 +174,8 @@ pub struct DasInfo {
     pub gauge_length_m: Option<f64>,
     pub interrogator: Option<String>,
     pub pulse_rate_hz: Option<f64>,
+    /// Whether [`DasInfo::distance`] holds positions or channel numbers.
+    pub axis: Axis,
     /// Disagreements between the vendor's metadata and the array (kept, logged by callers).
     pub warnings: Vec<String>,
 }
@@ -196,7 +220,27 @@ impl DasInfo {
     }
 }
 
-/// How the samples lie in the file.
+/// What the second axis of the array is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Axis {
+    /// Positions along the fibre, metres.
+    #[default]
+    Distance,
+    /// Channel numbers: the file gives no positions (SEG-Y, H5Simple without a distance
+    /// array), so [`DasInfo::distance`] holds `0, 1, 2, ...` and no distance is invented.
+    Channel,
+}
+
+impl Axis {
+    pub fn name(self) -> &'static str {
+        match self {
+            Axis::Distance => "distance",
+            Axis::Channel => "channel",
+        }
+    }
+}
+
+/// How the samples lie in an HDF5 file.
 enum Storage {
     /// A 2-D dataset; `time_major`: its rows are times. Rows past `n_time` (frames
     /// allocated but not yet written) are never read.
@@ -214,27 +258,85 @@ impl Storage {
     }
 }
 
-/// An open DAS file.
+/// Where the samples are read from.
+enum Store {
+    Hdf5 {
+        storage: Storage,
+        /// The stored sample type, looked up once (every read dispatches on it).
+        sample: hdf5::types::TypeDescriptor,
+        _file: hdf5::File,
+    },
+    Binary(binary::BinaryArray),
+}
+
+/// An open DAS file: one of its arrays ([`DasFile::arrays`]; most files hold one).
 pub struct DasFile {
     pub path: PathBuf,
     pub info: DasInfo,
-    storage: Storage,
-    /// The stored sample type, looked up once (every read dispatches on it).
-    sample: hdf5::types::TypeDescriptor,
-    _file: hdf5::File,
+    /// Every array of the file that DASCore gives as a patch, labelled (`Raw[0]`,
+    /// `Fbe[0]/FbeData[2] 9.28..50.29 Hz`, a DASDAE patch name); `info` describes
+    /// `arrays[index]`.
+    pub arrays: Vec<String>,
+    pub index: usize,
+    store: Store,
 }
 
 type Probe = fn(&hdf5::File) -> Option<String>;
-type Opener = fn(&hdf5::File, &str) -> Result<(DasInfo, Storage), String>;
+type Opener = fn(&hdf5::File, &str, usize) -> Result<(DasInfo, Storage), String>;
+type Lister = fn(&hdf5::File) -> Vec<String>;
 
-const READERS: &[(Probe, Opener)] = &[
-    (prodml::probe, prodml::open),
-    (febus::probe, febus::open),
-    (optodas::probe, optodas::open),
-    (terra15::probe, terra15::open),
-    (apsensing::probe, apsensing::open),
-    (silixa::probe, silixa::open),
+/// An HDF5 layout: how to recognise it (its version), open array `n`, and list its arrays
+/// (`None`: one array, the layout's name).
+struct Hdf5Reader {
+    probe: Probe,
+    open: Opener,
+    arrays: Option<Lister>,
+}
+
+const fn one(probe: Probe, open: Opener) -> Hdf5Reader {
+    Hdf5Reader {
+        probe,
+        open,
+        arrays: None,
+    }
+}
+
+const READERS: &[Hdf5Reader] = &[
+    Hdf5Reader {
+        probe: prodml::probe,
+        open: prodml::open,
+        arrays: Some(prodml::arrays),
+    },
+    one(febus::probe, febus::open),
+    one(optodas::probe, optodas::open),
+    one(terra15::probe, terra15::open),
+    one(apsensing::probe, apsensing::open),
+    one(neubrex::probe, neubrex::open),
+    one(silixa::probe, silixa::open),
+    one(gdr::probe, gdr::open),
+    Hdf5Reader {
+        probe: dasdae::probe,
+        open: dasdae::open,
+        arrays: Some(dasdae::arrays),
+    },
+    one(h5simple::probe, h5simple::open),
 ];
+
+/// A binary layout: recognised from the first bytes (and the name, where the vendor's
+/// format has nothing else to go by), opened on the file.
+type BinaryProbe = fn(&Path, &[u8]) -> Option<String>;
+type BinaryOpener =
+    fn(&Path, std::fs::File, &str) -> Result<(DasInfo, binary::BinaryArray), String>;
+
+const BINARY_READERS: &[(BinaryProbe, BinaryOpener)] = &[
+    (tdms::probe, tdms::open),
+    (segy::probe, segy::open),
+    (sentek::probe, sentek::open),
+];
+
+/// Bytes read from the start of a file to recognise a binary layout (SEG-Y's binary
+/// header ends at 3600).
+const HEAD: usize = 4096;
 
 /// Whether `path` starts with the HDF5 signature (at 0, 512, 1024, ... as the spec allows).
 pub fn is_hdf5(path: &Path) -> bool {
@@ -256,6 +358,26 @@ pub fn is_hdf5(path: &Path) -> bool {
     false
 }
 
+/// The binary layout `path` is in, if any: `(reader, version)`.
+fn binary_layout(path: &Path) -> Option<(usize, String)> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD);
+    std::fs::File::open(path)
+        .ok()?
+        .take(HEAD as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    BINARY_READERS
+        .iter()
+        .enumerate()
+        .find_map(|(i, (probe, _))| probe(path, &head).map(|v| (i, v)))
+}
+
+/// Whether `path` is a DAS file of a layout read here (HDF5 or binary), from its content.
+pub fn is_das(path: &Path) -> bool {
+    is_hdf5(path) || binary_layout(path).is_some()
+}
+
 fn supported() -> String {
     FORMATS
         .iter()
@@ -265,17 +387,36 @@ fn supported() -> String {
 }
 
 impl DasFile {
-    /// Opens `path` and recognises its layout from its content.
+    /// Opens the first array of `path`, recognising its layout from its content.
     pub fn open(path: &Path) -> Result<DasFile, DasError> {
+        DasFile::open_array(path, 0)
+    }
+
+    /// Opens array `index` of `path` (see [`DasFile::arrays`]).
+    pub fn open_array(path: &Path, index: usize) -> Result<DasFile, DasError> {
         let fail = |msg: String| DasError {
             path: path.display().to_string(),
             msg,
         };
         if !is_hdf5(path) {
-            return Err(fail(format!(
-                "not an HDF5 file (no HDF5 signature); DAS formats read: {}",
-                supported()
-            )));
+            let Some((reader, version)) = binary_layout(path) else {
+                return Err(fail(format!(
+                    "neither HDF5 (no HDF5 signature) nor a binary DAS layout; DAS formats read: {}",
+                    supported()
+                )));
+            };
+            if index > 0 {
+                return Err(fail(format!("holds one array; there is no array {index}")));
+            }
+            let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+            let (info, array) = (BINARY_READERS[reader].1)(path, file, &version).map_err(fail)?;
+            return Ok(DasFile {
+                path: path.to_path_buf(),
+                arrays: vec![info.format.to_string()],
+                index: 0,
+                info,
+                store: Store::Binary(array),
+            });
         }
         // Without HDF5's file lock: the interrogator holds the file it is writing open, and
         // a reader that honoured the lock could never follow it as it grows.
@@ -283,20 +424,39 @@ impl DasFile {
             .with_fapl(|p| p.file_locking(false))
             .open(path)
             .map_err(|e| fail(format!("HDF5: {e}")))?;
-        for (probe, open) in READERS {
-            if let Some(version) = probe(&f) {
-                let (info, storage) = open(&f, &version).map_err(fail)?;
+        for r in READERS {
+            if let Some(version) = (r.probe)(&f) {
+                let arrays = match r.arrays {
+                    Some(list) => list(&f),
+                    None => Vec::new(),
+                };
+                if index > 0 && index >= arrays.len() {
+                    return Err(fail(format!(
+                        "holds {} array(s); there is no array {index}",
+                        arrays.len().max(1)
+                    )));
+                }
+                let (info, storage) = (r.open)(&f, &version, index).map_err(fail)?;
                 let sample = storage
                     .dataset()
                     .dtype()
                     .and_then(|d| d.to_descriptor())
                     .map_err(|e| fail(format!("HDF5 type: {e}")))?;
+                let arrays = if arrays.is_empty() {
+                    vec![info.format.to_string()]
+                } else {
+                    arrays
+                };
                 return Ok(DasFile {
                     path: path.to_path_buf(),
                     info,
-                    storage,
-                    sample,
-                    _file: f,
+                    arrays,
+                    index,
+                    store: Store::Hdf5 {
+                        storage,
+                        sample,
+                        _file: f,
+                    },
                 });
             }
         }
@@ -320,19 +480,25 @@ impl DasFile {
             return Ok(Array2::zeros((x.len(), t.len())));
         }
         use hdf5::types::{FloatSize as F, IntSize as I, TypeDescriptor as D};
+        let (st, sample) = match &self.store {
+            Store::Binary(a) => return a.read(t, x).map_err(|m| self.fail(m)),
+            Store::Hdf5 {
+                storage, sample, ..
+            } => (storage, sample),
+        };
         // Samples are read in the file's own type and converted while transposing: HDF5's
         // own conversion (element by element, through a 1 MiB buffer) is several times slower.
-        let block = match self.sample {
-            D::Integer(I::U1) => self.read_as::<i8>(t, x),
-            D::Integer(I::U2) => self.read_as::<i16>(t, x),
-            D::Integer(I::U4) => self.read_as::<i32>(t, x),
-            D::Integer(I::U8) => self.read_as::<i64>(t, x),
-            D::Unsigned(I::U1) => self.read_as::<u8>(t, x),
-            D::Unsigned(I::U2) => self.read_as::<u16>(t, x),
-            D::Unsigned(I::U4) => self.read_as::<u32>(t, x),
-            D::Unsigned(I::U8) => self.read_as::<u64>(t, x),
-            D::Float(F::U8) => self.read_as::<f64>(t, x),
-            _ => self.read_as::<f32>(t, x),
+        let block = match sample {
+            D::Integer(I::U1) => self.read_as::<i8>(st, t, x),
+            D::Integer(I::U2) => self.read_as::<i16>(st, t, x),
+            D::Integer(I::U4) => self.read_as::<i32>(st, t, x),
+            D::Integer(I::U8) => self.read_as::<i64>(st, t, x),
+            D::Unsigned(I::U1) => self.read_as::<u8>(st, t, x),
+            D::Unsigned(I::U2) => self.read_as::<u16>(st, t, x),
+            D::Unsigned(I::U4) => self.read_as::<u32>(st, t, x),
+            D::Unsigned(I::U8) => self.read_as::<u64>(st, t, x),
+            D::Float(F::U8) => self.read_as::<f64>(st, t, x),
+            _ => self.read_as::<f32>(st, t, x),
         };
         match self.info.storage_scale {
             Some(k) if k != 1.0 => block.map(|mut b| {
@@ -345,11 +511,12 @@ impl DasFile {
 
     fn read_as<T: Sample>(
         &self,
+        storage: &Storage,
         t: Range<usize>,
         x: Range<usize>,
     ) -> Result<Array2<f32>, DasError> {
         let h5 = |e: hdf5::Error| self.fail(format!("HDF5 read: {e}"));
-        match &self.storage {
+        match storage {
             Storage::Plain {
                 ds,
                 time_major: true,

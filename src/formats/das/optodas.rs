@@ -17,7 +17,7 @@ pub fn probe(f: &File) -> Option<String> {
     ds_num(f, "fileVersion").map(|v| format!("{}", v as i64))
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage), String> {
     let h = f.group("header").map_err(|e| e.to_string())?;
     let ds = f.dataset("data").map_err(|e| e.to_string())?;
     let shape = super::shape_2d(&ds, "OptoDAS: data")?;
@@ -120,6 +120,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: ds_num(&h, "gaugeLength"),
         interrogator: ds_text(&h, "instrument"),
         pulse_rate_hz: None,
+        axis: super::Axis::Distance,
         warnings,
     };
     if let Some(max) = range(time_dim, "max") {

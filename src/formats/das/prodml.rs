@@ -3,6 +3,11 @@
 //! index), each `/Acquisition/Raw[n]` a `RawData` array with its `Dimensions` (time-major or
 //! locus-major) and a `RawDataTime` array in microseconds.
 //!
+//! `/Acquisition/Processed/Fbe[n]` groups hold frequency-band-energy arrays `FbeData[k]`
+//! (one per band, its `StartFrequency`..`EndFrequency` on the array) with an `FbeDataTime`
+//! array and the group's own `OutputDataRate` and `FbeDataUnit`: each band is one array of
+//! the file, after the Raw ones.
+//!
 //! Time: the first `RawDataTime` value (integer µs) or else `PartStartTime`; the rate is the
 //! Raw node's `OutputDataRate`, or, when absent, the one `PartStartTime`..`PartEndTime` implies.
 //! `PartEndTime` and the last `RawDataTime` are checked against the array.
@@ -26,28 +31,99 @@ pub fn probe(f: &File) -> Option<String> {
     attr_version(&acq, "schemaVersion")
 }
 
-/// The first `Raw[n]` group holding a data array (empty ones are skipped).
-fn raw_group(acq: &Group) -> Option<(Group, String)> {
-    let mut names = acq.member_names().ok()?;
-    names.sort();
-    names.into_iter().find_map(|n| {
-        if !n.to_ascii_lowercase().starts_with("raw") {
-            return None;
-        }
-        let g = acq.group(&n).ok()?;
-        let data = g
-            .member_names()
-            .ok()?
-            .into_iter()
-            .find(|m| m.ends_with("Data") && !m.ends_with("DataTime"))?;
-        Some((g, data))
-    })
+/// One array of a PRODML file: a `Raw[n]/RawData`, or one band `Processed/Fbe[n]/FbeData[k]`
+/// (frequency-band energy, with its own rate, time array and units).
+struct Array {
+    group: Group,
+    data: String,
+    label: String,
+    /// Attribute names of the group for the rate, the unit and the description.
+    fbe: bool,
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+fn sorted_members(g: &Group) -> Vec<String> {
+    let mut names = g.member_names().unwrap_or_default();
+    // `Raw[10]` after `Raw[9]`: by the bracketed index, then by name.
+    names.sort_by_key(|n| {
+        let idx = n
+            .rsplit_once('[')
+            .and_then(|(_, r)| r.trim_end_matches(']').parse::<u64>().ok());
+        (
+            n.split('[').next().unwrap_or("").to_string(),
+            idx,
+            n.clone(),
+        )
+    });
+    names
+}
+
+/// Every array in file order: the Raw arrays, then each Fbe group's bands.
+fn all_arrays(acq: &Group) -> Vec<Array> {
+    let mut out = Vec::new();
+    for n in sorted_members(acq) {
+        if !n.to_ascii_lowercase().starts_with("raw") {
+            continue;
+        }
+        let Ok(g) = acq.group(&n) else { continue };
+        if let Some(data) = sorted_members(&g)
+            .into_iter()
+            .find(|m| m.ends_with("Data") && !m.ends_with("DataTime"))
+        {
+            out.push(Array {
+                label: format!("{n}/{data}"),
+                group: g,
+                data,
+                fbe: false,
+            });
+        }
+    }
+    if let Ok(processed) = acq.group("Processed") {
+        for n in sorted_members(&processed) {
+            if !n.starts_with("Fbe") {
+                continue;
+            }
+            let Ok(g) = processed.group(&n) else { continue };
+            for data in sorted_members(&g) {
+                if !data.starts_with("FbeData[") {
+                    continue;
+                }
+                let band = g.dataset(&data).ok().and_then(|d| {
+                    Some(format!(
+                        " {:.2}..{:.2} Hz",
+                        attr_num(&d, "StartFrequency")?,
+                        attr_num(&d, "EndFrequency")?
+                    ))
+                });
+                out.push(Array {
+                    label: format!("{n}/{data}{}", band.unwrap_or_default()),
+                    group: g.clone(),
+                    data,
+                    fbe: true,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The labels of every array (Raw and Fbe bands) of a PRODML file.
+pub fn arrays(f: &File) -> Vec<String> {
+    f.group("Acquisition")
+        .map(|acq| all_arrays(&acq).into_iter().map(|a| a.label).collect())
+        .unwrap_or_default()
+}
+
+pub fn open(f: &File, version: &str, index: usize) -> Result<(DasInfo, Storage), String> {
     let acq = f.group("Acquisition").map_err(|e| e.to_string())?;
-    let (raw, data_name) =
-        raw_group(&acq).ok_or("PRODML: no Acquisition/Raw[n] with a RawData array")?;
+    let Array {
+        group: raw,
+        data: data_name,
+        fbe,
+        ..
+    } = all_arrays(&acq)
+        .into_iter()
+        .nth(index)
+        .ok_or("PRODML: no Acquisition/Raw[n] with a RawData array and no Fbe array")?;
     let ds = raw.dataset(&data_name).map_err(|e| e.to_string())?;
     let shape = super::shape_2d(&ds, &format!("PRODML: {data_name}"))?;
     let dims = ds
@@ -135,9 +211,18 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
             "NumberOfLoci is {l} but RawData has {n_distance} loci"
         ));
     }
-    let unit_text = attr_text(&raw, "RawDataUnit").unwrap_or_default();
-    let description = attr_text(&raw, "RawDescription").unwrap_or_default();
-    let quantity = Quantity::guess_first(&[&description, &unit_text]);
+    let (unit_key, description_key) = if fbe {
+        ("FbeDataUnit", "FbeDescription")
+    } else {
+        ("RawDataUnit", "RawDescription")
+    };
+    let unit_text = attr_text(&raw, unit_key).unwrap_or_default();
+    let description = attr_text(&raw, description_key).unwrap_or_default();
+    let quantity = if fbe {
+        Quantity::BandEnergy
+    } else {
+        Quantity::guess_first(&[&description, &unit_text])
+    };
     let stored = if unit_text.is_empty() || unit_text.eq_ignore_ascii_case("unitless") {
         "counts".to_string()
     } else {
@@ -164,6 +249,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: attr_num(&acq, "GaugeLength"),
         interrogator,
         pulse_rate_hz: attr_num(&acq, "PulseRate"),
+        axis: super::Axis::Distance,
         warnings,
     };
     check_end(&mut info, "PartEndTime", part_end);

@@ -34,7 +34,7 @@ fn parse_silixa_time(s: &str) -> Option<i64> {
     parse_iso(&format!("{y}-{m:0>2}-{d:0>2}T{}", time.trim()))
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage), String> {
     let ds = f.dataset("Acoustic").map_err(|e| format!("Silixa: {e}"))?;
     let shape = super::shape_2d(&ds, "Silixa: Acoustic")?;
     let rate_hz =
@@ -73,6 +73,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: attr_num(&ds, "GaugeLength"),
         interrogator: attr_text(&ds, "SystemInfomation.Devices1.SerialNum"),
         pulse_rate_hz: None,
+        axis: super::Axis::Distance,
         warnings,
     };
     super::time_major(info, ds)

@@ -68,7 +68,7 @@ fn written_rows(t: &Dataset, allocated: usize) -> usize {
     hi
 }
 
-pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
+pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage), String> {
     let g = data_group(f, version)?;
     let ds = g.dataset("data").map_err(|e| format!("TERRA15: {e}"))?;
     let shape = super::shape_2d(&ds, "TERRA15: data")?;
@@ -129,6 +129,7 @@ pub fn open(f: &File, version: &str) -> Result<(DasInfo, Storage), String> {
         gauge_length_m: attr_num(f, "gauge_length"),
         interrogator: attr_text(f, "serial_number"),
         pulse_rate_hz: attr_num(f, "pulse_rate"),
+        axis: super::Axis::Distance,
         warnings,
     };
     super::time_major(info, ds)

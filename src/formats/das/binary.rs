@@ -1,0 +1,344 @@
+//! Samples stored as plain binary arrays in files that are not HDF5 (TDMS, Sentek, SEG-Y):
+//! one or more segments, each a run of time rows whose sample `(x, t)` lies at
+//! `base + x·x_stride + (t − t0)·t_stride` bytes. A time-major block (Sentek, interleaved
+//! TDMS) has `x_stride` = one sample; a channel-major one (SEG-Y traces, contiguous TDMS
+//! chunks) has `t_stride` = one sample. A window is read with one positioned read per
+//! segment it touches (only the bytes that window spans), so files of any size stream in
+//! bounded memory, as the HDF5 readers do by hyperslab.
+
+use std::fs::File;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+
+use ndarray::Array2;
+
+/// A stored sample type and its byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    I8,
+    I16 {
+        big: bool,
+    },
+    I32 {
+        big: bool,
+    },
+    I64 {
+        big: bool,
+    },
+    U8,
+    U16 {
+        big: bool,
+    },
+    U32 {
+        big: bool,
+    },
+    F32 {
+        big: bool,
+    },
+    F64 {
+        big: bool,
+    },
+    /// IBM System/360 single precision (SEG-Y format code 1), big-endian.
+    Ibm32,
+}
+
+impl Scalar {
+    pub fn size(self) -> usize {
+        match self {
+            Scalar::I8 | Scalar::U8 => 1,
+            Scalar::I16 { .. } | Scalar::U16 { .. } => 2,
+            Scalar::I32 { .. } | Scalar::U32 { .. } | Scalar::F32 { .. } | Scalar::Ibm32 => 4,
+            Scalar::I64 { .. } | Scalar::F64 { .. } => 8,
+        }
+    }
+
+    /// numpy's name for the values as read (IBM floats become float32, as segyio gives them).
+    pub fn dtype(self) -> &'static str {
+        match self {
+            Scalar::I8 => "int8",
+            Scalar::I16 { .. } => "int16",
+            Scalar::I32 { .. } => "int32",
+            Scalar::I64 { .. } => "int64",
+            Scalar::U8 => "uint8",
+            Scalar::U16 { .. } => "uint16",
+            Scalar::U32 { .. } => "uint32",
+            Scalar::F32 { .. } | Scalar::Ibm32 => "float32",
+            Scalar::F64 { .. } => "float64",
+        }
+    }
+
+    /// The value of the `size()` bytes at the start of `b`, as f32.
+    #[inline(always)]
+    fn decode(self, b: &[u8]) -> f32 {
+        macro_rules! num {
+            ($t:ty, $n:expr, $big:expr) => {{
+                let a: [u8; $n] = b[..$n].try_into().expect("sample bytes");
+                (if $big {
+                    <$t>::from_be_bytes(a)
+                } else {
+                    <$t>::from_le_bytes(a)
+                }) as f32
+            }};
+        }
+        match self {
+            Scalar::I8 => b[0] as i8 as f32,
+            Scalar::U8 => b[0] as f32,
+            Scalar::I16 { big } => num!(i16, 2, big),
+            Scalar::U16 { big } => num!(u16, 2, big),
+            Scalar::I32 { big } => num!(i32, 4, big),
+            Scalar::U32 { big } => num!(u32, 4, big),
+            Scalar::I64 { big } => num!(i64, 8, big),
+            Scalar::F32 { big } => num!(f32, 4, big),
+            Scalar::F64 { big } => num!(f64, 8, big),
+            Scalar::Ibm32 => ibm_to_f32(u32::from_be_bytes(b[..4].try_into().expect("4 bytes"))),
+        }
+    }
+}
+
+/// IBM hexadecimal floating point: sign, 7-bit excess-64 base-16 exponent, 24-bit fraction.
+pub fn ibm_to_f32(v: u32) -> f32 {
+    let frac = (v & 0x00ff_ffff) as f64 / (1u64 << 24) as f64;
+    if frac == 0.0 {
+        return 0.0;
+    }
+    let exp = ((v >> 24) & 0x7f) as i32 - 64;
+    let sign = if v >> 31 == 1 { -1.0 } else { 1.0 };
+    (sign * frac * 16f64.powi(exp)) as f32
+}
+
+/// A run of time rows `t0..t0 + len` laid out as the module doc says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub t0: usize,
+    pub len: usize,
+    pub base: u64,
+    pub x_stride: u64,
+    pub t_stride: u64,
+}
+
+/// An open binary array: the file, the sample type, the segments in time order.
+pub struct BinaryArray {
+    file: File,
+    pub scalar: Scalar,
+    pub n_channels: usize,
+    segments: Vec<Segment>,
+    file_len: u64,
+}
+
+impl BinaryArray {
+    /// Checks that every segment lies inside the file and that they tile the time axis.
+    pub fn new(
+        file: File,
+        scalar: Scalar,
+        n_channels: usize,
+        segments: Vec<Segment>,
+    ) -> Result<BinaryArray, String> {
+        let file_len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut next = 0;
+        for s in &segments {
+            if s.t0 != next {
+                return Err(format!(
+                    "segment at byte {} starts at row {} (expected {next})",
+                    s.base, s.t0
+                ));
+            }
+            next += s.len;
+            if s.len > 0 && n_channels > 0 {
+                let last = s.base
+                    + (n_channels as u64 - 1) * s.x_stride
+                    + (s.len as u64 - 1) * s.t_stride
+                    + scalar.size() as u64;
+                if last > file_len {
+                    return Err(format!(
+                        "data at bytes {}..{last} run past the end of the file ({file_len} bytes): truncated",
+                        s.base
+                    ));
+                }
+            }
+        }
+        Ok(BinaryArray {
+            file,
+            scalar,
+            n_channels,
+            segments,
+            file_len,
+        })
+    }
+
+    pub fn n_time(&self) -> usize {
+        self.segments.last().map(|s| s.t0 + s.len).unwrap_or(0)
+    }
+
+    /// Rows `t` × channels `x` as a (channel, time) block (the caller checked the bounds).
+    pub fn read(&self, t: Range<usize>, x: Range<usize>) -> Result<Array2<f32>, String> {
+        let (nt, nx) = (t.len(), x.len());
+        let mut out = vec![0f32; nx * nt];
+        let size = self.scalar.size() as u64;
+        let mut buf = Vec::new();
+        for s in &self.segments {
+            let (a, b) = (t.start.max(s.t0), t.end.min(s.t0 + s.len));
+            if a >= b {
+                continue;
+            }
+            let (ra, rb) = ((a - s.t0) as u64, (b - s.t0) as u64);
+            let (xa, xb) = (x.start as u64, x.end as u64);
+            let first = s.base + xa * s.x_stride + ra * s.t_stride;
+            let last = s.base + (xb - 1) * s.x_stride + (rb - 1) * s.t_stride + size;
+            buf.resize((last - first) as usize, 0);
+            self.file.read_exact_at(&mut buf, first).map_err(|e| {
+                format!(
+                    "read of bytes {first}..{last} failed ({e}); the file has {} bytes",
+                    self.file_len
+                )
+            })?;
+            let n = (b - a) as u64;
+            for (i, xi) in (xa..xb).enumerate() {
+                let row = &mut out[i * nt + (a - t.start)..i * nt + (b - t.start)];
+                let at0 = ((xi - xa) * s.x_stride) as usize;
+                let step = s.t_stride as usize;
+                let sc = self.scalar;
+                // Contiguous channel runs (traces, TDMS chunks) decode without the stride.
+                if step == size as usize {
+                    let bytes = &buf[at0..at0 + (n * size) as usize];
+                    for (o, c) in row.iter_mut().zip(bytes.chunks_exact(size as usize)) {
+                        *o = sc.decode(c);
+                    }
+                } else {
+                    for (k, o) in row.iter_mut().enumerate() {
+                        let at = at0 + k * step;
+                        *o = sc.decode(&buf[at..]);
+                    }
+                }
+            }
+        }
+        Array2::from_shape_vec((nx, nt), out).map_err(|e| e.to_string())
+    }
+}
+
+/// Little helpers for fixed-layout headers: a field at a byte offset, or an error naming it.
+pub struct Bytes<'a> {
+    pub b: &'a [u8],
+    pub big: bool,
+}
+
+impl Bytes<'_> {
+    fn take<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        self.b.get(at..at + N)?.try_into().ok()
+    }
+    pub fn u16(&self, at: usize) -> Option<u16> {
+        let a = self.take::<2>(at)?;
+        Some(if self.big {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        })
+    }
+    pub fn i16(&self, at: usize) -> Option<i16> {
+        self.u16(at).map(|v| v as i16)
+    }
+    pub fn u32(&self, at: usize) -> Option<u32> {
+        let a = self.take::<4>(at)?;
+        Some(if self.big {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        })
+    }
+    pub fn i32(&self, at: usize) -> Option<i32> {
+        self.u32(at).map(|v| v as i32)
+    }
+    pub fn u64(&self, at: usize) -> Option<u64> {
+        let a = self.take::<8>(at)?;
+        Some(if self.big {
+            u64::from_be_bytes(a)
+        } else {
+            u64::from_le_bytes(a)
+        })
+    }
+    pub fn f32(&self, at: usize) -> Option<f32> {
+        self.u32(at).map(f32::from_bits)
+    }
+    pub fn f64(&self, at: usize) -> Option<f64> {
+        self.u64(at).map(f64::from_bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibm_floats() {
+        // Examples from the IBM floating-point definition: 0x42640000 = 100, 0xC276A000 = -118.625.
+        assert_eq!(ibm_to_f32(0x4264_0000), 100.0);
+        assert_eq!(ibm_to_f32(0xC276_A000), -118.625);
+        assert_eq!(ibm_to_f32(0x4110_0000), 1.0);
+        assert_eq!(ibm_to_f32(0), 0.0);
+    }
+
+    #[test]
+    fn time_and_channel_major_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        // 3 channels; rows 0..2 time-major (i16 LE) after a 4-byte header, rows 2..4
+        // channel-major.
+        let mut bytes = vec![0u8; 4];
+        let v = |x: usize, t: usize| (10 * t + x) as i16;
+        for t in 0..2 {
+            for x in 0..3 {
+                bytes.extend(v(x, t).to_le_bytes());
+            }
+        }
+        for x in 0..3 {
+            for t in 2..4 {
+                bytes.extend(v(x, t).to_le_bytes());
+            }
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let segs = vec![
+            Segment {
+                t0: 0,
+                len: 2,
+                base: 4,
+                x_stride: 2,
+                t_stride: 6,
+            },
+            Segment {
+                t0: 2,
+                len: 2,
+                base: 16,
+                x_stride: 4,
+                t_stride: 2,
+            },
+        ];
+        let a = BinaryArray::new(
+            File::open(&p).unwrap(),
+            Scalar::I16 { big: false },
+            3,
+            segs.clone(),
+        )
+        .unwrap();
+        assert_eq!(a.n_time(), 4);
+        let all = a.read(0..4, 0..3).unwrap();
+        for x in 0..3 {
+            for t in 0..4 {
+                assert_eq!(all[[x, t]], v(x, t) as f32);
+            }
+        }
+        assert_eq!(
+            a.read(1..3, 1..2).unwrap(),
+            all.slice(ndarray::s![1..2, 1..3])
+        );
+        let mut short = segs;
+        short[1].base = 18;
+        assert!(BinaryArray::new(
+            File::open(&p).unwrap(),
+            Scalar::I16 { big: false },
+            3,
+            short
+        )
+        .err()
+        .unwrap()
+        .contains("truncated"));
+    }
+}
