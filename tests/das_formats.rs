@@ -404,3 +404,52 @@ fn inspect_json_has_the_keys_of_truth_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no known DAS layout"));
 }
+
+/// The `das` source on the new layouts, into Zarr opened by xarray: a SEG-Y file (channel
+/// axis: channel ids and no invented distances), one Fbe band of a PRODML file picked by
+/// `array`, and a TDMS file with its positions.
+#[test]
+fn new_layouts_through_the_das_source_into_zarr() {
+    let data = common::test_data().join("das-more");
+    let dir = tempfile::tempdir().unwrap();
+    for (file, array, positions) in [
+        ("small_channel_patch.sgy", 0, false),
+        ("prodml_fbe_1.h5", 2, true),
+        ("iDAS005_tdms_example.626.tdms", 0, true),
+    ] {
+        let store = dir.path().join(format!("{file}.zarr"));
+        let p = common::procs::write_pipeline(
+            dir.path(),
+            &format!(
+                "[pipeline]\nname = \"layouts\"\n\n[sources.fibre]\ntype = \"das\"\npath = \"{}\"\narray = {array}\nnetwork = \"XF\"\n\n[sinks.store]\ntype = \"zarr\"\ninputs = [\"fibre\"]\npath = \"{}\"\norigin = \"first\"\n",
+                data.join(file).display(),
+                store.display()
+            ),
+        );
+        let out = common::procs::run(&["run", "--quiet", p.to_str().unwrap()], &[]);
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Python writes NaN (no position) as a bare NaN: read it as null.
+        let text =
+            common::run_python("das_positions.py", &[store.as_os_str()]).replace("NaN", "null");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let f = DasFile::open_array(&data.join(file), array).unwrap();
+        let ids = v["channel"].as_array().unwrap();
+        assert_eq!(ids.len(), f.info.n_distance, "{file}");
+        assert_eq!(ids[3], "FDSN:XF_00003__H_S_F", "{file}");
+        let d = v["distance"].as_array().unwrap();
+        if positions {
+            for (k, x) in d.iter().enumerate() {
+                assert!(
+                    (x.as_f64().unwrap() - f.info.distance[k]).abs() < 1e-9,
+                    "{file}"
+                );
+            }
+        } else {
+            assert!(d.iter().all(|x| x.is_null()), "{file}: {d:?}");
+        }
+    }
+}

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sleep_until;
 use crate::bus::DataKind;
-use crate::formats::das::{DasFile, DasInfo};
+use crate::formats::das::{Axis, DasFile, DasInfo};
 use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate, SeedId};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
@@ -72,6 +72,10 @@ pub struct DasSourceConfig {
     pub channel: String,
     #[serde(default)]
     pub values: Values,
+    /// Which array of each file to read, for files holding several (`seisreduce inspect`
+    /// lists them: a PRODML file's Raw array and its Fbe bands, a DASDAE file's patches).
+    #[serde(default)]
+    pub array: usize,
     /// JSON file recording what has been read, for restarts.
     #[serde(default)]
     pub checkpoint: Option<PathBuf>,
@@ -94,7 +98,7 @@ impl StageType for DasSourceConfig {
     const NAME: &'static str = "das";
     const ROLE: Role = Role::Source;
     const ABOUT: &'static str =
-        "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa), a file or a folder followed as it grows";
+        "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa HDF5 and TDMS, Neubrex, Sentek, GDR, DASDAE, H5Simple, SEG-Y), a file or a folder followed as it grows";
     const ACCEPTS: &'static [DataKind] = &[];
 }
 
@@ -130,7 +134,7 @@ impl Component for DasSourceConfig {
         let first = list(self).ok().and_then(|files| {
             files
                 .iter()
-                .find_map(|(_, p)| crate::formats::das::DasFile::open(p).ok())
+                .find_map(|(_, p)| DasFile::open_array(p, self.array).ok())
         });
         let (channels, rate, dtype, note) = match &first {
             Some(f) => (
@@ -254,7 +258,11 @@ impl Reader<'_> {
                     &self.cfg.channel,
                 )
                 .to_source_id(),
-                distance_m: info.distance.get(i).copied(),
+                // Channel numbers are not positions: no distance is invented for them.
+                distance_m: match info.axis {
+                    Axis::Distance => info.distance.get(i).copied(),
+                    Axis::Channel => None,
+                },
             })
             .collect()
     }
@@ -319,7 +327,7 @@ impl Reader<'_> {
         out: &mut Emitter<'_>,
     ) -> Result<bool, StageError> {
         let now = self.started.elapsed().as_secs();
-        let f = match DasFile::open(path) {
+        let f = match DasFile::open_array(path, self.cfg.array) {
             Ok(f) => f,
             Err(e) => {
                 let st = self.state.files.entry(name.to_string()).or_default();

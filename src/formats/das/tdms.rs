@@ -11,7 +11,8 @@
 //! unless the segment says it is new), and raw data as whole chunks, each either one run
 //! per channel (contiguous) or the channels interleaved sample by sample; big-endian when
 //! the segment says so. A last segment whose length was never written (`0xFFFF…`, the
-//! writer stopped) runs to the end of the file; a shorter last chunk is read as npTDMS
+//! writer stopped) runs to the end of the file, and a chunk the file cuts short is read as
+//! far as its rows are whole; a shorter last chunk of a whole segment is read as npTDMS
 //! reads it (the same layout, fewer values per channel).
 //! DAQmx raw data and string or time-stamp channels are refused with the reason.
 
@@ -180,6 +181,8 @@ struct SegmentData {
     data_len: u64,
     interleaved: bool,
     big: bool,
+    /// The file ends before the segment's stated end (or the length was never written).
+    cut: bool,
 }
 
 pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, BinaryArray), String> {
@@ -211,7 +214,8 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
             ));
         }
         let big = toc & TOC_BIG_ENDIAN != 0;
-        let end = if next == u64::MAX || at + LEAD_IN + next > file_len {
+        let cut = next == u64::MAX || at + LEAD_IN + next > file_len;
+        let end = if cut {
             if next != u64::MAX {
                 warnings.push(format!(
                     "the segment at byte {at} says it is {next} bytes long but the file ends first: read to the end"
@@ -295,6 +299,7 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
                 data_len: end - (at + LEAD_IN + raw_off),
                 interleaved: toc & TOC_INTERLEAVED != 0,
                 big,
+                cut,
             });
         }
         at = end;
@@ -356,10 +361,16 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
             ));
             t0 += per as usize;
         }
-        // A shorter last chunk (the writer stopped mid-chunk, or sized the segment so):
-        // as NI's readers and npTDMS read it, the same layout with fewer values per channel.
+        // A shorter last chunk in a segment of stated length (Silixa sizes them so): as
+        // npTDMS reads it, the same layout with fewer values per channel. In a segment the
+        // file cuts short, a contiguous chunk is incomplete for every channel after the
+        // first (not read); interleaved rows are whole up to the cut.
         let rest = s.data_len % chunk;
-        let short = rest / (nch * size);
+        let short = if s.cut && !s.interleaved {
+            0
+        } else {
+            rest / (nch * size)
+        };
         if short > 0 {
             let x_stride = if s.interleaved { size } else { short * size };
             parts.push((
@@ -374,10 +385,10 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
             ));
             t0 += short as usize;
         }
-        if rest % (nch * size) != 0 {
+        let unread = rest - short * nch * size;
+        if unread != 0 {
             warnings.push(format!(
-                "{} bytes at the end of the segment at byte {} are not a whole row of {nch} channels: not read",
-                rest % (nch * size),
+                "{unread} bytes at the end of the segment at byte {} are not whole rows of {nch} channels: not read",
                 s.data_start
             ));
         }
@@ -454,4 +465,124 @@ fn read_at(file: &mut File, at: u64, buf: &mut [u8]) -> Result<(), String> {
     file.seek(SeekFrom::Start(at))
         .and_then(|_| file.read_exact(buf))
         .map_err(|e| format!("TDMS: read of {} bytes at byte {at}: {e}", buf.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend((s.len() as u32).to_le_bytes());
+        out.extend(s.as_bytes());
+    }
+
+    /// A segment: lead-in, then `meta`, then `raw`.
+    fn segment(out: &mut Vec<u8>, toc: u32, meta: &[u8], raw: &[u8]) {
+        out.extend(b"TDSm");
+        out.extend(toc.to_le_bytes());
+        out.extend(4713u32.to_le_bytes());
+        out.extend(((meta.len() + raw.len()) as u64).to_le_bytes());
+        out.extend((meta.len() as u64).to_le_bytes());
+        out.extend(meta);
+        out.extend(raw);
+    }
+
+    /// Built by hand from the specification: a contiguous segment of two chunks with the
+    /// metadata, then an interleaved segment that reuses the object list and indexes
+    /// (no metadata of its own), then one whose metadata says "same index as before".
+    #[test]
+    fn contiguous_interleaved_and_reused_metadata_segments() {
+        let v = |t: usize, x: usize| (100 * t + x) as i16;
+        let (nch, per) = (3usize, 2usize);
+        let mut meta = Vec::new();
+        meta.extend((1 + nch as u32).to_le_bytes());
+        string(&mut meta, "/");
+        meta.extend(0xFFFF_FFFFu32.to_le_bytes());
+        let props: [(&str, u32, Vec<u8>); 3] = [
+            ("SamplingFrequency[Hz]", 10, 250.0f64.to_le_bytes().to_vec()),
+            ("StartPosition[m]", 10, 7.5f64.to_le_bytes().to_vec()),
+            ("GPSTimeStamp", 0x44, {
+                let mut b = (1u64 << 63).to_le_bytes().to_vec(); // half a second
+                b.extend((EPOCH_1904 + 1_700_000_000).to_le_bytes());
+                b
+            }),
+        ];
+        meta.extend((props.len() as u32).to_le_bytes());
+        for (name, code, bytes) in &props {
+            string(&mut meta, name);
+            meta.extend(code.to_le_bytes());
+            meta.extend(bytes);
+        }
+        for c in 0..nch {
+            string(&mut meta, &format!("/'Measurement'/'{c}'"));
+            meta.extend(20u32.to_le_bytes());
+            meta.extend(2u32.to_le_bytes()); // int16
+            meta.extend(1u32.to_le_bytes());
+            meta.extend((per as u64).to_le_bytes());
+            meta.extend(0u32.to_le_bytes());
+        }
+        let mut file = Vec::new();
+        // Segment 1: two contiguous chunks, rows 0..4.
+        let mut raw = Vec::new();
+        for chunk in 0..2 {
+            for x in 0..nch {
+                for t in 0..per {
+                    raw.extend(v(chunk * per + t, x).to_le_bytes());
+                }
+            }
+        }
+        segment(
+            &mut file,
+            TOC_META | TOC_NEW_OBJ_LIST | TOC_RAW,
+            &meta,
+            &raw,
+        );
+        // Segment 2: interleaved, metadata carried over, rows 4..6.
+        let mut raw = Vec::new();
+        for t in 4..6 {
+            for x in 0..nch {
+                raw.extend(v(t, x).to_le_bytes());
+            }
+        }
+        segment(&mut file, TOC_RAW | TOC_INTERLEAVED, &[], &raw);
+        // Segment 3: metadata naming the channels with "same index as before", rows 6..8.
+        let mut meta = Vec::new();
+        meta.extend((nch as u32).to_le_bytes());
+        for c in 0..nch {
+            string(&mut meta, &format!("/'Measurement'/'{c}'"));
+            meta.extend(0u32.to_le_bytes());
+            meta.extend(0u32.to_le_bytes());
+        }
+        let mut raw = Vec::new();
+        for x in 0..nch {
+            for t in 6..8 {
+                raw.extend(v(t, x).to_le_bytes());
+            }
+        }
+        segment(
+            &mut file,
+            TOC_META | TOC_NEW_OBJ_LIST | TOC_RAW,
+            &meta,
+            &raw,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hand.tdms");
+        std::fs::write(&p, &file).unwrap();
+        assert_eq!(probe(&p, &file).as_deref(), Some("4713"));
+        let (info, array) = open(&p, File::open(&p).unwrap(), "4713").unwrap();
+        assert_eq!((info.n_time, info.n_distance), (8, 3));
+        assert_eq!(info.start, 1_700_000_000_500_000_000);
+        assert_eq!(info.rate_hz, 250.0);
+        assert_eq!(info.distance[0], 7.5);
+        let all = array.read(0..8, 0..3).unwrap();
+        for t in 0..8 {
+            for x in 0..3 {
+                assert_eq!(all[[x, t]], v(t, x) as f32, "row {t} channel {x}");
+            }
+        }
+        // Truncated inside segment 3's data: its whole rows only, and a warning.
+        std::fs::write(&p, &file[..file.len() - 3]).unwrap();
+        let (info, _) = open(&p, File::open(&p).unwrap(), "4713").unwrap();
+        assert!(info.n_time == 6 && info.warnings.len() == 2, "{info:?}");
+    }
 }
