@@ -28,7 +28,8 @@ pub use stream::{GapPolicy, Streaming};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// Samples missing between `start` (the expected time) and `end` (where data resumed).
-    /// `filled` when the gap was bridged by interpolation, otherwise the filter restarted.
+    /// `filled` when the gap was bridged by interpolation, otherwise left as a gap
+    /// (a filter starts again after it).
     Gap {
         stream: String,
         start: Nanos,
@@ -70,7 +71,7 @@ impl std::fmt::Display for Event {
                 if *filled {
                     "interpolated"
                 } else {
-                    "filter restarted"
+                    "not filled"
                 }
             ),
             Event::Overlap {

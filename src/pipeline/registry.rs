@@ -32,6 +32,7 @@ pub const fn entry<T: StageType>() -> TypeEntry {
 pub static TYPES: &[TypeEntry] = &[
     entry::<crate::sources::files::MseedSourceConfig>(),
     entry::<crate::sources::das::DasSourceConfig>(),
+    entry::<crate::sources::das_stream::DasStreamConfig>(),
     entry::<crate::synthetic::source::SyntheticConfig>(),
     entry::<crate::ops::decode::DecodeConfig>(),
     entry::<crate::ops::decimate::DecimateConfig>(),

@@ -3,6 +3,7 @@
 //! stops reading when the pipeline is asked to stop.
 
 pub mod das;
+pub mod das_stream;
 pub mod files;
 
 use crate::model::{parse_iso, Nanos};

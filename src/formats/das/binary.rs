@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 /// A stored sample type and its byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,14 +97,22 @@ impl Scalar {
 }
 
 /// IBM hexadecimal floating point: sign, 7-bit excess-64 base-16 exponent, 24-bit fraction.
+/// The value `fraction · 2^(4·(exp − 64) − 24)` is exact in f64 (the scale is built from its
+/// exponent bits, no `powi`), then rounded once to f32.
+#[inline(always)]
 pub fn ibm_to_f32(v: u32) -> f32 {
-    let frac = (v & 0x00ff_ffff) as f64 / (1u64 << 24) as f64;
-    if frac == 0.0 {
+    let frac = v & 0x00ff_ffff;
+    if frac == 0 {
         return 0.0;
     }
-    let exp = ((v >> 24) & 0x7f) as i32 - 64;
-    let sign = if v >> 31 == 1 { -1.0 } else { 1.0 };
-    (sign * frac * 16f64.powi(exp)) as f32
+    let k = 4 * (((v >> 24) & 0x7f) as i64 - 64) - 24;
+    let scale = f64::from_bits(((k + 1023) as u64) << 52);
+    let value = (frac as f64 * scale) as f32;
+    if v >> 31 == 1 {
+        -value
+    } else {
+        value
+    }
 }
 
 /// A run of time rows `t0..t0 + len` laid out as the module doc says.
@@ -170,48 +179,134 @@ impl BinaryArray {
     }
 
     /// Rows `t` × channels `x` as a (channel, time) block (the caller checked the bounds).
+    ///
+    /// Channel-major runs (SEG-Y traces, TDMS chunks) decode straight into the output rows;
+    /// a trace far from the next (its header in between) is read on its own, so no bytes but
+    /// the samples are read. Time-major rows (Sentek, interleaved TDMS) decode row by row
+    /// into a time-major block that is then transposed in cache-sized tiles.
     pub fn read(&self, t: Range<usize>, x: Range<usize>) -> Result<Array2<f32>, String> {
         let (nt, nx) = (t.len(), x.len());
         let mut out = vec![0f32; nx * nt];
         let size = self.scalar.size() as u64;
         let mut buf = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
         for s in &self.segments {
             let (a, b) = (t.start.max(s.t0), t.end.min(s.t0 + s.len));
             if a >= b {
                 continue;
             }
-            let (ra, rb) = ((a - s.t0) as u64, (b - s.t0) as u64);
-            let (xa, xb) = (x.start as u64, x.end as u64);
-            let first = s.base + xa * s.x_stride + ra * s.t_stride;
-            let last = s.base + (xb - 1) * s.x_stride + (rb - 1) * s.t_stride + size;
-            buf.resize((last - first) as usize, 0);
-            self.file.read_exact_at(&mut buf, first).map_err(|e| {
-                format!(
-                    "read of bytes {first}..{last} failed ({e}); the file has {} bytes",
-                    self.file_len
-                )
-            })?;
-            let n = (b - a) as u64;
-            for (i, xi) in (xa..xb).enumerate() {
-                let row = &mut out[i * nt + (a - t.start)..i * nt + (b - t.start)];
-                let at0 = ((xi - xa) * s.x_stride) as usize;
-                let step = s.t_stride as usize;
-                let sc = self.scalar;
-                // Contiguous channel runs (traces, TDMS chunks) decode without the stride.
-                if step == size as usize {
-                    let bytes = &buf[at0..at0 + (n * size) as usize];
-                    for (o, c) in row.iter_mut().zip(bytes.chunks_exact(size as usize)) {
-                        *o = sc.decode(c);
-                    }
+            let (ra, n) = ((a - s.t0) as u64, b - a);
+            let run = n as u64 * size;
+            let col = a - t.start;
+            if s.t_stride == size {
+                // Each channel's samples are contiguous: channels decode in parallel.
+                let at = |xi: usize| s.base + xi as u64 * s.x_stride + ra * size;
+                let rows_out = out.par_chunks_mut(nt).zip(x.clone().into_par_iter());
+                if s.x_stride > 2 * run {
+                    rows_out.try_for_each_init(
+                        || vec![0u8; run as usize],
+                        |buf, (row, xi)| {
+                            self.read_at(buf, at(xi))?;
+                            decode_into(self.scalar, buf, &mut row[col..col + n]);
+                            Ok::<_, String>(())
+                        },
+                    )?;
                 } else {
-                    for (k, o) in row.iter_mut().enumerate() {
-                        let at = at0 + k * step;
-                        *o = sc.decode(&buf[at..]);
+                    let span_at = at(x.start);
+                    let last = at(x.end - 1) + run;
+                    buf.resize((last - span_at) as usize, 0);
+                    self.read_at(&mut buf, span_at)?;
+                    let span = &buf;
+                    rows_out.for_each(|(row, xi)| {
+                        let off = (at(xi) - span_at) as usize;
+                        decode_into(
+                            self.scalar,
+                            &span[off..off + run as usize],
+                            &mut row[col..col + n],
+                        );
+                    });
+                }
+            } else {
+                // Time-major: row r's channels x.start.. are contiguous at base + r·t_stride.
+                let first = s.base + ra * s.t_stride + x.start as u64 * s.x_stride;
+                let last = first + (n as u64 - 1) * s.t_stride + nx as u64 * s.x_stride;
+                buf.resize((last - first) as usize, 0);
+                self.read_at(&mut buf, first)?;
+                rows.resize(n * nx, 0.0);
+                let row_bytes = nx * size as usize;
+                for r in 0..n {
+                    let at = r * s.t_stride as usize;
+                    if s.x_stride == size {
+                        decode_into(
+                            self.scalar,
+                            &buf[at..at + row_bytes],
+                            &mut rows[r * nx..(r + 1) * nx],
+                        );
+                    } else {
+                        for k in 0..nx {
+                            let p = at + k * s.x_stride as usize;
+                            rows[r * nx + k] = self.scalar.decode(&buf[p..]);
+                        }
                     }
+                }
+                let view = ndarray::ArrayView2::from_shape((n, nx), &rows[..])
+                    .map_err(|e| e.to_string())?;
+                let block = super::transpose(view);
+                for (i, row) in block.rows().into_iter().enumerate() {
+                    let dst = &mut out[i * nt + col..i * nt + col + n];
+                    dst.copy_from_slice(row.as_slice().expect("standard layout"));
                 }
             }
         }
         Array2::from_shape_vec((nx, nt), out).map_err(|e| e.to_string())
+    }
+
+    fn read_at(&self, buf: &mut [u8], at: u64) -> Result<(), String> {
+        self.file.read_exact_at(buf, at).map_err(|e| {
+            format!(
+                "read of bytes {at}..{} failed ({e}); the file has {} bytes",
+                at + buf.len() as u64,
+                self.file_len
+            )
+        })
+    }
+}
+
+/// Contiguous samples of one type into f32, the type dispatched once per run so each arm
+/// is a tight loop the compiler vectorises (byte swaps included).
+fn decode_into(sc: Scalar, bytes: &[u8], out: &mut [f32]) {
+    macro_rules! run {
+        ($t:ty, $n:expr, $from:ident) => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact($n)) {
+                *o = <$t>::$from(c.try_into().expect("sample bytes")) as f32;
+            }
+        };
+    }
+    match sc {
+        Scalar::I8 => out
+            .iter_mut()
+            .zip(bytes)
+            .for_each(|(o, b)| *o = *b as i8 as f32),
+        Scalar::U8 => out.iter_mut().zip(bytes).for_each(|(o, b)| *o = *b as f32),
+        Scalar::I16 { big: false } => run!(i16, 2, from_le_bytes),
+        Scalar::I16 { big: true } => run!(i16, 2, from_be_bytes),
+        Scalar::U16 { big: false } => run!(u16, 2, from_le_bytes),
+        Scalar::U16 { big: true } => run!(u16, 2, from_be_bytes),
+        Scalar::I32 { big: false } => run!(i32, 4, from_le_bytes),
+        Scalar::I32 { big: true } => run!(i32, 4, from_be_bytes),
+        Scalar::U32 { big: false } => run!(u32, 4, from_le_bytes),
+        Scalar::U32 { big: true } => run!(u32, 4, from_be_bytes),
+        Scalar::I64 { big: false } => run!(i64, 8, from_le_bytes),
+        Scalar::I64 { big: true } => run!(i64, 8, from_be_bytes),
+        Scalar::F32 { big: false } => run!(f32, 4, from_le_bytes),
+        Scalar::F32 { big: true } => run!(f32, 4, from_be_bytes),
+        Scalar::F64 { big: false } => run!(f64, 8, from_le_bytes),
+        Scalar::F64 { big: true } => run!(f64, 8, from_be_bytes),
+        Scalar::Ibm32 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = ibm_to_f32(u32::from_be_bytes(c.try_into().expect("4 bytes")));
+            }
+        }
     }
 }
 
