@@ -453,3 +453,42 @@ fn new_layouts_through_the_das_source_into_zarr() {
         }
     }
 }
+
+/// Damaged binary files (a byte changed anywhere in the headers, or the file cut short)
+/// open with an error or read what is whole: never a panic, never a read past the end.
+#[test]
+fn damaged_binary_files_never_panic() {
+    let data = common::test_data().join("das-more");
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "iDAS005_tdms_example.626.tdms",
+        "small_channel_patch.sgy",
+        "DASDMSShot00_20230328155653619.das",
+    ] {
+        let bytes = std::fs::read(data.join(name)).unwrap();
+        let path = dir.path().join(name);
+        let mut tried = 0;
+        let head = bytes.len().min(4096);
+        for at in (0..head).step_by(9) {
+            for v in [0x00u8, 0xff, 0x7f] {
+                let mut b = bytes.clone();
+                b[at] = v;
+                std::fs::write(&path, &b).unwrap();
+                if let Ok(f) = DasFile::open(&path) {
+                    let (nt, nx) = (f.info.n_time.min(8), f.info.n_distance.min(8));
+                    let _ = f.read(0..nt, 0..nx);
+                }
+                tried += 1;
+            }
+        }
+        for cut in [10, 100, 1000, bytes.len() / 2, bytes.len() - 1] {
+            std::fs::write(&path, &bytes[..cut.min(bytes.len())]).unwrap();
+            if let Ok(f) = DasFile::open(&path) {
+                let (nt, nx) = (f.info.n_time, f.info.n_distance);
+                f.read(0..nt, 0..nx)
+                    .unwrap_or_else(|e| panic!("{name} cut at {cut}: {e}"));
+            }
+        }
+        assert!(tried > 100);
+    }
+}

@@ -6,6 +6,7 @@ usage: xdas_publish.py ADDRESS SPEC_JSON
 SPEC: {"t0_ns", "rate_hz", "channels", "dx", "rows" (per message), "freq_hz",
 "amplitudes" [per channel], "dtype" (float32 or int16), "parts" [[start_s, seconds], ...],
 "garbage" (messages of nonsense sent in the first part), "pause_s" (between parts),
+"noise" (true: one random block reused, for load tests; amplitudes then unused),
 "pace" (1.0: real time; 0: as fast as the socket takes them)}. Channel c carries
 A_c * sin(2 pi f (t - t0)). Each part is published by a new publisher bound to the same
 address (the interrogator restarted), after waiting for the subscriber. Prints a JSON line
@@ -35,11 +36,21 @@ dt_ns = 1e9 / rate
 dtype = np.dtype(spec.get("dtype", "float32"))
 
 
+# "noise": one block of random samples, reused with each message's own time (a load test:
+# making the samples must not be what limits the publisher).
+noise = None
+if spec.get("noise"):
+    noise = np.random.default_rng(1).integers(-2000, 2000, (rows, nx)).astype(dtype)
+
+
 def block(first_row):
     idx = first_row + np.arange(rows)
     t = np.round(idx * dt_ns).astype(np.int64)
-    values = amps * np.sin(2 * np.pi * spec["freq_hz"] * t[:, None] / 1e9)
-    data = values.astype(dtype) if dtype.kind == "f" else np.round(values).astype(dtype)
+    if noise is not None:
+        data = noise
+    else:
+        values = amps * np.sin(2 * np.pi * spec["freq_hz"] * t[:, None] / 1e9)
+        data = values.astype(dtype) if dtype.kind == "f" else np.round(values).astype(dtype)
     times = (t0 + t).astype("datetime64[ns]")
     coords = {
         "time": {"tie_indices": [0, rows - 1], "tie_values": [times[0], times[-1]]},
@@ -48,14 +59,16 @@ def block(first_row):
     return xd.DataArray(data, coords, dims=("time", "distance"))
 
 
-sent = {"messages": 0, "rows": 0, "garbage": 0, "parts": []}
-started = time.time()
+sent = {"messages": 0, "rows": 0, "garbage": 0, "parts": [], "late_s": 0.0}
+started = None
 for k, (start_s, seconds) in enumerate(spec["parts"]):
     pub = ZMQPublisher(address)
     first = int(round(start_s * rate))
     n = int(round(seconds * rate)) // rows
     # A replay: nothing may go out before the subscriber is there (xdas's own wait).
     pub.wait_for_subscribers(1, timeout=60)
+    if started is None:
+        started = time.time()  # paced from the first message, not from the wait
     for m in range(n):
         pub.submit(block(first + m * rows))
         sent["messages"] += 1
@@ -70,6 +83,9 @@ for k, (start_s, seconds) in enumerate(spec["parts"]):
             pause = due - time.time()
             if pause > 0:
                 time.sleep(pause)
+            else:
+                sent["late_s"] = max(sent["late_s"], -pause)
+    sent["wall_s"] = time.time() - started  # to the last message of the last part
     sent["parts"].append([t0 + int(round(first * dt_ns)), t0 + int(round((first + n * rows) * dt_ns))])
     time.sleep(0.5)  # let the last messages leave before the socket closes
     pub.close()

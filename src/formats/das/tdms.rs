@@ -158,7 +158,13 @@ impl Cursor<'_> {
                 };
                 // Rounded to the nearest nanosecond.
                 let ns = ((frac as u128 * 1_000_000_000u128 + (1u128 << 63)) >> 64) as i64;
-                Ok(Value::Time((secs - EPOCH_1904) * 1_000_000_000 + ns))
+                (secs.checked_sub(EPOCH_1904))
+                    .and_then(|s| s.checked_mul(1_000_000_000))
+                    .and_then(|s| s.checked_add(ns))
+                    .map(Value::Time)
+                    .ok_or_else(|| {
+                        format!("TDMS: time stamp {what} is out of range ({secs} s from 1904)")
+                    })
             }
             other => Err(format!(
                 "TDMS: property {what} has data type 0x{other:x}, which this reader does not decode"
@@ -214,7 +220,8 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
             ));
         }
         let big = toc & TOC_BIG_ENDIAN != 0;
-        let cut = next == u64::MAX || at + LEAD_IN + next > file_len;
+        let stated_end = (at + LEAD_IN).checked_add(next);
+        let cut = next == u64::MAX || stated_end.is_none_or(|e| e > file_len);
         let end = if cut {
             if next != u64::MAX {
                 warnings.push(format!(
@@ -225,6 +232,11 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
         } else {
             at + LEAD_IN + next
         };
+        if end < at + LEAD_IN {
+            return Err(format!(
+                "TDMS: segment at byte {at} ends before its lead-in"
+            ));
+        }
         if raw_off > end - at - LEAD_IN {
             return Err(format!(
                 "TDMS: segment at byte {at}: raw data offset {raw_off} past the segment"
@@ -341,7 +353,23 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
             .ok_or_else(|| format!("TDMS: channel data type 0x{c0:x} is not numeric"))?;
         let nch = s.objects.len() as u64;
         let size = sc.size() as u64;
-        let chunk = nch * per * size;
+        let chunk = nch
+            .checked_mul(per)
+            .and_then(|v| v.checked_mul(size))
+            .filter(|c| *c > 0)
+            .ok_or_else(|| {
+                format!(
+                    "TDMS: {per} values per channel per chunk at byte {} is not a size",
+                    s.data_start
+                )
+            })?;
+        if s.data_len / chunk > 10_000_000 {
+            return Err(format!(
+                "TDMS: the segment at byte {} would hold {} chunks of {per} values: not a DAS recording",
+                s.data_start,
+                s.data_len / chunk
+            ));
+        }
         let whole = s.data_len / chunk;
         let (x_stride, t_stride) = if s.interleaved {
             (size, nch * size)
