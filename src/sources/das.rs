@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::sleep_until;
 use crate::bus::DataKind;
 use crate::formats::das::{Axis, DasFile, DasInfo};
-use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate, SeedId};
+use crate::model::{ChannelMeta, Chunk, Iso, Nanos, SampleRate};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Flow, Need};
@@ -114,19 +114,7 @@ impl Component for DasSourceConfig {
         if !(self.settle_s >= 0.0 && self.settle_s.is_finite()) {
             return bad("settle_s", "must be zero or more seconds");
         }
-        if self.network.is_empty() || self.network.len() > 8 {
-            return bad(
-                "network",
-                "must be an FDSN network code (1 to 8 characters)",
-            );
-        }
-        if self.channel.len() != 3 {
-            return bad(
-                "channel",
-                "must be a 3-character SEED channel code, e.g. HSF",
-            );
-        }
-        Ok(())
+        super::check_fibre_naming(&self.network, &self.channel)
     }
 
     fn memory(&self, _: &Flow) -> Need {
@@ -249,22 +237,18 @@ struct Reader<'c> {
 
 impl Reader<'_> {
     fn channels(&self, info: &DasInfo) -> Vec<ChannelMeta> {
-        (0..info.n_distance)
-            .map(|i| ChannelMeta {
-                source_id: SeedId::new(
-                    &self.cfg.network,
-                    &format!("{i:05}"),
-                    &self.cfg.location,
-                    &self.cfg.channel,
-                )
-                .to_source_id(),
-                // Channel numbers are not positions: no distance is invented for them.
-                distance_m: match info.axis {
-                    Axis::Distance => info.distance.get(i).copied(),
-                    Axis::Channel => None,
-                },
-            })
-            .collect()
+        // Channel numbers are not positions: no distance is invented for them.
+        let position = |i: usize| match info.axis {
+            Axis::Distance => info.distance.get(i).copied(),
+            Axis::Channel => None,
+        };
+        let c = self.cfg;
+        super::fibre_channels(
+            &c.network,
+            &c.location,
+            &c.channel,
+            (0..info.n_distance).map(position),
+        )
     }
 
     /// Rows of a file's start that repeat what was already sent (overlap), after reporting

@@ -36,7 +36,7 @@ use serde::Deserialize;
 
 use crate::bus::DataKind;
 use crate::formats::das::{transpose, Sample};
-use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Iso, Nanos, SampleRate, SeedId};
+use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Iso, Nanos, SampleRate};
 use crate::ops::Event;
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::{Emitter, StageError};
@@ -119,19 +119,7 @@ impl Component for DasStreamConfig {
         if self.queue == 0 {
             return bad("queue", "must hold at least one message");
         }
-        if self.network.is_empty() || self.network.len() > 8 {
-            return bad(
-                "network",
-                "must be an FDSN network code (1 to 8 characters)",
-            );
-        }
-        if self.channel.len() != 3 {
-            return bad(
-                "channel",
-                "must be a 3-character SEED channel code, e.g. HSF",
-            );
-        }
-        Ok(())
+        super::check_fibre_naming(&self.network, &self.channel)
     }
 
     fn memory(&self, _: &Flow) -> Need {
@@ -410,18 +398,13 @@ impl Stream<'_> {
         }
         tracing::info!(stream = %self.stream, channels = h.channels, rows_per_message = h.rows,
             data_type = h.kind.name(), rate_hz = 1e9 / h.dt_ns, "stream header");
-        self.channels = (0..h.channels)
-            .map(|i| ChannelMeta {
-                source_id: SeedId::new(
-                    &self.cfg.network,
-                    &format!("{i:05}"),
-                    &self.cfg.location,
-                    &self.cfg.channel,
-                )
-                .to_source_id(),
-                distance_m: h.distance.get(i).copied(),
-            })
-            .collect();
+        let c = self.cfg;
+        self.channels = super::fibre_channels(
+            &c.network,
+            &c.location,
+            &c.channel,
+            h.distance.iter().map(|d| Some(*d)),
+        );
         self.meta = Arc::new(DasMeta {
             format: "OptoDAS stream".into(),
             format_version: "ZeroMQ".into(),

@@ -6,7 +6,43 @@ pub mod das;
 pub mod das_stream;
 pub mod files;
 
-use crate::model::{parse_iso, Nanos};
+use crate::model::{parse_iso, ChannelMeta, Nanos, SeedId};
+use crate::pipeline::component::KeyError;
+
+/// The keys that name a fibre's channels (`network`, `channel`), as FDSN allows them.
+pub fn check_fibre_naming(network: &str, channel: &str) -> Result<(), KeyError> {
+    let bad = |k: &str, m: &str| Err((Some(k.to_string()), m.to_string()));
+    if network.is_empty() || network.len() > 8 {
+        return bad(
+            "network",
+            "must be an FDSN network code (1 to 8 characters)",
+        );
+    }
+    if channel.len() != 3 {
+        return bad(
+            "channel",
+            "must be a 3-character SEED channel code, e.g. HSF",
+        );
+    }
+    Ok(())
+}
+
+/// A fibre's channels: station code = index along the fibre (`00042`, as GEOFON names its
+/// DAS channels), each with its position when the source knows one.
+pub fn fibre_channels(
+    network: &str,
+    location: &str,
+    channel: &str,
+    positions: impl Iterator<Item = Option<f64>>,
+) -> Vec<ChannelMeta> {
+    positions
+        .enumerate()
+        .map(|(i, distance_m)| ChannelMeta {
+            source_id: SeedId::new(network, &format!("{i:05}"), location, channel).to_source_id(),
+            distance_m,
+        })
+        .collect()
+}
 
 /// `2024-03-01` or `2024-03-01T12:00:00[.fff][Z]`.
 pub fn parse_time(s: &str) -> Option<Nanos> {

@@ -65,11 +65,7 @@ pub fn open(f: &File, version: &str, index: usize) -> Result<(DasInfo, Storage),
             ))
         }
     };
-    let (n_time, n_distance) = if time_major {
-        (shape[0], shape[1])
-    } else {
-        (shape[1], shape[0])
-    };
+    let (n_time, n_distance) = super::time_and_channels(shape, time_major);
     let times: Vec<i64> = g
         .dataset("_coord_time")
         .and_then(|d| d.read_raw::<i64>())
@@ -85,17 +81,9 @@ pub fn open(f: &File, version: &str, index: usize) -> Result<(DasInfo, Storage),
             (n_time > 1 && last > start).then(|| (last - start) as f64 / (n_time - 1) as f64)
         })
         .ok_or("DASDAE: a single time and no time step: no rate")?;
-    let mut warnings = Vec::new();
-    let off = times
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| ((**t - start) as f64 - *i as f64 * step).abs() > step / 2.0)
-        .count();
-    if off > 0 {
-        warnings.push(format!(
-            "{off} times lie more than half a step off the even time axis"
-        ));
-    }
+    let warnings: Vec<String> = super::off_grid(&times, start, step, "times")
+        .into_iter()
+        .collect();
     let (axis, distance) = match other {
         "distance" => (Axis::Distance, coord(&g, "distance")?),
         _ => (

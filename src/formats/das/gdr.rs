@@ -61,11 +61,7 @@ pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage)
             ))
         }
     };
-    let (n_time, n_distance) = if time_major {
-        (shape[0], shape[1])
-    } else {
-        (shape[1], shape[0])
-    };
+    let (n_time, n_distance) = super::time_and_channels(shape, time_major);
     let times = f
         .dataset("DasRawData/DasTimeArray")
         .map_err(|e| format!("GDR: {e}"))?;
@@ -83,18 +79,10 @@ pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage)
         _ => return Err("GDR: DasTimeArray needs two increasing times to give a rate".into()),
     };
     let rate_hz = (n_time - 1) as f64 * 1e9 / (last - start) as f64;
-    let mut warnings = Vec::new();
     let step = (last - start) as f64 / (n_time - 1) as f64;
-    let off_grid = times
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| ((**t - start) as f64 - *i as f64 * step).abs() > step / 2.0)
-        .count();
-    if off_grid > 0 {
-        warnings.push(format!(
-            "{off_grid} rows of DasTimeArray lie more than half a step off the even grid from the first to the last time"
-        ));
-    }
+    let warnings: Vec<String> = super::off_grid(&times, start, step, "rows of DasTimeArray")
+        .into_iter()
+        .collect();
     let dx = attr_num(&acq, "SpatialSamplingInterval")
         .ok_or("GDR: no SpatialSamplingInterval in the acquisition")?;
     let unit = known(attr_text(&acq, "UnitOfMeasure"));

@@ -76,11 +76,7 @@ pub fn open(f: &File, version: &str, _array: usize) -> Result<(DasInfo, Storage)
             }
         }
     };
-    let (n_time, n_distance) = if time_major {
-        (shape[0], shape[1])
-    } else {
-        (shape[1], shape[0])
-    };
+    let (n_time, n_distance) = super::time_and_channels(shape, time_major);
     if times.len() != n_time {
         return Err(format!("H5Simple: {} times for {n_time} rows", times.len()));
     }

@@ -694,6 +694,26 @@ fn time_major(info: DasInfo, ds: Dataset) -> Result<(DasInfo, Storage), String> 
     ))
 }
 
+/// (time samples, channels) of a 2-D array stored time-major or channel-major.
+fn time_and_channels(shape: [usize; 2], time_major: bool) -> (usize, usize) {
+    if time_major {
+        (shape[0], shape[1])
+    } else {
+        (shape[1], shape[0])
+    }
+}
+
+/// A warning when time stamps (`what`) depart from the even axis `start + i·step` by more
+/// than half a step (DASCore snaps them to it; so do we, and say where that hides jitter).
+fn off_grid(times: &[i64], start: Nanos, step_ns: f64, what: &str) -> Option<String> {
+    let off = times
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| ((**t - start) as f64 - *i as f64 * step_ns).abs() > step_ns / 2.0)
+        .count();
+    (off > 0).then(|| format!("{off} {what} lie more than half a step off the even time axis"))
+}
+
 /// Evenly spaced channel positions.
 fn positions(start: f64, step: f64, n: usize) -> Vec<f64> {
     (0..n).map(|i| start + i as f64 * step).collect()

@@ -150,11 +150,7 @@ pub fn open(f: &File, version: &str, index: usize) -> Result<(DasInfo, Storage),
             ))
         }
     };
-    let (n_time, n_distance) = if time_major {
-        (shape[0], shape[1])
-    } else {
-        (shape[1], shape[0])
-    };
+    let (n_time, n_distance) = super::time_and_channels(shape, time_major);
 
     let mut warnings = Vec::new();
     let time_ds = raw

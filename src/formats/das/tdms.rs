@@ -376,18 +376,21 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
         } else {
             (per * size, size)
         };
-        for k in 0..whole {
+        let mut push = |len: u64, base: u64, x_stride: u64| {
             parts.push((
                 sc,
                 Segment {
                     t0,
-                    len: per as usize,
-                    base: s.data_start + k * chunk,
+                    len: len as usize,
+                    base,
                     x_stride,
                     t_stride,
                 },
             ));
-            t0 += per as usize;
+            t0 += len as usize;
+        };
+        for k in 0..whole {
+            push(per, s.data_start + k * chunk, x_stride);
         }
         // A shorter last chunk in a segment of stated length (Silixa sizes them so): as
         // npTDMS reads it, the same layout with fewer values per channel. In a segment the
@@ -401,17 +404,7 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
         };
         if short > 0 {
             let x_stride = if s.interleaved { size } else { short * size };
-            parts.push((
-                sc,
-                Segment {
-                    t0,
-                    len: short as usize,
-                    base: s.data_start + whole * chunk,
-                    x_stride,
-                    t_stride,
-                },
-            ));
-            t0 += short as usize;
+            push(short, s.data_start + whole * chunk, x_stride);
         }
         let unread = rest - short * nch * size;
         if unread != 0 {
