@@ -98,7 +98,7 @@ impl StageType for DasSourceConfig {
     const NAME: &'static str = "das";
     const ROLE: Role = Role::Source;
     const ABOUT: &'static str =
-        "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa HDF5 and TDMS, Neubrex, Sentek, GDR, DASDAE, H5Simple, SEG-Y), a file or a folder followed as it grows";
+        "DAS interrogator files (PRODML, Febus, OptoDAS, Terra15, AP Sensing, Silixa HDF5 and TDMS, Neubrex DAS and DSS/DTS, Sentek, GDR, DASDAE, H5Simple, SEG-Y), a file or a folder followed as it grows";
     const ACCEPTS: &'static [DataKind] = &[];
 }
 

@@ -1,7 +1,7 @@
 """Writes DAS files of the layouts read, with the tools their communities use, and prints
 what DASCore (the reference reader) makes of each, as JSON with the keys of
 test-data/das-more/TRUTH.json. Files: DASDAE and SEG-Y written by DASCore itself, a
-two-patch DASDAE file, Neubrex and H5Simple (with a distance array) written with h5py in
+two-patch DASDAE file, Neubrex DAS and RFS and H5Simple (with a distance array) written with h5py in
 the layouts DASCore reads, and TDMS written by npTDMS in several segments (checked
 against npTDMS's own read: DASCore's TDMS reader takes Silixa's single-segment files
 only).
@@ -96,6 +96,21 @@ with h5py.File(path, "w") as h:
     }
     for k, v in attrs.items():
         a.attrs[k] = v
+truth[os.path.basename(path)] = describe(path)
+
+# Neubrex RFS (DSS), in the layout DASCore's reader uses: slow rows with jittered stamps.
+path = os.path.join(out, "neubrex_dss.h5")
+rows, depths = 40, 30
+stamps = 1.6e15 + np.arange(rows) * 60e6 + rng.integers(-3000, 3000, rows)  # µs, ±3 ms jitter
+with h5py.File(path, "w") as h:
+    d = h.create_dataset("data", data=rng.normal(0, 50, (rows, depths)))
+    d.attrs["DataUnitLabel"] = "micro-strain"
+    d.attrs["StartDateTime"] = "2020-09-13T12:26:40"
+    d.attrs["EndDateTime"] = "2020-09-13T13:05:40"
+    d.attrs["WellID"] = "16B(78)-32"
+    h.create_dataset("depth", data=1000.0 + np.arange(depths) * 0.25)
+    h.create_dataset("stamps", data=np.arange(rows, dtype=np.float64))
+    h.create_dataset("stamps_unix", data=stamps)
 truth[os.path.basename(path)] = describe(path)
 
 # H5Simple with a distance array, dims stated.

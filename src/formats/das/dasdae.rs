@@ -6,8 +6,8 @@
 //! (`distance,time` or `time,distance`; `channel` for an axis without positions).
 //!
 //! Each patch is one array of the file, in group-name order (DASCore names the groups by
-//! start time). Time: the first and last coordinate values evenly spaced, as DASCore
-//! snaps them; a time array that departs from that grid is reported.
+//! start time). Time: the first coordinate value and the interval DASCore derives from
+//! the array; a time array that departs from that axis is reported.
 
 use hdf5::{File, Group};
 
@@ -74,12 +74,9 @@ pub fn open(f: &File, version: &str, index: usize) -> Result<(DasInfo, Storage),
         return Err(format!("DASDAE: {} times for {n_time} rows", times.len()));
     }
     let start = *times.first().ok_or("DASDAE: empty time coordinate")?;
-    let last = *times.last().unwrap_or(&start);
     let step = attr_num(&g, "_attrs_time_step")
         .filter(|s| *s > 0.0)
-        .or_else(|| {
-            (n_time > 1 && last > start).then(|| (last - start) as f64 / (n_time - 1) as f64)
-        })
+        .or_else(|| super::time_axis_step(&times))
         .ok_or("DASDAE: a single time and no time step: no rate")?;
     let warnings: Vec<String> = super::off_grid(&times, start, step, "times")
         .into_iter()

@@ -19,6 +19,7 @@ mod gdr;
 mod h5;
 mod h5simple;
 mod neubrex;
+mod neubrex_rfs;
 mod optodas;
 mod prodml;
 pub mod prodml_write;
@@ -48,6 +49,7 @@ pub const FORMATS: &[(&str, &str)] = &[
     ("TERRA15", "4-6"),
     ("APSensing", "1"),
     ("NeubrexDAS", "1"),
+    ("NeubrexRFS", "1 (DSS strain, DTS temperature)"),
     ("Silixa_H5", "1 (iDAS native)"),
     ("GDR_DAS", "1 (Geothermal Data Repository)"),
     ("DASDAE", "1 (DASCore's own)"),
@@ -312,6 +314,7 @@ const READERS: &[Hdf5Reader] = &[
     one(terra15::probe, terra15::open),
     one(apsensing::probe, apsensing::open),
     one(neubrex::probe, neubrex::open),
+    one(neubrex_rfs::probe, neubrex_rfs::open),
     one(silixa::probe, silixa::open),
     one(gdr::probe, gdr::open),
     Hdf5Reader {
@@ -701,6 +704,34 @@ fn time_and_channels(shape: [usize; 2], time_major: bool) -> (usize, usize) {
     } else {
         (shape[1], shape[0])
     }
+}
+
+/// The sampling interval DASCore gives a coordinate made from a time array (its
+/// `get_coord(data=...)`, then `snap()`): when every interval is within 0.1 % of the
+/// median, the upper median interval from the first time; otherwise the even axis from the
+/// first to the last time. (With stamps that jitter, the two differ: a reader that agrees
+/// with DASCore must use the same rule.)
+fn time_axis_step(times: &[i64]) -> Option<f64> {
+    let (first, last) = (*times.first()?, *times.last()?);
+    if times.len() < 2 || last <= first {
+        return None;
+    }
+    let mut d: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    d.sort_unstable();
+    let median = if d.len() % 2 == 1 {
+        d[d.len() / 2] as f64
+    } else {
+        (d[d.len() / 2 - 1] as f64 + d[d.len() / 2] as f64) / 2.0
+    };
+    let monotonic = d[0] > 0;
+    let close = d
+        .iter()
+        .all(|v| (*v as f64 - median).abs() <= 1e-8 + 1e-3 * median.abs());
+    Some(if monotonic && close {
+        d[d.len() / 2] as f64
+    } else {
+        (last - first) as f64 / (times.len() - 1) as f64
+    })
 }
 
 /// A warning when time stamps (`what`) depart from the even axis `start + i·step` by more
