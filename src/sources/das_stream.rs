@@ -35,7 +35,8 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use serde::Deserialize;
 
 use crate::bus::DataKind;
-use crate::formats::das::{transpose, Sample};
+use crate::formats::das::binary::{decode_into, Scalar};
+use crate::formats::das::transpose;
 use crate::model::{sample_time, ChannelMeta, Chunk, DasMeta, Iso, Nanos, SampleRate};
 use crate::ops::Event;
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
@@ -149,39 +150,12 @@ impl Component for DasStreamConfig {
 struct Header {
     rows: usize,
     channels: usize,
-    kind: Kind,
+    /// The sample type (little-endian, as the publisher's machine writes it).
+    kind: Scalar,
     /// Sampling interval, nanoseconds (may be fractional).
     dt_ns: f64,
     distance: Vec<f64>,
     block_len: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    I16,
-    I32,
-    I64,
-    F32,
-    F64,
-}
-
-impl Kind {
-    fn size(self) -> usize {
-        match self {
-            Kind::I16 => 2,
-            Kind::I32 | Kind::F32 => 4,
-            Kind::I64 | Kind::F64 => 8,
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            Kind::I16 => "int16",
-            Kind::I32 => "int32",
-            Kind::I64 => "int64",
-            Kind::F32 => "float32",
-            Kind::F64 => "float64",
-        }
-    }
 }
 
 /// The header JSON, or why it is not one.
@@ -203,11 +177,11 @@ fn parse_header(msg: &[u8]) -> Result<Header, String> {
     let channels = whole("nChannels")?;
     let per_row = whole("bytesPerPackage")?;
     let kind = match v.get("dataType").and_then(|t| t.as_str()) {
-        Some("short") => Kind::I16,
-        Some("int") => Kind::I32,
-        Some("long") => Kind::I64,
-        Some("float") => Kind::F32,
-        Some("double") => Kind::F64,
+        Some("short") => Scalar::I16 { big: false },
+        Some("int") => Scalar::I32 { big: false },
+        Some("long") => Scalar::I64 { big: false },
+        Some("float") => Scalar::F32 { big: false },
+        Some("double") => Scalar::F64 { big: false },
         other => {
             return Err(format!(
                 "header dataType {other:?} is not short, int, long, float or double"
@@ -217,7 +191,7 @@ fn parse_header(msg: &[u8]) -> Result<Header, String> {
     if per_row != channels * kind.size() {
         return Err(format!(
             "header bytesPerPackage {per_row} is not {channels} channels of {}",
-            kind.name()
+            kind.dtype()
         ));
     }
     let unit = v.get("dtUnit").and_then(|u| u.as_str()).unwrap_or("s");
@@ -262,26 +236,10 @@ fn parse_header(msg: &[u8]) -> Result<Header, String> {
 
 /// Samples of a block, time-major little-endian, as (channel, time) f32.
 fn block_samples(h: &Header, body: &[u8]) -> ndarray::Array2<f32> {
-    fn rows<T: Sample, const N: usize>(
-        h: &Header,
-        body: &[u8],
-        f: fn([u8; N]) -> T,
-    ) -> ndarray::Array2<f32> {
-        let v: Vec<T> = body
-            .chunks_exact(N)
-            .map(|c| f(c.try_into().expect("sample bytes")))
-            .collect();
-        let tx =
-            ndarray::ArrayView2::from_shape((h.rows, h.channels), &v).expect("rows × channels");
-        transpose(tx)
-    }
-    match h.kind {
-        Kind::I16 => rows(h, body, i16::from_le_bytes),
-        Kind::I32 => rows(h, body, i32::from_le_bytes),
-        Kind::I64 => rows(h, body, i64::from_le_bytes),
-        Kind::F32 => rows(h, body, f32::from_le_bytes),
-        Kind::F64 => rows(h, body, f64::from_le_bytes),
-    }
+    let mut rows = vec![0f32; h.rows * h.channels];
+    decode_into(h.kind, body, &mut rows);
+    let tx = ndarray::ArrayView2::from_shape((h.rows, h.channels), &rows).expect("rows × channels");
+    transpose(tx)
 }
 
 /// What the socket task passes to the source.
@@ -397,7 +355,7 @@ impl Stream<'_> {
             return;
         }
         tracing::info!(stream = %self.stream, channels = h.channels, rows_per_message = h.rows,
-            data_type = h.kind.name(), rate_hz = 1e9 / h.dt_ns, "stream header");
+            data_type = h.kind.dtype(), rate_hz = 1e9 / h.dt_ns, "stream header");
         let c = self.cfg;
         self.channels = super::fibre_channels(
             &c.network,
@@ -492,8 +450,6 @@ impl Stream<'_> {
         if skip > 0 {
             data = data.slice(ndarray::s![.., skip..]).to_owned();
         }
-        out.metrics
-            .data_time(sample_time(start, h.rows as i64, rate));
         out.emit_chunk(Chunk {
             stream: self.stream.clone(),
             start: sample_time(start, skip as i64, rate),
@@ -586,7 +542,7 @@ mod tests {
         let h = parse_header(header(5, 3).as_bytes()).unwrap();
         assert_eq!(
             (h.rows, h.channels, h.kind, h.block_len),
-            (5, 3, Kind::I16, 8 + 30)
+            (5, 3, Scalar::I16 { big: false }, 8 + 30)
         );
         assert_eq!(h.dt_ns, 1e6);
         assert_eq!(h.distance, vec![20.0, 24.0, 28.0]);

@@ -67,33 +67,6 @@ impl Scalar {
             Scalar::F64 { .. } => "float64",
         }
     }
-
-    /// The value of the `size()` bytes at the start of `b`, as f32.
-    #[inline(always)]
-    fn decode(self, b: &[u8]) -> f32 {
-        macro_rules! num {
-            ($t:ty, $n:expr, $big:expr) => {{
-                let a: [u8; $n] = b[..$n].try_into().expect("sample bytes");
-                (if $big {
-                    <$t>::from_be_bytes(a)
-                } else {
-                    <$t>::from_le_bytes(a)
-                }) as f32
-            }};
-        }
-        match self {
-            Scalar::I8 => b[0] as i8 as f32,
-            Scalar::U8 => b[0] as f32,
-            Scalar::I16 { big } => num!(i16, 2, big),
-            Scalar::U16 { big } => num!(u16, 2, big),
-            Scalar::I32 { big } => num!(i32, 4, big),
-            Scalar::U32 { big } => num!(u32, 4, big),
-            Scalar::I64 { big } => num!(i64, 8, big),
-            Scalar::F32 { big } => num!(f32, 4, big),
-            Scalar::F64 { big } => num!(f64, 8, big),
-            Scalar::Ibm32 => ibm_to_f32(u32::from_be_bytes(b[..4].try_into().expect("4 bytes"))),
-        }
-    }
 }
 
 /// IBM hexadecimal floating point: sign, 7-bit excess-64 base-16 exponent, 24-bit fraction.
@@ -135,7 +108,8 @@ pub struct BinaryArray {
 }
 
 impl BinaryArray {
-    /// Checks that every segment lies inside the file and that they tile the time axis.
+    /// Checks that every segment lies inside the file, that they tile the time axis, and
+    /// that each is channel-major or time-major (one of its strides is one sample).
     pub fn new(
         file: File,
         scalar: Scalar,
@@ -152,6 +126,13 @@ impl BinaryArray {
                 ));
             }
             next += s.len;
+            let size = scalar.size() as u64;
+            if s.x_stride != size && s.t_stride != size {
+                return Err(format!(
+                    "segment at byte {}: neither channels nor times are contiguous",
+                    s.base
+                ));
+            }
             if s.len > 0 && n_channels > 0 {
                 let last = s.base
                     + (n_channels as u64 - 1) * s.x_stride
@@ -227,7 +208,8 @@ impl BinaryArray {
                     });
                 }
             } else {
-                // Time-major: row r's channels x.start.. are contiguous at base + r·t_stride.
+                // Time-major (`x_stride` is one sample, as `new` checked): row r's channels
+                // x.start.. are contiguous at base + r·t_stride.
                 let first = s.base + ra * s.t_stride + x.start as u64 * s.x_stride;
                 let last = first + (n as u64 - 1) * s.t_stride + nx as u64 * s.x_stride;
                 buf.resize((last - first) as usize, 0);
@@ -236,18 +218,11 @@ impl BinaryArray {
                 let row_bytes = nx * size as usize;
                 for r in 0..n {
                     let at = r * s.t_stride as usize;
-                    if s.x_stride == size {
-                        decode_into(
-                            self.scalar,
-                            &buf[at..at + row_bytes],
-                            &mut rows[r * nx..(r + 1) * nx],
-                        );
-                    } else {
-                        for k in 0..nx {
-                            let p = at + k * s.x_stride as usize;
-                            rows[r * nx + k] = self.scalar.decode(&buf[p..]);
-                        }
-                    }
+                    decode_into(
+                        self.scalar,
+                        &buf[at..at + row_bytes],
+                        &mut rows[r * nx..(r + 1) * nx],
+                    );
                 }
                 let view = ndarray::ArrayView2::from_shape((n, nx), &rows[..])
                     .map_err(|e| e.to_string())?;
@@ -274,7 +249,7 @@ impl BinaryArray {
 
 /// Contiguous samples of one type into f32, the type dispatched once per run so each arm
 /// is a tight loop the compiler vectorises (byte swaps included).
-fn decode_into(sc: Scalar, bytes: &[u8], out: &mut [f32]) {
+pub(crate) fn decode_into(sc: Scalar, bytes: &[u8], out: &mut [f32]) {
     macro_rules! run {
         ($t:ty, $n:expr, $from:ident) => {
             for (o, c) in out.iter_mut().zip(bytes.chunks_exact($n)) {

@@ -195,7 +195,6 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
     let file_len = file.metadata().map_err(|e| e.to_string())?.len();
     let mut bytes = Vec::new();
     let mut props: HashMap<String, HashMap<String, Value>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
     let mut last_index: HashMap<String, Index> = HashMap::new();
     let mut active: Vec<String> = Vec::new();
     let mut segments: Vec<SegmentData> = Vec::new();
@@ -287,10 +286,7 @@ pub fn open(_path: &Path, mut file: File, version: &str) -> Result<(DasInfo, Bin
                     active.retain(|a| *a != obj);
                 }
                 let np = c.u32("a property count")?;
-                let entry = props.entry(obj.clone()).or_insert_with(|| {
-                    order.push(obj.clone());
-                    HashMap::new()
-                });
+                let entry = props.entry(obj.clone()).or_default();
                 for _ in 0..np {
                     let name = c.string("a property name")?;
                     let code = c.u32("a property type")?;
