@@ -26,7 +26,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Bus, BusError, Message, Payload, Position, Publisher, Recv, Subscriber};
-use crate::formats::arrow;
+use crate::formats::{arrow, ccf_arrow};
 use crate::settings::KafkaSettings;
 
 pub const MSEED_CONTENT_TYPE: &str = "application/vnd.fdsn.mseed";
@@ -266,6 +266,15 @@ impl Publisher for KafkaPublisher {
                     .into(),
                 arrow::CONTENT_TYPE,
             ),
+            Payload::Correlations(c) => (
+                ccf_arrow::encode(c)
+                    .map_err(|e| BusError::Payload {
+                        at: format!("{} key {key}", self.topic),
+                        message: e.to_string(),
+                    })?
+                    .into(),
+                ccf_arrow::CONTENT_TYPE,
+            ),
         };
         let headers = OwnedHeaders::new().insert(Header {
             key: "content-type",
@@ -406,6 +415,9 @@ impl KafkaSubscriber {
                 let (chunk, _) = arrow::decode_chunk(bytes).map_err(|e| bad(e.to_string()))?;
                 Payload::Block(Arc::new(chunk))
             }
+            Some(ccf_arrow::CONTENT_TYPE) => Payload::Correlations(Arc::new(
+                ccf_arrow::decode(bytes).map_err(|e| bad(e.to_string()))?,
+            )),
             Some(MSEED_CONTENT_TYPE) | None => Payload::Record(Bytes::copy_from_slice(bytes)),
             Some(other) => return Err(bad(format!("unknown content-type {other}"))),
         };

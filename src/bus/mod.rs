@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::model::Chunk;
+use crate::model::{Chunk, CorrBlock};
 
 /// What flows on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub enum DataKind {
     Records,
     /// Blocks of samples ([`Chunk`]s), channels × time.
     Samples,
+    /// Correlation functions ([`CorrBlock`]s), pairs × lag, one block per stack period.
+    Correlations,
 }
 
 impl DataKind {
@@ -38,6 +40,7 @@ impl DataKind {
         match self {
             DataKind::Records => "miniSEED records",
             DataKind::Samples => "sample blocks",
+            DataKind::Correlations => "correlation functions",
         }
     }
 }
@@ -49,6 +52,8 @@ pub enum Payload {
     Record(Bytes),
     /// A block of samples.
     Block(Arc<Chunk>),
+    /// Correlation functions of channel pairs for one period.
+    Correlations(Arc<CorrBlock>),
 }
 
 impl Payload {
@@ -56,6 +61,7 @@ impl Payload {
         match self {
             Payload::Record(_) => DataKind::Records,
             Payload::Block(_) => DataKind::Samples,
+            Payload::Correlations(_) => DataKind::Correlations,
         }
     }
 
@@ -64,6 +70,7 @@ impl Payload {
         match self {
             Payload::Record(b) => b.len(),
             Payload::Block(c) => c.data.len() * 4,
+            Payload::Correlations(c) => c.data.len() * 4,
         }
     }
 }

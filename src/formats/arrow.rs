@@ -39,7 +39,7 @@ pub enum ArrowError {
     Layout(String),
 }
 
-fn layout(msg: impl Into<String>) -> ArrowError {
+pub(crate) fn layout(msg: impl Into<String>) -> ArrowError {
     ArrowError::Layout(msg.into())
 }
 
@@ -87,8 +87,17 @@ pub fn encode_chunk(chunk: &Chunk, units: &str) -> Result<Vec<u8>, ArrowError> {
     let data =
         FixedSizeListArray::try_new(item, n as i32, Arc::new(Float32Array::from(values)), None)?;
     let cols: Vec<ArrayRef> = vec![Arc::new(ids), Arc::new(dist), Arc::new(data)];
+    write_ipc(schema, cols, chunk.data.len() * 4)
+}
+
+/// One batch as one IPC stream message (schema + batch).
+pub(crate) fn write_ipc(
+    schema: Arc<Schema>,
+    cols: Vec<ArrayRef>,
+    size_hint: usize,
+) -> Result<Vec<u8>, ArrowError> {
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
-    let mut out = Vec::with_capacity(chunk.data.len() * 4 + 1024);
+    let mut out = Vec::with_capacity(size_hint + 1024);
     let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &schema)?;
     w.write(&batch)?;
     w.finish()?;
@@ -96,10 +105,36 @@ pub fn encode_chunk(chunk: &Chunk, units: &str) -> Result<Vec<u8>, ArrowError> {
     Ok(out)
 }
 
+/// The first batch of an IPC stream message.
+pub(crate) fn read_ipc(bytes: &[u8]) -> Result<RecordBatch, ArrowError> {
+    let mut r = arrow_ipc::reader::StreamReader::try_new(bytes, None)?;
+    Ok(r.next().ok_or(ArrowError::Empty)??)
+}
+
+/// The rows × n float32 values of a fixed-size-list column.
+pub(crate) fn fixed_rows(batch: &RecordBatch, name: &str) -> Result<Array2<f32>, ArrowError> {
+    let data = batch
+        .column_by_name(name)
+        .ok_or_else(|| layout(format!("no column {name}")))?
+        .as_fixed_size_list_opt()
+        .ok_or_else(|| layout(format!("{name} is not a fixed-size list")))?;
+    let n = data.value_length() as usize;
+    let values = data
+        .values()
+        .as_primitive_opt::<Float32Type>()
+        .ok_or_else(|| layout(format!("{name} items are not float32")))?;
+    let rows = batch.num_rows();
+    let offset = data.offset() * n;
+    let flat = values
+        .values()
+        .get(offset..offset + rows * n)
+        .ok_or_else(|| layout(format!("{name} too short")))?;
+    Array2::from_shape_vec((rows, n), flat.to_vec()).map_err(|e| layout(e.to_string()))
+}
+
 /// Decodes what [`encode_chunk`] wrote, and the units.
 pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
-    let mut r = arrow_ipc::reader::StreamReader::try_new(bytes, None)?;
-    let batch = r.next().ok_or(ArrowError::Empty)??;
+    let batch = read_ipc(bytes)?;
     let schema = batch.schema();
     let meta = schema.metadata();
     let get = |k: &str| {
@@ -131,22 +166,8 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
     let dist = col("distance_m")?
         .as_primitive_opt::<arrow_array::types::Float64Type>()
         .ok_or_else(|| layout("distance_m is not float64"))?;
-    let data = col("data")?
-        .as_fixed_size_list_opt()
-        .ok_or_else(|| layout("data is not a fixed-size list"))?;
-    let n = data.value_length() as usize;
-    let values = data
-        .values()
-        .as_primitive_opt::<Float32Type>()
-        .ok_or_else(|| layout("data items are not float32"))?;
+    let data = fixed_rows(&batch, "data")?;
     let rows = batch.num_rows();
-    let offset = data.offset() * n;
-    let flat = values
-        .values()
-        .get(offset..offset + rows * n)
-        .ok_or_else(|| layout("data too short"))?;
-    let data =
-        Array2::from_shape_vec((rows, n), flat.to_vec()).map_err(|e| layout(e.to_string()))?;
     let channels = (0..rows)
         .map(|i| ChannelMeta {
             source_id: SourceId::from_raw(ids.value(i).to_string()),

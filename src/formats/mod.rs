@@ -1,5 +1,6 @@
 //! Data formats read and written by seisreduce.
 
 pub mod arrow;
+pub mod ccf_arrow;
 pub mod das;
 pub mod mseed;

@@ -4,11 +4,14 @@
 //! - [`SeedId`] / [`SourceId`]: stream identifiers; see [`ids`].
 //! - [`SampleRate`]: samples per second, read from miniSEED 3's signed rate/period field.
 //! - [`Chunk`]: a block of samples, channels × time, the unit every operator consumes.
+//! - [`CorrBlock`]: correlation functions of channel pairs over lag; see [`ccf`].
 
+pub mod ccf;
 pub mod das;
 pub mod ids;
 pub mod time;
 
+pub use ccf::{CorrBlock, Pair};
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
 pub use time::{now, parse_iso, sample_time, Iso, Nanos, YearDayTime};

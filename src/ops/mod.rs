@@ -19,6 +19,7 @@ pub mod rows;
 pub mod stream;
 pub mod taper;
 pub mod window;
+pub mod xcorr;
 
 use crate::model::{Chunk, Nanos};
 

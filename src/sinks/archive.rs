@@ -333,6 +333,8 @@ impl Sink for Archive {
                     tracing::warn!(stream = %m.key, "empty record not stored{}", m.origin());
                 }
             },
+            // The graph check keeps other kinds away; counted should one arrive.
+            Payload::Correlations(_) => self.metrics.dropped("wrong_kind", 1),
             Payload::Block(c) => {
                 for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
                     let samples = if self.integer {

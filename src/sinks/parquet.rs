@@ -385,6 +385,8 @@ impl Sink for ParquetSink {
                     tracing::warn!(stream = %m.key, "record not accounted{}: unreadable", m.origin());
                 }
             },
+            // The graph check keeps other kinds away; counted should one arrive.
+            Payload::Correlations(_) => self.metrics.dropped("wrong_kind", 1),
             Payload::Block(c) => {
                 for meta in &c.channels {
                     self.observe(

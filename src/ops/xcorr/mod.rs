@@ -1,0 +1,260 @@
+//! Ambient-noise cross-correlation with stacking, streaming.
+//!
+//! Blocks of any size and channel count come in; each channel fills windows of `cc_len_s`
+//! starting on multiples of `step_s` since the epoch ([`window`]); when every channel has passed
+//! a window's end (or the first has been past it for `wait_s`), each channel's window becomes
+//! one conditioned spectrum ([`spectrum`], channels in parallel, computed once and shared by
+//! all its pairs), and the pairs' cross-spectra are added to their stacks ([`correlate`], pairs
+//! in parallel). Blocks of correlation functions ([`crate::model::CorrBlock`]) come out per
+//! window (optional) and per stack period as the periods complete.
+//!
+//! Memory: per channel, one window plus one step of samples (more while waiting for a late
+//! channel); per window, one spectrum per channel; per pair and stack period, one spectral sum
+//! (`nfft/2 + 1` complex values), plus each window's `2K + 1` lags for phase-weighted and
+//! robust stacks.
+//!
+//! Streaming equals batch: windows are cut by time, not by block, each window's arithmetic
+//! is the same whatever blocks delivered it, and sums run in window order.
+
+pub mod correlate;
+pub mod pairs;
+pub mod params;
+pub mod spectrum;
+pub mod stack;
+pub mod stage;
+pub mod window;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+pub use correlate::{Correlator, WindowSpectra};
+pub use params::XcorrConfig;
+pub use spectrum::{Plan, Real, Reject};
+
+use self::window::ChannelBuf;
+use crate::model::{Chunk, CorrBlock, Nanos, SampleRate};
+use crate::ops::ConfigError;
+
+/// What the windows met, for counters and the closing summary.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Channel windows turned into spectra.
+    pub windows: u64,
+    /// Channel windows left out, by reason (`window_gaps`, `window_amplitude`, `window_flat`).
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Samples that came after their windows were done.
+    pub late_samples: u64,
+    /// Blocks at another rate than the first (one rate per stage).
+    pub rate_mismatch: u64,
+}
+
+/// Blocks to window spectra.
+pub struct Windower<T: Real> {
+    cfg: XcorrConfig,
+    plan: Option<Arc<Plan<T>>>,
+    rate: f64,
+    chans: BTreeMap<String, ChannelBuf>,
+    /// Index of the next window to finish: it starts at `next * step`.
+    next: Option<i64>,
+    step_ns: i64,
+    len_ns: i64,
+    wait_ns: i64,
+    pub stats: Stats,
+}
+
+impl<T: Real> Windower<T> {
+    pub fn new(cfg: &XcorrConfig) -> Result<Windower<T>, ConfigError> {
+        cfg.validate()?;
+        Correlator::<T>::check_periods(cfg)?;
+        let len_ns = (cfg.cc_len_s * 1e9).round() as i64;
+        Ok(Windower {
+            cfg: cfg.clone(),
+            plan: None,
+            rate: 0.0,
+            chans: BTreeMap::new(),
+            next: None,
+            step_ns: (cfg.step_s * 1e9).round() as i64,
+            len_ns,
+            wait_ns: cfg.wait_s.map_or(len_ns, |w| (w * 1e9).round() as i64),
+            stats: Stats::default(),
+        })
+    }
+
+    /// The plan, once the first block has given the rate.
+    pub fn plan(&self) -> Option<&Arc<Plan<T>>> {
+        self.plan.as_ref()
+    }
+
+    /// Takes a block; appends the windows it completes. A plan error (the rate does not
+    /// suit the parameters) is returned once, with the block dropped.
+    pub fn push(&mut self, c: &Chunk, out: &mut Vec<WindowSpectra<T>>) -> Result<(), ConfigError> {
+        if c.n_samples() == 0 {
+            return Ok(());
+        }
+        if self.plan.is_none() {
+            self.plan = Some(Arc::new(Plan::new(&self.cfg, c.rate.hz())?));
+            self.rate = c.rate.hz();
+        }
+        if !SampleRate(self.rate).tolerably_equal(c.rate) {
+            self.stats.rate_mismatch += 1;
+            return Ok(());
+        }
+        // The first window is the first to start at or after the first sample.
+        let step = self.step_ns;
+        let next = *self
+            .next
+            .get_or_insert_with(|| -(-c.start).div_euclid(step));
+        let open_from = next * self.step_ns;
+        for (meta, row) in c.channels.iter().zip(c.data.rows()) {
+            let buf = self
+                .chans
+                .entry(meta.source_id.as_str().to_string())
+                .or_insert_with(|| ChannelBuf::new(meta.clone(), self.rate, c.start));
+            if c.end_exclusive() <= open_from {
+                self.stats.late_samples += row.len() as u64;
+                continue;
+            }
+            buf.push(c.start, row.iter().copied());
+        }
+        self.finish_ready(out, false);
+        Ok(())
+    }
+
+    fn finish_ready(&mut self, out: &mut Vec<WindowSpectra<T>>, all: bool) {
+        let Some(plan) = self.plan.clone() else {
+            return;
+        };
+        loop {
+            let Some(k) = self.next else { return };
+            let t = k * self.step_ns;
+            let end = t + self.len_ns;
+            let latest = self.chans.values().map(ChannelBuf::end).max().unwrap_or(t);
+            let oldest = self
+                .chans
+                .values()
+                .map(ChannelBuf::first_time)
+                .min()
+                .unwrap_or(t);
+            if latest <= t {
+                return;
+            }
+            if oldest >= end {
+                // Nothing of this window was ever held (a gap in every channel): skip it.
+                self.next = Some(k + 1);
+                continue;
+            }
+            let ready = all
+                || latest >= end + self.wait_ns
+                || self.chans.values().all(|b| b.covers(t, plan.npts));
+            if !ready {
+                return;
+            }
+            out.push(self.window(&plan, t));
+            let next_start = t + self.step_ns;
+            for b in self.chans.values_mut() {
+                b.drop_before(next_start);
+            }
+            self.next = Some(k + 1);
+        }
+    }
+
+    fn window(&mut self, plan: &Plan<T>, t: Nanos) -> WindowSpectra<T> {
+        let bufs: Vec<&ChannelBuf> = self.chans.values().collect();
+        let results: Vec<Result<spectrum::ChannelSpectrum<T>, Reject>> = bufs
+            .par_iter()
+            .map_init(
+                || plan.scratch(),
+                |s, b| {
+                    let cut = b.cut(t, plan.npts);
+                    plan.spectrum(&cut.samples, cut.missing, cut.offset_ns, s)
+                },
+            )
+            .collect();
+        let channels = bufs.iter().map(|b| b.meta.clone()).collect();
+        let spectra = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(s) => {
+                    self.stats.windows += 1;
+                    Some(s)
+                }
+                Err(e) => {
+                    *self.stats.rejected.entry(e.reason()).or_default() += 1;
+                    None
+                }
+            })
+            .collect();
+        WindowSpectra {
+            start: t,
+            channels,
+            spectra,
+        }
+    }
+
+    /// End of input: every window that has started, with whatever it holds.
+    pub fn finish(&mut self, out: &mut Vec<WindowSpectra<T>>) {
+        self.finish_ready(out, true);
+    }
+
+    /// Samples held in the channel buffers.
+    pub fn held_samples(&self) -> usize {
+        self.chans.values().map(ChannelBuf::held).sum()
+    }
+}
+
+/// The whole operator in one process: blocks in, correlation blocks out.
+pub struct Xcorr<T: Real> {
+    pub windower: Windower<T>,
+    correlator: Option<Correlator<T>>,
+    stream: String,
+    windows: Vec<WindowSpectra<T>>,
+}
+
+impl<T: Real> Xcorr<T> {
+    /// `stream` names the product (the Kafka key and the sink's group).
+    pub fn new(cfg: &XcorrConfig, stream: &str) -> Result<Xcorr<T>, ConfigError> {
+        Ok(Xcorr {
+            windower: Windower::new(cfg)?,
+            correlator: None,
+            stream: stream.to_string(),
+            windows: Vec::new(),
+        })
+    }
+
+    pub fn push(&mut self, c: &Chunk, out: &mut Vec<CorrBlock>) -> Result<(), ConfigError> {
+        self.windower.push(c, &mut self.windows)?;
+        self.drain(out);
+        Ok(())
+    }
+
+    fn drain(&mut self, out: &mut Vec<CorrBlock>) {
+        if self.windows.is_empty() {
+            return;
+        }
+        let Some(plan) = self.windower.plan().cloned() else {
+            return;
+        };
+        let cfg = &self.windower.cfg;
+        let corr = self
+            .correlator
+            .get_or_insert_with(|| Correlator::new(cfg, plan, &self.stream));
+        for w in self.windows.drain(..) {
+            corr.add(&w, out);
+        }
+    }
+
+    pub fn finish(&mut self, out: &mut Vec<CorrBlock>) {
+        self.windower.finish(&mut self.windows);
+        self.drain(out);
+        if let Some(c) = self.correlator.as_mut() {
+            c.finish(out);
+        }
+    }
+
+    /// Pair-windows correlated so far.
+    pub fn pair_windows(&self) -> u64 {
+        self.correlator.as_ref().map_or(0, |c| c.pair_windows)
+    }
+}

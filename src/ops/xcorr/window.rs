@@ -1,0 +1,178 @@
+//! Windows filled from incoming blocks: one buffer per channel on its own sample grid, from the
+//! oldest window still open to the newest sample. Windows start on multiples of `step` since
+//! the epoch, so every channel (and every process) cuts the same windows whatever the blocks.
+
+use std::collections::VecDeque;
+
+use crate::model::{sample_time, ChannelMeta, Nanos};
+
+/// What a window holds of one channel.
+pub struct Cut {
+    /// `npts` samples, zero where nothing was recorded.
+    pub samples: Vec<f32>,
+    pub missing: usize,
+    /// ns from the window's start to its first sample (under one sample period).
+    pub offset_ns: f64,
+}
+
+/// One channel's samples on its grid.
+pub struct ChannelBuf {
+    pub meta: ChannelMeta,
+    rate: f64,
+    /// Time of index 0 of the grid.
+    anchor: Nanos,
+    /// Index of `buf[0]`.
+    first: i64,
+    buf: VecDeque<f32>,
+    /// Whether each buffered sample was recorded (false: a gap, filled with 0).
+    valid: VecDeque<bool>,
+    /// Gap and overlap samples seen.
+    pub gap_samples: u64,
+    pub overlap_samples: u64,
+}
+
+impl ChannelBuf {
+    pub fn new(meta: ChannelMeta, rate: f64, start: Nanos) -> ChannelBuf {
+        ChannelBuf {
+            meta,
+            rate,
+            anchor: start,
+            first: 0,
+            buf: VecDeque::new(),
+            valid: VecDeque::new(),
+            gap_samples: 0,
+            overlap_samples: 0,
+        }
+    }
+
+    fn next(&self) -> i64 {
+        self.first + self.buf.len() as i64
+    }
+
+    /// Time of the oldest sample held (or of where the next will go).
+    pub fn first_time(&self) -> Nanos {
+        sample_time(self.anchor, self.first, self.rate)
+    }
+
+    /// Time just after the last sample received.
+    pub fn end(&self) -> Nanos {
+        sample_time(self.anchor, self.next(), self.rate)
+    }
+
+    /// The grid index nearest `t`.
+    fn index_near(&self, t: Nanos) -> i64 {
+        ((t - self.anchor) as f64 * self.rate / 1e9).round() as i64
+    }
+
+    /// The first grid index at or after `t`.
+    fn index_at_or_after(&self, t: Nanos) -> i64 {
+        let mut i = ((t - self.anchor) as f64 * self.rate / 1e9).ceil() as i64;
+        while sample_time(self.anchor, i, self.rate) < t {
+            i += 1;
+        }
+        while sample_time(self.anchor, i - 1, self.rate) >= t {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Appends one row of samples starting at `start`. NaN samples count as missing.
+    pub fn push(&mut self, start: Nanos, row: impl ExactSizeIterator<Item = f32>) {
+        let idx = self.index_near(start);
+        let next = self.next();
+        let mut skip = 0usize;
+        if idx < next {
+            skip = (next - idx) as usize;
+            self.overlap_samples += skip.min(row.len()) as u64;
+        } else if idx > next {
+            let n = (idx - next) as usize;
+            self.gap_samples += n as u64;
+            if self.buf.is_empty() {
+                // Nothing held: the buffer simply starts again after the gap (what is before
+                // `first` reads as missing).
+                self.first = idx;
+            } else {
+                self.buf.extend(std::iter::repeat_n(0.0, n));
+                self.valid.extend(std::iter::repeat_n(false, n));
+            }
+        }
+        for v in row.skip(skip) {
+            let ok = v.is_finite();
+            self.buf.push_back(if ok { v } else { 0.0 });
+            self.valid.push_back(ok);
+        }
+    }
+
+    /// Whether the window `[t, t + len)` of `npts` samples has been received whole.
+    pub fn covers(&self, t: Nanos, npts: usize) -> bool {
+        self.next() >= self.index_at_or_after(t) + npts as i64
+    }
+
+    /// The window of `npts` samples from the first at or after `t`.
+    pub fn cut(&self, t: Nanos, npts: usize) -> Cut {
+        let i0 = self.index_at_or_after(t);
+        let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
+        let mut samples = vec![0.0f32; npts];
+        let mut missing = 0;
+        for (j, s) in samples.iter_mut().enumerate() {
+            let i = i0 + j as i64;
+            let k = i - self.first;
+            if k >= 0 && (k as usize) < self.buf.len() && self.valid[k as usize] {
+                *s = self.buf[k as usize];
+            } else {
+                missing += 1;
+            }
+        }
+        Cut {
+            samples,
+            missing,
+            offset_ns,
+        }
+    }
+
+    /// Forgets samples before `t` (no window still open needs them).
+    pub fn drop_before(&mut self, t: Nanos) {
+        let i = self.index_at_or_after(t);
+        let n = (i - self.first).clamp(0, self.buf.len() as i64) as usize;
+        self.buf.drain(..n);
+        self.valid.drain(..n);
+        self.first += n as i64;
+    }
+
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeedId;
+
+    fn meta() -> ChannelMeta {
+        ChannelMeta {
+            source_id: SeedId::new("XX", "A", "", "HHZ").to_source_id(),
+            distance_m: None,
+        }
+    }
+
+    #[test]
+    fn gaps_overlaps_and_offsets() {
+        let sec = 1_000_000_000;
+        // 10 Hz, starting 0.03 s after a second.
+        let mut b = ChannelBuf::new(meta(), 10.0, 30_000_000);
+        b.push(30_000_000, (0..10).map(|v| v as f32));
+        // a gap of 5 samples, then an overlap of 2
+        b.push(30_000_000 + 15 * sec / 10, (15..20).map(|v| v as f32));
+        b.push(30_000_000 + 18 * sec / 10, (18..25).map(|v| v as f32));
+        assert_eq!((b.gap_samples, b.overlap_samples), (5, 2));
+        assert!(b.covers(sec, 10));
+        let c = b.cut(sec, 10);
+        assert_eq!(c.offset_ns, 30_000_000.0);
+        assert_eq!(c.samples[0], 10.0 * 0.0 + 0.0); // index 10 is in the gap
+        assert_eq!(c.missing, 5);
+        assert_eq!(c.samples[5], 15.0);
+        b.drop_before(2 * sec);
+        assert_eq!(b.held(), 5);
+    }
+}
