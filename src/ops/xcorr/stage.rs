@@ -153,6 +153,10 @@ impl XcorrStage {
             }
         }
         if s.late_samples > self.reported.late_samples {
+            if self.reported.late_samples == 0 {
+                tracing::warn!(stage = %self.stage,
+                    "samples arrived after their windows were correlated and are dropped: xcorr needs its channels in time order (live feeds are; replay files with speed = \"realtime\" and a large speedup, which interleaves them by time), or a larger wait_s");
+            }
             em.metrics
                 .dropped("late_samples", s.late_samples - self.reported.late_samples);
         }

@@ -11,6 +11,7 @@
 //! with no gap and no duplicate; a store killed at any moment still opens, because every object
 //! is replaced whole (see [`store`]).
 
+pub mod ccf;
 pub mod grid;
 pub mod layout;
 pub mod node;
@@ -90,8 +91,8 @@ impl StageType for ZarrConfig {
     const NAME: &'static str = "zarr";
     const ROLE: Role = Role::Sink;
     const ABOUT: &'static str =
-        "analysis-ready Zarr v3 (channel, time) array that xarray opens, local or on S3";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples];
+        "analysis-ready Zarr v3 that xarray opens, local or on S3: (channel, time) samples, or (pair, time, lag) correlations";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples, DataKind::Correlations];
     const EMITS: Option<DataKind> = None;
 }
 
@@ -160,6 +161,8 @@ pub struct ZarrSink {
     /// Whether the pipeline named the units (else DAS blocks may).
     units_set: bool,
     product: Option<Product>,
+    /// Correlation products (a store holds samples or correlations, not both).
+    ccf: Option<ccf::CcfProducts>,
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
 }
@@ -189,6 +192,7 @@ impl ZarrSink {
             desc,
             units_set: cfg.units.is_some(),
             product: None,
+            ccf: None,
             metrics,
             warned_rates: Default::default(),
         };
@@ -257,6 +261,31 @@ impl ZarrSink {
     }
 }
 
+impl ZarrSink {
+    fn mixed(&self) -> StageError {
+        StageError::Other(format!(
+            "{}: sample blocks and correlations into one store; give each its own zarr sink",
+            self.store.location
+        ))
+    }
+
+    fn write_correlations(&mut self, b: &crate::model::CorrBlock) -> Result<(), StageError> {
+        if self.product.is_some() {
+            return Err(self.mixed());
+        }
+        let ccf = self.ccf.get_or_insert_with(|| {
+            ccf::CcfProducts::new(
+                self.store.storage.clone(),
+                &self.store.base,
+                self.desc.group_attributes.clone(),
+            )
+        });
+        ccf.write(b)?;
+        self.metrics.data_time(b.start + b.length_ns);
+        Ok(())
+    }
+}
+
 /// Array-wide DAS description from the first block's channel positions.
 fn das_attributes(c: &Chunk) -> Option<Value> {
     let d: Vec<f64> = c.channels.iter().filter_map(|m| m.distance_m).collect();
@@ -287,10 +316,17 @@ fn das_attributes(c: &Chunk) -> Option<Value> {
 
 impl Sink for ZarrSink {
     fn write(&mut self, m: &Message) -> Result<(), StageError> {
-        let Payload::Block(c) = &m.payload else {
-            self.metrics.dropped("wrong_kind", 1);
-            return Ok(());
+        let c = match &m.payload {
+            Payload::Block(c) => c,
+            Payload::Correlations(b) => return self.write_correlations(b),
+            Payload::Record(_) => {
+                self.metrics.dropped("wrong_kind", 1);
+                return Ok(());
+            }
         };
+        if self.ccf.is_some() {
+            return Err(self.mixed());
+        }
         if c.n_samples() == 0 {
             return Ok(());
         }
@@ -310,11 +346,23 @@ impl Sink for ZarrSink {
 
     fn rollback(&mut self) -> Result<(), StageError> {
         // What was taken since the last sync comes again; the store has everything before.
+        if self.ccf.is_some() {
+            self.ccf = None;
+            return Ok(());
+        }
         self.reopen()
     }
 
     fn report(&self) -> Option<SinkReport> {
         let at = &self.store.location;
+        if let Some(ccf) = &self.ccf {
+            let first = ccf.describe().first().cloned().unwrap_or_default();
+            let group = first.split('`').nth(1).unwrap_or("linear_1d").to_string();
+            return Some(SinkReport {
+                wrote: format!("{at}: {}", ccf.describe().join("; ")),
+                open_with: Some(format!("xarray.open_zarr({at:?}, group={group:?})")),
+            });
+        }
         let wrote = match &self.product {
             None => format!("{at}: nothing written"),
             Some(p) => {
