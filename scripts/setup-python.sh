@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy,
-# SciPy, DASCore, xdas).
+# SciPy, DASCore, xdas, NoisePy).
 # Idempotent: does nothing when they are already importable. Uses pip's cache when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq" 2>/dev/null; then
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq; from noisepy.seis import correlate" 2>/dev/null; then
   exit 0
 fi
 echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2
 "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r scripts/requirements-test.txt
+# NoisePy pins old NumPy/SciPy/zarr and Python < 3.11 in its metadata, but its correlation
+# code runs on today's: installed without its pins (the imports it needs are in the file above).
+.venv/bin/python -m pip install --quiet --no-deps --ignore-requires-python -r scripts/requirements-noisepy.txt
 .venv/bin/python -c "import obspy, pymseed; print('obspy', obspy.__version__, 'pymseed', pymseed.__version__)" >&2

@@ -26,7 +26,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Bus, BusError, Message, Payload, Position, Publisher, Recv, Subscriber};
-use crate::formats::{arrow, ccf_arrow};
+use crate::formats::{arrow, ccf_arrow, spectra_arrow};
 use crate::settings::KafkaSettings;
 
 pub const MSEED_CONTENT_TYPE: &str = "application/vnd.fdsn.mseed";
@@ -247,6 +247,26 @@ impl Bus for KafkaBus {
     }
 }
 
+/// A payload's bytes on the wire and their content type.
+fn encode_payload(payload: &Payload) -> Result<(Bytes, &'static str), String> {
+    let text = |e: crate::formats::arrow::ArrowError| e.to_string();
+    Ok(match payload {
+        Payload::Record(b) => (b.clone(), MSEED_CONTENT_TYPE),
+        Payload::Block(c) => (
+            arrow::encode_chunk(c, "").map_err(text)?.into(),
+            arrow::CONTENT_TYPE,
+        ),
+        Payload::Correlations(c) => (
+            ccf_arrow::encode(c).map_err(text)?.into(),
+            ccf_arrow::CONTENT_TYPE,
+        ),
+        Payload::Spectra(b) => (
+            spectra_arrow::encode(b).map_err(text)?.into(),
+            spectra_arrow::CONTENT_TYPE,
+        ),
+    })
+}
+
 struct KafkaPublisher {
     topic: String,
     producer: Arc<ThreadedProducer<DeliveryCounter>>,
@@ -255,27 +275,10 @@ struct KafkaPublisher {
 
 impl Publisher for KafkaPublisher {
     fn send(&mut self, key: &str, payload: &Payload) -> Result<(), BusError> {
-        let (bytes, ctype): (Bytes, &str) = match payload {
-            Payload::Record(b) => (b.clone(), MSEED_CONTENT_TYPE),
-            Payload::Block(c) => (
-                arrow::encode_chunk(c, "")
-                    .map_err(|e| BusError::Payload {
-                        at: format!("{} key {key}", self.topic),
-                        message: e.to_string(),
-                    })?
-                    .into(),
-                arrow::CONTENT_TYPE,
-            ),
-            Payload::Correlations(c) => (
-                ccf_arrow::encode(c)
-                    .map_err(|e| BusError::Payload {
-                        at: format!("{} key {key}", self.topic),
-                        message: e.to_string(),
-                    })?
-                    .into(),
-                ccf_arrow::CONTENT_TYPE,
-            ),
-        };
+        let (bytes, ctype) = encode_payload(payload).map_err(|message| BusError::Payload {
+            at: format!("{} key {key}", self.topic),
+            message,
+        })?;
         let headers = OwnedHeaders::new().insert(Header {
             key: "content-type",
             value: Some(ctype),
@@ -417,6 +420,9 @@ impl KafkaSubscriber {
             }
             Some(ccf_arrow::CONTENT_TYPE) => Payload::Correlations(Arc::new(
                 ccf_arrow::decode(bytes).map_err(|e| bad(e.to_string()))?,
+            )),
+            Some(spectra_arrow::CONTENT_TYPE) => Payload::Spectra(Arc::new(
+                spectra_arrow::decode(bytes).map_err(|e| bad(e.to_string()))?,
             )),
             Some(MSEED_CONTENT_TYPE) | None => Payload::Record(Bytes::copy_from_slice(bytes)),
             Some(other) => return Err(bad(format!("unknown content-type {other}"))),

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::model::{Chunk, CorrBlock};
+use crate::model::{Chunk, CorrBlock, SpectraBlock};
 
 /// What flows on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub enum DataKind {
     Samples,
     /// Correlation functions ([`CorrBlock`]s), pairs × lag, one block per stack period.
     Correlations,
+    /// Window spectra of channels ([`SpectraBlock`]s), between the halves of a split `xcorr`.
+    Spectra,
 }
 
 impl DataKind {
@@ -41,6 +43,7 @@ impl DataKind {
             DataKind::Records => "miniSEED records",
             DataKind::Samples => "sample blocks",
             DataKind::Correlations => "correlation functions",
+            DataKind::Spectra => "window spectra",
         }
     }
 }
@@ -54,6 +57,8 @@ pub enum Payload {
     Block(Arc<Chunk>),
     /// Correlation functions of channel pairs for one period.
     Correlations(Arc<CorrBlock>),
+    /// Window spectra of some channels.
+    Spectra(Arc<SpectraBlock>),
 }
 
 impl Payload {
@@ -62,6 +67,7 @@ impl Payload {
             Payload::Record(_) => DataKind::Records,
             Payload::Block(_) => DataKind::Samples,
             Payload::Correlations(_) => DataKind::Correlations,
+            Payload::Spectra(_) => DataKind::Spectra,
         }
     }
 
@@ -71,6 +77,7 @@ impl Payload {
             Payload::Record(b) => b.len(),
             Payload::Block(c) => c.data.len() * 4,
             Payload::Correlations(c) => c.data.len() * 4,
+            Payload::Spectra(s) => s.spectra.iter().flatten().map(|v| v.len() * 8).sum(),
         }
     }
 }

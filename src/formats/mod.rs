@@ -4,3 +4,4 @@ pub mod arrow;
 pub mod ccf_arrow;
 pub mod das;
 pub mod mseed;
+pub mod spectra_arrow;

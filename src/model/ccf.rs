@@ -65,3 +65,22 @@ impl CorrBlock {
         }
     }
 }
+
+/// One window's spectra of some channels, as they travel between the two halves of a split
+/// `xcorr` (`xcorr_spectra` → bus → `xcorr` instances): float32, bins 0 ..= nfft/2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectraBlock {
+    pub stream: String,
+    /// The window's start.
+    pub start: Nanos,
+    pub rate: f64,
+    pub npts: usize,
+    pub nfft: usize,
+    /// The spectral parameters that made them (JSON), checked by the consumer.
+    pub parameters: Arc<str>,
+    pub channels: Vec<super::ChannelMeta>,
+    /// Per channel: the spectrum, or None when its window was rejected.
+    pub spectra: Vec<Option<Vec<num_complex::Complex32>>>,
+    /// Per channel: the source-form factor (coherency, deconvolution).
+    pub scales: Vec<Option<Vec<f32>>>,
+}

@@ -11,7 +11,7 @@ pub mod das;
 pub mod ids;
 pub mod time;
 
-pub use ccf::{CorrBlock, Pair};
+pub use ccf::{CorrBlock, Pair, SpectraBlock};
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
 pub use time::{now, parse_iso, sample_time, Iso, Nanos, YearDayTime};

@@ -42,6 +42,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::calculus::IntegrateConfig>(),
     entry::<crate::ops::calculus::DifferentiateConfig>(),
     entry::<crate::ops::assemble::AssembleConfig>(),
+    entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),

@@ -386,7 +386,7 @@ impl Sink for ParquetSink {
                 }
             },
             // The graph check keeps other kinds away; counted should one arrive.
-            Payload::Correlations(_) => self.metrics.dropped("wrong_kind", 1),
+            Payload::Correlations(_) | Payload::Spectra(_) => self.metrics.dropped("wrong_kind", 1),
             Payload::Block(c) => {
                 for meta in &c.channels {
                     self.observe(

@@ -17,6 +17,7 @@
 //! is the same whatever blocks delivered it, and sums run in window order.
 
 pub mod correlate;
+pub mod gather;
 pub mod pairs;
 pub mod params;
 pub mod spectrum;
@@ -145,9 +146,10 @@ impl<T: Real> Windower<T> {
                 self.next = Some(k + 1);
                 continue;
             }
+            let known = self.chans.len() >= self.cfg.channels.unwrap_or(0);
             let ready = all
                 || latest >= end + self.wait_ns
-                || self.chans.values().all(|b| b.covers(t, plan.npts));
+                || (known && self.chans.values().all(|b| b.covers(t, plan.npts)));
             if !ready {
                 return;
             }

@@ -183,6 +183,11 @@ pub struct XcorrConfig {
     /// Seconds to wait for a late channel after the first has passed a window's end.
     #[serde(default)]
     pub wait_s: Option<f64>,
+    /// Channels expected: a window is done early only once this many have passed it (else:
+    /// every channel seen so far). For inputs that arrive a channel at a time (Kafka
+    /// partitions, file replays).
+    #[serde(default)]
+    pub channels: Option<usize>,
     /// This process computes block `instance` of `instances` of the pair list.
     #[serde(default)]
     pub instance: usize,
@@ -398,5 +403,24 @@ impl XcorrConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl XcorrConfig {
+    /// The keys that shape each channel's spectrum (JSON): the two halves of a split `xcorr`
+    /// must agree on them, and the receiving half checks.
+    pub fn spectral_keys(&self) -> String {
+        serde_json::json!({
+            "cc_len_s": self.cc_len_s, "step_s": self.step_s, "maxlag_s": self.maxlag_s,
+            "freqmin": self.freqmin, "freqmax": self.freqmax, "bandpass": self.bandpass,
+            "corners": self.corners, "taper_fraction": self.taper_fraction,
+            "taper_max_samples": self.taper_max_samples, "max_over_std": self.max_over_std,
+            "max_gap_fraction": self.max_gap_fraction, "time_norm": self.time_norm,
+            "smooth_n": self.smooth_n, "clip_rms": self.clip_rms, "whiten": self.whiten,
+            "smoothspect_n": self.smoothspect_n, "whiten_band": self.whiten_band,
+            "whiten_taper_bins": self.whiten_taper_bins, "cc_method": self.cc_method,
+            "fft_length": self.fft_length,
+        })
+        .to_string()
     }
 }

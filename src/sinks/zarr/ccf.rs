@@ -383,7 +383,7 @@ impl Group {
         self.time.set_shape(vec![nt])?;
         self.time
             .array
-            .store_array_subset(&ArraySubset::new_with_ranges(&[0..nt]), self.times.clone())
+            .store_array_subset(&ArraySubset::new_with_ranges(std::slice::from_ref(&(0..nt))), self.times.clone())
             .map_err(err("time"))?;
         if self.pairs.len() > self.stored_pairs {
             for a in [&mut self.source, &mut self.receiver, &mut self.distance] {
@@ -391,7 +391,7 @@ impl Group {
             }
             let from = self.stored_pairs as u64;
             let new = &self.pairs[self.stored_pairs..];
-            let sub = ArraySubset::new_with_ranges(&[from..np]);
+            let sub = ArraySubset::new_with_ranges(std::slice::from_ref(&(from..np)));
             let src: Vec<String> = new.iter().map(|p| p.source.to_string()).collect();
             let rcv: Vec<String> = new.iter().map(|p| p.receiver.to_string()).collect();
             let dist: Vec<f64> = new

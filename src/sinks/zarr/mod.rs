@@ -319,7 +319,7 @@ impl Sink for ZarrSink {
         let c = match &m.payload {
             Payload::Block(c) => c,
             Payload::Correlations(b) => return self.write_correlations(b),
-            Payload::Record(_) => {
+            Payload::Record(_) | Payload::Spectra(_) => {
                 self.metrics.dropped("wrong_kind", 1);
                 return Ok(());
             }
