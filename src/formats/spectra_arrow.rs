@@ -2,10 +2,11 @@
 //! Arrow IPC stream message, one row per channel.
 //!
 //! Columns: `channel` (FDSN source id), `distance_m` (nullable), `spectrum` (nullable: null
-//! when the channel's window was rejected), a fixed-size list of `2 × nfreq` float32
-//! (re, im interleaved, bins 0 ..= nfft/2), and `scale` (nullable list of nfreq float32: the
-//! source-form factor of coherency and deconvolution). Schema metadata: `seisreduce.kind` =
-//! `spectra`, `.stream`, `.start_ns`, `.sample_rate_hz`, `.npts`, `.nfft`, `.parameters`.
+//! when the channel's window was rejected), a fixed-size list of `2 × bins` float32
+//! (re, im interleaved, bins `first_bin ..`), and `scale` (nullable list of `bins` float32:
+//! the source-form factor of coherency and deconvolution). Schema metadata:
+//! `seisreduce.kind` = `spectra`, `.stream`, `.start_ns`, `.sample_rate_hz`, `.npts`, `.nfft`,
+//! `.first_bin`, `.bins`, `.parameters`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ fn list(
 }
 
 pub fn encode(b: &SpectraBlock) -> Result<Vec<u8>, ArrowError> {
-    let nfreq = b.nfft / 2 + 1;
+    let nfreq = b.bins;
     let meta: HashMap<String, String> = [
         ("kind", "spectra".to_string()),
         ("stream", b.stream.clone()),
@@ -45,6 +46,8 @@ pub fn encode(b: &SpectraBlock) -> Result<Vec<u8>, ArrowError> {
         ("sample_rate_hz", format!("{:?}", b.rate)),
         ("npts", b.npts.to_string()),
         ("nfft", b.nfft.to_string()),
+        ("first_bin", b.first_bin.to_string()),
+        ("bins", b.bins.to_string()),
         ("parameters", b.parameters.to_string()),
     ]
     .into_iter()
@@ -111,7 +114,13 @@ pub fn decode(bytes: &[u8]) -> Result<SpectraBlock, ArrowError> {
             .map_err(|_| layout(format!("seisreduce.{k} is not an integer")))
     };
     let nfft = num("nfft")? as usize;
-    let nfreq = nfft / 2 + 1;
+    let first_bin = num("first_bin")? as usize;
+    let nfreq = num("bins")? as usize;
+    if first_bin + nfreq > nfft / 2 + 1 {
+        return Err(layout(format!(
+            "bins {first_bin}+{nfreq} beyond nfft {nfft}"
+        )));
+    }
     let col = |name: &str| {
         batch
             .column_by_name(name)
@@ -168,6 +177,8 @@ pub fn decode(bytes: &[u8]) -> Result<SpectraBlock, ArrowError> {
             .map_err(|_| layout("seisreduce.sample_rate_hz is not a number"))?,
         npts: num("npts")? as usize,
         nfft,
+        first_bin,
+        bins: nfreq,
         parameters: get("parameters")?.as_str().into(),
         channels,
         spectra,
@@ -191,6 +202,8 @@ mod tests {
             rate: 20.0,
             npts: 10,
             nfft: 12,
+            first_bin: 0,
+            bins: 7,
             parameters: "{}".into(),
             channels: vec![ch("FDSN:XX_A_00_H_H_Z"), ch("FDSN:XX_B_00_H_H_Z")],
             spectra: vec![

@@ -67,7 +67,8 @@ impl CorrBlock {
 }
 
 /// One window's spectra of some channels, as they travel between the two halves of a split
-/// `xcorr` (`xcorr_spectra` → bus → `xcorr` instances): float32, bins 0 ..= nfft/2.
+/// `xcorr` (`xcorr_spectra` → bus → `xcorr` instances): float32, the bins from `first_bin`
+/// that can be non-zero (the whitening band; all of 0 ..= nfft/2 without whitening).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpectraBlock {
     pub stream: String,
@@ -76,6 +77,9 @@ pub struct SpectraBlock {
     pub rate: f64,
     pub npts: usize,
     pub nfft: usize,
+    pub first_bin: usize,
+    /// Bins per spectrum.
+    pub bins: usize,
     /// The spectral parameters that made them (JSON), checked by the consumer.
     pub parameters: Arc<str>,
     pub channels: Vec<super::ChannelMeta>,

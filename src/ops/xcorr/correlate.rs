@@ -29,7 +29,7 @@ pub struct WindowSpectra<T> {
     pub spectra: Vec<Option<ChannelSpectrum<T>>>,
 }
 
-/// One stack period's sums for one pair.
+/// One stack period's sums for one pair (the cross-spectrum over the plan's support).
 struct PeriodAcc<T> {
     spec: Vec<Complex<T>>,
     rows: Vec<Vec<f32>>,
@@ -111,6 +111,10 @@ impl<T: Real> Correlator<T> {
             nonlinear,
             pair_windows: 0,
         }
+    }
+
+    pub fn plan(&self) -> &Plan<T> {
+        &self.plan
     }
 
     /// Stack periods must nest so that a closed period's sum can feed the next.
@@ -204,7 +208,8 @@ impl<T: Real> Correlator<T> {
         }
         self.pair_windows += work.len() as u64;
         let plan = &*self.plan;
-        let nfreq = plan.nfreq;
+        let support = plan.support.clone();
+        let nfreq = support.len();
         let n_lags = plan.n_lags();
         let keep_rows = self.nonlinear;
         let per_window = self.cfg.per_window;
@@ -241,9 +246,9 @@ impl<T: Real> Correlator<T> {
                         }
                     }
                 }
-                let mut lo = 0;
-                while lo < nfreq {
-                    let hi = (lo + TILE).min(nfreq);
+                let mut lo = support.start;
+                while lo < support.end {
+                    let hi = (lo + TILE).min(support.end);
                     for (i, (_, st, s, r)) in task.iter_mut().enumerate() {
                         let (Some(src), Some(rcv)) = (&spectra[*s], &spectra[*r]) else {
                             continue;
@@ -253,7 +258,7 @@ impl<T: Real> Correlator<T> {
                         } else {
                             &mut st.periods[0].spec
                         };
-                        cross_into(src, rcv, acc, lo..hi);
+                        cross_into(src, rcv, acc, support.start, lo..hi);
                     }
                     lo = hi;
                 }
@@ -341,7 +346,7 @@ impl<T: Real> Correlator<T> {
         let (name, len) = (self.periods[level].name.clone(), self.periods[level].len_ns);
         let plan = self.plan.clone();
         let n_lags = plan.n_lags();
-        let nfreq = plan.nfreq;
+        let nfreq = plan.support.len();
         let cfg = &self.cfg;
         let has_next = level + 1 < self.periods.len();
         let results: Vec<Closed> = self

@@ -93,6 +93,8 @@ pub fn to_block(
         rate: plan.rate,
         npts: plan.npts,
         nfft: plan.nfft,
+        first_bin: plan.support.start,
+        bins: plan.support.len(),
         parameters: parameters.clone(),
         channels: vec![w.channels[k].clone()],
         spectra: vec![s.as_ref().map(|s| s.spec.clone())],

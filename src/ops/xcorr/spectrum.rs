@@ -57,7 +57,7 @@ impl Reject {
 /// A channel's spectrum for one window, in both the forms a pair needs.
 #[derive(Debug, Clone)]
 pub struct ChannelSpectrum<T> {
-    /// The receiver form R(f), bins 0 ..= nfft/2.
+    /// The receiver form R(f) over the plan's support (bins `support.start..support.end`).
     pub spec: Vec<Complex<T>>,
     /// The source form's real factor: conj(S)·scale (coherency, deconvolution).
     pub scale: Option<Vec<T>>,
@@ -82,6 +82,9 @@ pub struct Plan<T: Real> {
     pub nfreq: usize,
     /// Lags kept each side.
     pub max_lag: usize,
+    /// The bins a spectrum can be non-zero in (the whitening band, else all): cross-spectra
+    /// are summed over these only.
+    pub support: std::ops::Range<usize>,
     fwd: Arc<dyn RealToComplex<T>>,
     inv: Arc<dyn ComplexToReal<T>>,
     /// Left half of the taper (the right is its mirror).
@@ -200,12 +203,18 @@ impl<T: Real> Plan<T> {
         } else {
             [0, 0, nfreq, nfreq]
         };
+        let support = if cfg.whiten != Whiten::None && cfg.whiten_band {
+            band[0]..band[3]
+        } else {
+            0..nfreq
+        };
         Ok(Plan {
             rate,
             npts,
             nfft,
             nfreq,
             max_lag,
+            support,
             fwd,
             inv,
             taper,
@@ -241,31 +250,39 @@ impl<T: Real> Plan<T> {
     ) -> Result<ChannelSpectrum<T>, Reject> {
         let cfg = &self.cfg;
         let n = self.npts;
+        let missing = missing + n.saturating_sub(x.len());
         let gaps = missing as f64 / n as f64;
         if gaps > cfg.max_gap_fraction {
             return Err(Reject::Gaps(gaps));
         }
-        let w = &mut s.work;
-        w.clear();
-        w.extend(x.iter().take(n).map(|&v| v as f64));
-        w.resize(n, 0.0);
-        demean_detrend(w);
-        let var = w.iter().map(|v| v * v).sum::<f64>() / n as f64;
+        // Demean and detrend in one pass of sums and one of residuals (written straight into
+        // the transform's input), with the variance and peak of the residuals on the way.
+        let (a, b) = line_fit(&x[..n]);
+        let c = (n as f64 - 1.0) / 2.0;
+        let (mut sq, mut peak) = (0.0f64, 0.0f64);
+        for (i, (t, &v)) in s.time.iter_mut().zip(x.iter()).enumerate() {
+            let y = v as f64 - a - b * (i as f64 - c);
+            sq += y * y;
+            peak = peak.max(y.abs());
+            *t = T::of(y);
+        }
+        let var = sq / n as f64;
         if var <= 0.0 || !var.is_finite() {
             return Err(Reject::Flat);
         }
-        let peak = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let ratio = peak / var.sqrt();
         if ratio > cfg.max_over_std {
             return Err(Reject::Amplitude(ratio));
         }
-        let wl = self.taper.len();
-        for (i, &t) in self.taper.iter().enumerate() {
-            w[i] *= t;
-            w[n - 1 - i] *= t;
+        for (i, &w) in self.taper.iter().enumerate() {
+            let w = T::of(w);
+            s.time[i] = s.time[i] * w;
+            s.time[n - 1 - i] = s.time[n - 1 - i] * w;
         }
-        debug_assert!(2 * wl <= n);
-        self.forward(s);
+        s.time[n..].fill(T::zero());
+        self.fwd
+            .process_with_scratch(&mut s.time, &mut s.spec, &mut s.fft)
+            .expect("buffer lengths come from the plan");
         if let Some(g) = &self.gain {
             for (c, &g) in s.spec.iter_mut().zip(g) {
                 *c = *c * g;
@@ -275,11 +292,12 @@ impl<T: Real> Plan<T> {
             self.time_normalise(s);
         }
         self.whiten(s);
+        let sup = self.support.clone();
         if offset_ns != 0.0 {
             // x[0] was taken `offset` after the window's start: delaying the window by that
             // much puts every channel's samples on the window's own time grid.
             let k0 = -2.0 * std::f64::consts::PI * offset_ns * 1e-9 * self.rate / self.nfft as f64;
-            for (k, c) in s.spec.iter_mut().enumerate() {
+            for (k, c) in s.spec.iter_mut().enumerate().take(sup.end).skip(sup.start) {
                 let ph = num_complex::Complex64::from_polar(1.0, k0 * k as f64);
                 let z = Complex::new(T::of(ph.re), T::of(ph.im));
                 *c = *c * z;
@@ -293,7 +311,7 @@ impl<T: Real> Plan<T> {
                 moving_ave(&s.mags, cfg.smoothspect_n, &mut s.smooth);
                 let sq = cfg.cc_method == CcMethod::Deconv;
                 Some(
-                    s.smooth
+                    s.smooth[sup.clone()]
                         .iter()
                         .map(|&m| {
                             let d = if sq { m * m } else { m };
@@ -305,7 +323,7 @@ impl<T: Real> Plan<T> {
             }
         };
         Ok(ChannelSpectrum {
-            spec: s.spec.clone(),
+            spec: s.spec[sup].to_vec(),
             scale,
         })
     }
@@ -425,18 +443,9 @@ impl<T: Real> Plan<T> {
         }
     }
 
-    /// acc += conj(S)·scale_S·R over every bin.
-    pub fn accumulate(
-        &self,
-        src: &ChannelSpectrum<T>,
-        rcv: &ChannelSpectrum<T>,
-        acc: &mut [Complex<T>],
-    ) {
-        cross_into(src, rcv, acc, 0..self.nfreq);
-    }
-
-    /// The pair's summed cross-spectrum of `count` windows to its mean correlation at lags
-    /// −K..=K (`same` = a channel with itself). `buf` and `time` are the caller's.
+    /// The pair's summed cross-spectrum over the support (`acc`) of `count` windows to its
+    /// mean correlation at lags −K..=K (`same` = a channel with itself). `buf` and `time` are
+    /// the caller's.
     pub fn to_lags(
         &self,
         acc: &[Complex<T>],
@@ -447,7 +456,8 @@ impl<T: Real> Plan<T> {
         out: &mut [f32],
     ) {
         buf.clear();
-        buf.extend_from_slice(acc);
+        buf.resize(self.nfreq, Complex::default());
+        buf[self.support.clone()].copy_from_slice(acc);
         let last = self.nfreq - 1;
         if self.cfg.spectral_demean {
             let m = buf[..last].iter().fold(Complex::<f64>::default(), |s, c| {
@@ -481,17 +491,20 @@ impl<T: Real> Plan<T> {
     }
 }
 
-/// acc[f] += conj(S[f])·scale[f]·R[f] for f in `bins`.
+/// acc[f - first] += conj(S[f])·scale[f]·R[f] for f in `bins`, where `acc`, the spectra and
+/// the scale all start at bin `first` (the plan's support).
 pub fn cross_into<T: Real>(
     src: &ChannelSpectrum<T>,
     rcv: &ChannelSpectrum<T>,
     acc: &mut [Complex<T>],
+    first: usize,
     bins: std::ops::Range<usize>,
 ) {
+    let rel = bins.start - first..bins.end - first;
     let (s, r, a) = (
-        &src.spec[bins.clone()],
-        &rcv.spec[bins.clone()],
-        &mut acc[bins.clone()],
+        &src.spec[rel.clone()],
+        &rcv.spec[rel.clone()],
+        &mut acc[rel.clone()],
     );
     match &src.scale {
         None => {
@@ -502,7 +515,7 @@ pub fn cross_into<T: Real>(
             }
         }
         Some(scale) => {
-            for (((a, s), r), &g) in a.iter_mut().zip(s).zip(r).zip(&scale[bins]) {
+            for (((a, s), r), &g) in a.iter_mut().zip(s).zip(r).zip(&scale[rel]) {
                 a.re = a.re + (s.re * r.re + s.im * r.im) * g;
                 a.im = a.im + (s.re * r.im - s.im * r.re) * g;
             }
@@ -510,31 +523,19 @@ pub fn cross_into<T: Real>(
     }
 }
 
-/// Removes the mean and the least-squares line, as NoisePy's `demean` then `detrend`.
-pub fn demean_detrend(w: &mut [f64]) {
-    let n = w.len() as f64;
-    let mean = w.iter().sum::<f64>() / n;
-    for v in w.iter_mut() {
-        *v -= mean;
-    }
-    // Slope against i - (n-1)/2 (centred, so the intercept is the mean, now 0).
+/// The least-squares line through `x`: its mean `a` and slope `b` against `i - (n-1)/2`
+/// (centred, so the two are independent). Removing it is NoisePy's `demean` then `detrend`.
+pub fn line_fit(x: &[f32]) -> (f64, f64) {
+    let n = x.len() as f64;
     let c = (n - 1.0) / 2.0;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, v) in w.iter().enumerate() {
-        let x = i as f64 - c;
-        sxy += x * v;
-        sxx += x * x;
+    let (mut sum, mut sxy) = (0.0f64, 0.0f64);
+    for (i, &v) in x.iter().enumerate() {
+        sum += v as f64;
+        sxy += (i as f64 - c) * v as f64;
     }
-    let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    let mut sum = 0.0;
-    for (i, v) in w.iter_mut().enumerate() {
-        *v -= b * (i as f64 - c);
-        sum += *v;
-    }
-    let m = sum / n;
-    for v in w.iter_mut() {
-        *v -= m;
-    }
+    // Σ (i - c)² for i = 0..n: n(n² - 1)/12.
+    let sxx = n * (n * n - 1.0) / 12.0;
+    (sum / n, if sxx > 0.0 { sxy / sxx } else { 0.0 })
 }
 
 #[cfg(test)]
@@ -560,9 +561,9 @@ mod tests {
     }
 
     #[test]
-    fn detrend_removes_a_line() {
-        let mut w: Vec<f64> = (0..100).map(|i| 3.0 + 0.5 * i as f64).collect();
-        demean_detrend(&mut w);
-        assert!(w.iter().all(|v| v.abs() < 1e-9));
+    fn the_line_fit_finds_a_line() {
+        let x: Vec<f32> = (0..100).map(|i| 3.0 + 0.5 * i as f32).collect();
+        let (a, b) = line_fit(&x);
+        assert!((a - (3.0 + 0.5 * 49.5)).abs() < 1e-9 && (b - 0.5).abs() < 1e-12);
     }
 }

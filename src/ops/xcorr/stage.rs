@@ -220,9 +220,25 @@ struct FromSpectra {
 }
 
 impl FromSpectra {
+    /// Every block must fit this stage's plan (made from the first one): keys, sizes, rows.
     fn check(&mut self, b: &SpectraBlock) -> Result<(), ConfigError> {
-        if self.correlator.is_some() {
-            return Ok(());
+        let rows_fit = b.spectra.iter().flatten().all(|s| s.len() == b.bins)
+            && b.scales.iter().flatten().all(|s| s.len() == b.bins)
+            && b.spectra.len() == b.channels.len()
+            && b.scales.len() == b.channels.len();
+        if !rows_fit {
+            return Err(ConfigError::invalid(
+                "inputs",
+                format!("a spectra message whose rows are not {} bins long", b.bins),
+            ));
+        }
+        if let Some(c) = &self.correlator {
+            let p = c.plan();
+            if (p.npts, p.nfft, p.support.start, p.support.len())
+                == (b.npts, b.nfft, b.first_bin, b.bins)
+            {
+                return Ok(());
+            }
         }
         if *b.parameters != *self.keys {
             return Err(ConfigError::invalid(
@@ -234,12 +250,13 @@ impl FromSpectra {
             ));
         }
         let plan = Plan::<f32>::new(&self.cfg, b.rate)?;
-        if (plan.npts, plan.nfft) != (b.npts, b.nfft) {
+        let ours = (plan.npts, plan.nfft, plan.support.start, plan.support.len());
+        if ours != (b.npts, b.nfft, b.first_bin, b.bins) {
             return Err(ConfigError::invalid(
                 "inputs",
                 format!(
-                    "spectra of {} points ({}-point windows), this stage expects {} ({})",
-                    b.nfft, b.npts, plan.nfft, plan.npts
+                    "spectra of {} points ({}-point windows, bins {}+{}), this stage expects {:?}",
+                    b.nfft, b.npts, b.first_bin, b.bins, ours
                 ),
             ));
         }

@@ -77,7 +77,7 @@ impl ChannelBuf {
     }
 
     /// Appends one row of samples starting at `start`. NaN samples count as missing.
-    pub fn push(&mut self, start: Nanos, row: impl ExactSizeIterator<Item = f32>) {
+    pub fn push(&mut self, start: Nanos, row: impl ExactSizeIterator<Item = f32> + Clone) {
         let idx = self.index_near(start);
         let next = self.next();
         let mut skip = 0usize;
@@ -96,11 +96,10 @@ impl ChannelBuf {
                 self.valid.extend(std::iter::repeat_n(false, n));
             }
         }
-        for v in row.skip(skip) {
-            let ok = v.is_finite();
-            self.buf.push_back(if ok { v } else { 0.0 });
-            self.valid.push_back(ok);
-        }
+        let row = row.skip(skip);
+        self.buf
+            .extend(row.clone().map(|v| if v.is_finite() { v } else { 0.0 }));
+        self.valid.extend(row.map(f32::is_finite));
     }
 
     /// Whether the window `[t, t + len)` of `npts` samples has been received whole.
@@ -113,19 +112,25 @@ impl ChannelBuf {
         let i0 = self.index_at_or_after(t);
         let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
         let mut samples = vec![0.0f32; npts];
-        let mut missing = 0;
-        for (j, s) in samples.iter_mut().enumerate() {
-            let i = i0 + j as i64;
-            let k = i - self.first;
-            if k >= 0 && (k as usize) < self.buf.len() && self.valid[k as usize] {
-                *s = self.buf[k as usize];
-            } else {
-                missing += 1;
+        // The part of the window the buffer holds: buffer positions a..b, window positions
+        // from a - k0. Gaps inside are stored as zeros, so only their count is needed.
+        let k0 = i0 - self.first;
+        let a = k0.clamp(0, self.buf.len() as i64) as usize;
+        let b = (k0 + npts as i64).clamp(0, self.buf.len() as i64) as usize;
+        let mut held = 0;
+        if b > a {
+            let at = (a as i64 - k0) as usize;
+            for (s, v) in samples[at..at + (b - a)]
+                .iter_mut()
+                .zip(self.buf.range(a..b))
+            {
+                *s = *v;
             }
+            held = self.valid.range(a..b).filter(|v| **v).count();
         }
         Cut {
             samples,
-            missing,
+            missing: npts - held,
             offset_ns,
         }
     }

@@ -383,7 +383,10 @@ impl Group {
         self.time.set_shape(vec![nt])?;
         self.time
             .array
-            .store_array_subset(&ArraySubset::new_with_ranges(std::slice::from_ref(&(0..nt))), self.times.clone())
+            .store_array_subset(
+                &ArraySubset::new_with_ranges(std::slice::from_ref(&(0..nt))),
+                self.times.clone(),
+            )
             .map_err(err("time"))?;
         if self.pairs.len() > self.stored_pairs {
             for a in [&mut self.source, &mut self.receiver, &mut self.distance] {
