@@ -56,7 +56,11 @@ pub struct Windower<T: Real> {
     cfg: XcorrConfig,
     plan: Option<Arc<Plan<T>>>,
     rate: f64,
-    chans: BTreeMap<String, ChannelBuf>,
+    /// Channel buffers, where each channel is in `chans` (by id), and the buffers in
+    /// source-id order (the order of every window's channels).
+    chans: Vec<ChannelBuf>,
+    index: std::collections::HashMap<String, usize>,
+    order: Vec<usize>,
     /// Index of the next window to finish: it starts at `next * step`.
     next: Option<i64>,
     step_ns: i64,
@@ -74,7 +78,9 @@ impl<T: Real> Windower<T> {
             cfg: cfg.clone(),
             plan: None,
             rate: 0.0,
-            chans: BTreeMap::new(),
+            chans: Vec::new(),
+            index: Default::default(),
+            order: Vec::new(),
             next: None,
             step_ns: (cfg.step_s * 1e9).round() as i64,
             len_ns,
@@ -108,16 +114,37 @@ impl<T: Real> Windower<T> {
             .next
             .get_or_insert_with(|| -(-c.start).div_euclid(step));
         let open_from = next * self.step_ns;
+        let late = c.end_exclusive() <= open_from;
+        let mut owned = Vec::new();
         for (meta, row) in c.channels.iter().zip(c.data.rows()) {
-            let buf = self
-                .chans
-                .entry(meta.source_id.as_str().to_string())
-                .or_insert_with(|| ChannelBuf::new(meta.clone(), self.rate, c.start));
-            if c.end_exclusive() <= open_from {
+            if late {
                 self.stats.late_samples += row.len() as u64;
                 continue;
             }
-            buf.push(c.start, row.iter().copied());
+            let id = meta.source_id.as_str();
+            let k = match self.index.get(id) {
+                Some(&k) => k,
+                None => {
+                    self.chans.push(ChannelBuf::new(meta.clone(), self.rate, c.start));
+                    self.index.insert(id.to_string(), self.chans.len() - 1);
+                    let chans = &self.chans;
+                    self.order = (0..chans.len()).collect();
+                    self.order.sort_by(|&a, &b| {
+                        chans[a].meta.source_id.as_str().cmp(chans[b].meta.source_id.as_str())
+                    });
+                    self.chans.len() - 1
+                }
+            };
+            let buf = &mut self.chans[k];
+            let row: &[f32] = match row.as_slice() {
+                Some(r) => r,
+                None => {
+                    owned.clear();
+                    owned.extend(row.iter().copied());
+                    &owned
+                }
+            };
+            buf.push(c.start, row);
         }
         self.finish_ready(out, false);
         Ok(())
@@ -131,10 +158,9 @@ impl<T: Real> Windower<T> {
             let Some(k) = self.next else { return };
             let t = k * self.step_ns;
             let end = t + self.len_ns;
-            let latest = self.chans.values().map(ChannelBuf::end).max().unwrap_or(t);
+            let latest = self.chans.iter().map(ChannelBuf::end).max().unwrap_or(t);
             let oldest = self
-                .chans
-                .values()
+                .chans.iter()
                 .map(ChannelBuf::first_time)
                 .min()
                 .unwrap_or(t);
@@ -149,13 +175,13 @@ impl<T: Real> Windower<T> {
             let known = self.chans.len() >= self.cfg.channels.unwrap_or(0);
             let ready = all
                 || latest >= end + self.wait_ns
-                || (known && self.chans.values().all(|b| b.covers(t, plan.npts)));
+                || (known && self.chans.iter().all(|b| b.covers(t, plan.npts)));
             if !ready {
                 return;
             }
             out.push(self.window(&plan, t));
             let next_start = t + self.step_ns;
-            for b in self.chans.values_mut() {
+            for b in self.chans.iter_mut() {
                 b.drop_before(next_start);
             }
             self.next = Some(k + 1);
@@ -163,14 +189,14 @@ impl<T: Real> Windower<T> {
     }
 
     fn window(&mut self, plan: &Plan<T>, t: Nanos) -> WindowSpectra<T> {
-        let bufs: Vec<&ChannelBuf> = self.chans.values().collect();
+        let bufs: Vec<&ChannelBuf> = self.order.iter().map(|&k| &self.chans[k]).collect();
         let results: Vec<Result<spectrum::ChannelSpectrum<T>, Reject>> = bufs
             .par_iter()
             .map_init(
-                || plan.scratch(),
-                |s, b| {
-                    let cut = b.cut(t, plan.npts);
-                    plan.spectrum(&cut.samples, cut.missing, cut.offset_ns, s)
+                || (plan.scratch(), Vec::new()),
+                |(s, x), b| {
+                    let cut = b.cut(t, plan.npts, x);
+                    plan.spectrum(x, cut.missing, cut.offset_ns, s)
                 },
             )
             .collect();
@@ -202,7 +228,7 @@ impl<T: Real> Windower<T> {
 
     /// Samples held in the channel buffers.
     pub fn held_samples(&self) -> usize {
-        self.chans.values().map(ChannelBuf::held).sum()
+        self.chans.iter().map(ChannelBuf::held).sum()
     }
 }
 

@@ -113,6 +113,12 @@ pub fn next_fast_len(n: usize) -> usize {
     }
 }
 
+/// |c| as √(re² + im²): `hypot`'s care for overflow is not needed at seismic magnitudes and
+/// costs a library call per bin.
+fn magnitude<T: Real>(c: Complex<T>) -> T {
+    (c.re * c.re + c.im * c.im).sqrt()
+}
+
 /// NumPy's `linspace(a, b, n)` (both ends included).
 fn linspace(a: f64, b: f64, n: usize) -> impl Iterator<Item = f64> {
     let step = if n > 1 { (b - a) / (n - 1) as f64 } else { 0.0 };
@@ -258,14 +264,7 @@ impl<T: Real> Plan<T> {
         // Demean and detrend in one pass of sums and one of residuals (written straight into
         // the transform's input), with the variance and peak of the residuals on the way.
         let (a, b) = line_fit(&x[..n]);
-        let c = (n as f64 - 1.0) / 2.0;
-        let (mut sq, mut peak) = (0.0f64, 0.0f64);
-        for (i, (t, &v)) in s.time.iter_mut().zip(x.iter()).enumerate() {
-            let y = v as f64 - a - b * (i as f64 - c);
-            sq += y * y;
-            peak = peak.max(y.abs());
-            *t = T::of(y);
-        }
+        let (sq, peak) = residuals(&x[..n], a, b, &mut s.time[..n]);
         let var = sq / n as f64;
         if var <= 0.0 || !var.is_finite() {
             return Err(Reject::Flat);
@@ -307,7 +306,7 @@ impl<T: Real> Plan<T> {
             CcMethod::Xcorr => None,
             CcMethod::Coherency | CcMethod::Deconv => {
                 s.mags.clear();
-                s.mags.extend(s.spec.iter().map(|c| c.norm().f64()));
+                s.mags.extend(s.spec.iter().map(|c| magnitude(*c).f64()));
                 moving_ave(&s.mags, cfg.smoothspect_n, &mut s.smooth);
                 let sq = cfg.cc_method == CcMethod::Deconv;
                 Some(
@@ -404,7 +403,7 @@ impl<T: Real> Plan<T> {
             Whiten::None => {}
             Whiten::PhaseOnly => {
                 for c in inner.iter_mut() {
-                    let m = c.norm();
+                    let m = magnitude(*c);
                     *c = if m > T::zero() {
                         *c / m
                     } else {
@@ -414,7 +413,7 @@ impl<T: Real> Plan<T> {
             }
             Whiten::Rma => {
                 s.mags.clear();
-                s.mags.extend(inner.iter().map(|c| c.norm().f64()));
+                s.mags.extend(inner.iter().map(|c| magnitude(*c).f64()));
                 moving_ave(&s.mags, cfg.smoothspect_n, &mut s.smooth);
                 for (c, &m) in inner.iter_mut().zip(&s.smooth) {
                     *c = if m > 0.0 {
@@ -528,14 +527,45 @@ pub fn cross_into<T: Real>(
 pub fn line_fit(x: &[f32]) -> (f64, f64) {
     let n = x.len() as f64;
     let c = (n - 1.0) / 2.0;
-    let (mut sum, mut sxy) = (0.0f64, 0.0f64);
-    for (i, &v) in x.iter().enumerate() {
-        sum += v as f64;
-        sxy += (i as f64 - c) * v as f64;
+    // Eight independent partial sums (lanes of one SIMD register pair), summed at the end:
+    // a fixed order, so the same window always gives the same bits.
+    let (mut sum, mut sxy) = ([0.0f64; 8], [0.0f64; 8]);
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder();
+    for (k, ch) in chunks.enumerate() {
+        let base = (k * 8) as f64 - c;
+        for l in 0..8 {
+            let v = ch[l] as f64;
+            sum[l] += v;
+            sxy[l] += (base + l as f64) * v;
+        }
     }
+    let at = (x.len() - tail.len()) as f64 - c;
+    for (l, &v) in tail.iter().enumerate() {
+        sum[l] += v as f64;
+        sxy[l] += (at + l as f64) * v as f64;
+    }
+    let (sum, sxy): (f64, f64) = (sum.iter().sum(), sxy.iter().sum());
     // Σ (i - c)² for i = 0..n: n(n² - 1)/12.
     let sxx = n * (n * n - 1.0) / 12.0;
     (sum / n, if sxx > 0.0 { sxy / sxx } else { 0.0 })
+}
+
+/// Writes `x - a - b (i - c)` into `out` and returns the sum of squares and the largest
+/// magnitude of the residuals (eight lanes, as [`line_fit`]).
+fn residuals<T: Real>(x: &[f32], a: f64, b: f64, out: &mut [T]) -> (f64, f64) {
+    let c = (x.len() as f64 - 1.0) / 2.0;
+    let (mut sq, mut peak) = ([0.0f64; 8], [0.0f64; 8]);
+    for (k, (ch, o)) in x.chunks(8).zip(out.chunks_mut(8)).enumerate() {
+        let base = (k * 8) as f64 - c;
+        for (l, (&v, o)) in ch.iter().zip(o.iter_mut()).enumerate() {
+            let y = v as f64 - a - b * (base + l as f64);
+            sq[l] += y * y;
+            peak[l] = peak[l].max(y.abs());
+            *o = T::of(y);
+        }
+    }
+    (sq.iter().sum(), peak.iter().fold(0.0, |m: f64, &p| m.max(p)))
 }
 
 #[cfg(test)]

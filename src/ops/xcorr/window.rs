@@ -2,14 +2,11 @@
 //! oldest window still open to the newest sample. Windows start on multiples of `step` since
 //! the epoch, so every channel (and every process) cuts the same windows whatever the blocks.
 
-use std::collections::VecDeque;
-
 use crate::model::{sample_time, ChannelMeta, Nanos};
 
-/// What a window holds of one channel.
+/// What a window holds of one channel (its `npts` samples are written to the caller's buffer,
+/// zero where nothing was recorded).
 pub struct Cut {
-    /// `npts` samples, zero where nothing was recorded.
-    pub samples: Vec<f32>,
     pub missing: usize,
     /// ns from the window's start to its first sample (under one sample period).
     pub offset_ns: f64,
@@ -21,11 +18,14 @@ pub struct ChannelBuf {
     rate: f64,
     /// Time of index 0 of the grid.
     anchor: Nanos,
-    /// Index of `buf[0]`.
+    /// Index of `buf[head]`.
     first: i64,
-    buf: VecDeque<f32>,
+    /// Samples held are `buf[head..]`; the dropped front is reclaimed when it is the larger
+    /// part (a Vec, not a VecDeque: appending a block is then one copy).
+    buf: Vec<f32>,
     /// Whether each buffered sample was recorded (false: a gap, filled with 0).
-    valid: VecDeque<bool>,
+    valid: Vec<bool>,
+    head: usize,
     /// Gap and overlap samples seen.
     pub gap_samples: u64,
     pub overlap_samples: u64,
@@ -38,15 +38,20 @@ impl ChannelBuf {
             rate,
             anchor: start,
             first: 0,
-            buf: VecDeque::new(),
-            valid: VecDeque::new(),
+            buf: Vec::new(),
+            valid: Vec::new(),
+            head: 0,
             gap_samples: 0,
             overlap_samples: 0,
         }
     }
 
+    fn len(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
     fn next(&self) -> i64 {
-        self.first + self.buf.len() as i64
+        self.first + self.len() as i64
     }
 
     /// Time of the oldest sample held (or of where the next will go).
@@ -77,29 +82,37 @@ impl ChannelBuf {
     }
 
     /// Appends one row of samples starting at `start`. NaN samples count as missing.
-    pub fn push(&mut self, start: Nanos, row: impl ExactSizeIterator<Item = f32> + Clone) {
+    pub fn push(&mut self, start: Nanos, row: &[f32]) {
         let idx = self.index_near(start);
         let next = self.next();
         let mut skip = 0usize;
         if idx < next {
-            skip = (next - idx) as usize;
-            self.overlap_samples += skip.min(row.len()) as u64;
+            skip = ((next - idx) as usize).min(row.len());
+            self.overlap_samples += skip as u64;
         } else if idx > next {
             let n = (idx - next) as usize;
             self.gap_samples += n as u64;
-            if self.buf.is_empty() {
+            if self.len() == 0 {
                 // Nothing held: the buffer simply starts again after the gap (what is before
                 // `first` reads as missing).
+                self.buf.clear();
+                self.valid.clear();
+                self.head = 0;
                 self.first = idx;
             } else {
-                self.buf.extend(std::iter::repeat_n(0.0, n));
-                self.valid.extend(std::iter::repeat_n(false, n));
+                self.buf.resize(self.buf.len() + n, 0.0);
+                self.valid.resize(self.valid.len() + n, false);
             }
         }
-        let row = row.skip(skip);
-        self.buf
-            .extend(row.clone().map(|v| if v.is_finite() { v } else { 0.0 }));
-        self.valid.extend(row.map(f32::is_finite));
+        let row = &row[skip..];
+        if row.iter().all(|v| v.is_finite()) {
+            self.buf.extend_from_slice(row);
+            self.valid.resize(self.valid.len() + row.len(), true);
+        } else {
+            self.buf
+                .extend(row.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+            self.valid.extend(row.iter().map(|v| v.is_finite()));
+        }
     }
 
     /// Whether the window `[t, t + len)` of `npts` samples has been received whole.
@@ -107,29 +120,26 @@ impl ChannelBuf {
         self.next() >= self.index_at_or_after(t) + npts as i64
     }
 
-    /// The window of `npts` samples from the first at or after `t`.
-    pub fn cut(&self, t: Nanos, npts: usize) -> Cut {
+    /// The window of `npts` samples from the first at or after `t`, into `samples`.
+    pub fn cut(&self, t: Nanos, npts: usize, samples: &mut Vec<f32>) -> Cut {
         let i0 = self.index_at_or_after(t);
         let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
-        let mut samples = vec![0.0f32; npts];
+        samples.clear();
+        samples.resize(npts, 0.0);
         // The part of the window the buffer holds: buffer positions a..b, window positions
         // from a - k0. Gaps inside are stored as zeros, so only their count is needed.
         let k0 = i0 - self.first;
-        let a = k0.clamp(0, self.buf.len() as i64) as usize;
-        let b = (k0 + npts as i64).clamp(0, self.buf.len() as i64) as usize;
+        let len = self.len() as i64;
+        let a = k0.clamp(0, len) as usize;
+        let b = (k0 + npts as i64).clamp(0, len) as usize;
         let mut held = 0;
         if b > a {
             let at = (a as i64 - k0) as usize;
-            for (s, v) in samples[at..at + (b - a)]
-                .iter_mut()
-                .zip(self.buf.range(a..b))
-            {
-                *s = *v;
-            }
-            held = self.valid.range(a..b).filter(|v| **v).count();
+            let (h, bh) = (self.head + a, self.head + b);
+            samples[at..at + (b - a)].copy_from_slice(&self.buf[h..bh]);
+            held = self.valid[h..bh].iter().filter(|v| **v).count();
         }
         Cut {
-            samples,
             missing: npts - held,
             offset_ns,
         }
@@ -138,14 +148,18 @@ impl ChannelBuf {
     /// Forgets samples before `t` (no window still open needs them).
     pub fn drop_before(&mut self, t: Nanos) {
         let i = self.index_at_or_after(t);
-        let n = (i - self.first).clamp(0, self.buf.len() as i64) as usize;
-        self.buf.drain(..n);
-        self.valid.drain(..n);
+        let n = (i - self.first).clamp(0, self.len() as i64) as usize;
+        self.head += n;
         self.first += n as i64;
+        if self.head > self.len() {
+            self.buf.drain(..self.head);
+            self.valid.drain(..self.head);
+            self.head = 0;
+        }
     }
 
     pub fn held(&self) -> usize {
-        self.buf.len()
+        self.len()
     }
 }
 
@@ -166,17 +180,18 @@ mod tests {
         let sec = 1_000_000_000;
         // 10 Hz, starting 0.03 s after a second.
         let mut b = ChannelBuf::new(meta(), 10.0, 30_000_000);
-        b.push(30_000_000, (0..10).map(|v| v as f32));
+        b.push(30_000_000, &(0..10).map(|v| v as f32).collect::<Vec<_>>());
         // a gap of 5 samples, then an overlap of 2
-        b.push(30_000_000 + 15 * sec / 10, (15..20).map(|v| v as f32));
-        b.push(30_000_000 + 18 * sec / 10, (18..25).map(|v| v as f32));
+        b.push(30_000_000 + 15 * sec / 10, &(15..20).map(|v| v as f32).collect::<Vec<_>>());
+        b.push(30_000_000 + 18 * sec / 10, &(18..25).map(|v| v as f32).collect::<Vec<_>>());
         assert_eq!((b.gap_samples, b.overlap_samples), (5, 2));
         assert!(b.covers(sec, 10));
-        let c = b.cut(sec, 10);
+        let mut x = Vec::new();
+        let c = b.cut(sec, 10, &mut x);
         assert_eq!(c.offset_ns, 30_000_000.0);
-        assert_eq!(c.samples[0], 10.0 * 0.0 + 0.0); // index 10 is in the gap
+        assert_eq!(x[0], 0.0); // index 10 is in the gap
         assert_eq!(c.missing, 5);
-        assert_eq!(c.samples[5], 15.0);
+        assert_eq!(x[5], 15.0);
         b.drop_before(2 * sec);
         assert_eq!(b.held(), 5);
     }
