@@ -125,12 +125,17 @@ impl<T: Real> Windower<T> {
             let k = match self.index.get(id) {
                 Some(&k) => k,
                 None => {
-                    self.chans.push(ChannelBuf::new(meta.clone(), self.rate, c.start));
+                    self.chans
+                        .push(ChannelBuf::new(meta.clone(), self.rate, c.start));
                     self.index.insert(id.to_string(), self.chans.len() - 1);
                     let chans = &self.chans;
                     self.order = (0..chans.len()).collect();
                     self.order.sort_by(|&a, &b| {
-                        chans[a].meta.source_id.as_str().cmp(chans[b].meta.source_id.as_str())
+                        chans[a]
+                            .meta
+                            .source_id
+                            .as_str()
+                            .cmp(chans[b].meta.source_id.as_str())
                     });
                     self.chans.len() - 1
                 }
@@ -160,7 +165,8 @@ impl<T: Real> Windower<T> {
             let end = t + self.len_ns;
             let latest = self.chans.iter().map(ChannelBuf::end).max().unwrap_or(t);
             let oldest = self
-                .chans.iter()
+                .chans
+                .iter()
                 .map(ChannelBuf::first_time)
                 .min()
                 .unwrap_or(t);

@@ -565,7 +565,10 @@ fn residuals<T: Real>(x: &[f32], a: f64, b: f64, out: &mut [T]) -> (f64, f64) {
             *o = T::of(y);
         }
     }
-    (sq.iter().sum(), peak.iter().fold(0.0, |m: f64, &p| m.max(p)))
+    (
+        sq.iter().sum(),
+        peak.iter().fold(0.0, |m: f64, &p| m.max(p)),
+    )
 }
 
 #[cfg(test)]

@@ -182,8 +182,14 @@ mod tests {
         let mut b = ChannelBuf::new(meta(), 10.0, 30_000_000);
         b.push(30_000_000, &(0..10).map(|v| v as f32).collect::<Vec<_>>());
         // a gap of 5 samples, then an overlap of 2
-        b.push(30_000_000 + 15 * sec / 10, &(15..20).map(|v| v as f32).collect::<Vec<_>>());
-        b.push(30_000_000 + 18 * sec / 10, &(18..25).map(|v| v as f32).collect::<Vec<_>>());
+        b.push(
+            30_000_000 + 15 * sec / 10,
+            &(15..20).map(|v| v as f32).collect::<Vec<_>>(),
+        );
+        b.push(
+            30_000_000 + 18 * sec / 10,
+            &(18..25).map(|v| v as f32).collect::<Vec<_>>(),
+        );
         assert_eq!((b.gap_samples, b.overlap_samples), (5, 2));
         assert!(b.covers(sec, 10));
         let mut x = Vec::new();
