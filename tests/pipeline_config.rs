@@ -310,6 +310,7 @@ fn shipped_pipelines_pass_check() {
     let cases: &[(&str, &[&str])] = &[
         ("pipelines/quickstart.toml", &[]),
         ("pipelines/synthetic-demo.toml", &[]),
+        ("pipelines/noise-correlation.toml", &[]),
         // The processing side of a split pipeline: the acquisition host's archive is not here.
         (
             "pipelines/network-kafka.toml",

@@ -43,7 +43,8 @@ use crate::ops::ConfigError;
 pub struct Stats {
     /// Channel windows turned into spectra.
     pub windows: u64,
-    /// Channel windows left out, by reason (`window_gaps`, `window_amplitude`, `window_flat`).
+    /// Channel windows left out, by reason (`window_gaps`, `window_amplitude`, `window_flat`,
+    /// `window_past_end`: windows the input stopped inside).
     pub rejected: BTreeMap<&'static str, u64>,
     /// Samples that came after their windows were done.
     pub late_samples: u64,
@@ -175,6 +176,14 @@ impl<T: Real> Windower<T> {
             }
             if oldest >= end {
                 // Nothing of this window was ever held (a gap in every channel): skip it.
+                self.next = Some(k + 1);
+                continue;
+            }
+            if all && end > latest {
+                // The data ended inside this window: no channel can complete it (nor any
+                // later one). Said as such, not as gaps.
+                *self.stats.rejected.entry("window_past_end").or_default() +=
+                    self.chans.len() as u64;
                 self.next = Some(k + 1);
                 continue;
             }
