@@ -105,6 +105,24 @@ pub(crate) fn write_ipc(
     Ok(out)
 }
 
+/// The `seisreduce.KEY` entries of a schema's metadata, read as text or integers with an
+/// error naming the key.
+pub(crate) struct Meta<'a>(pub &'a arrow_schema::Metadata);
+
+impl Meta<'_> {
+    pub fn get(&self, k: &str) -> Result<&String, ArrowError> {
+        self.0
+            .get(&format!("seisreduce.{k}"))
+            .ok_or_else(|| layout(format!("schema metadata lacks seisreduce.{k}")))
+    }
+
+    pub fn num(&self, k: &str) -> Result<i64, ArrowError> {
+        self.get(k)?
+            .parse()
+            .map_err(|_| layout(format!("seisreduce.{k} is not an integer")))
+    }
+}
+
 /// The first batch of an IPC stream message.
 pub(crate) fn read_ipc(bytes: &[u8]) -> Result<RecordBatch, ArrowError> {
     let mut r = arrow_ipc::reader::StreamReader::try_new(bytes, None)?;

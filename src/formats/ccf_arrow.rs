@@ -19,7 +19,7 @@ use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Arra
 use arrow_array::{StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::arrow::{fixed_rows, layout, read_ipc, write_ipc, ArrowError};
+use super::arrow::{fixed_rows, layout, read_ipc, write_ipc, ArrowError, Meta};
 use crate::model::{CorrBlock, Pair, SourceId};
 
 /// Content type of correlation messages (sample blocks use [`super::arrow::CONTENT_TYPE`]).
@@ -80,16 +80,9 @@ pub fn encode(b: &CorrBlock) -> Result<Vec<u8>, ArrowError> {
 pub fn decode(bytes: &[u8]) -> Result<CorrBlock, ArrowError> {
     let batch = read_ipc(bytes)?;
     let schema = batch.schema();
-    let meta = schema.metadata();
-    let get = |k: &str| {
-        meta.get(&format!("seisreduce.{k}"))
-            .ok_or_else(|| layout(format!("schema metadata lacks seisreduce.{k}")))
-    };
-    let num = |k: &str| -> Result<i64, ArrowError> {
-        get(k)?
-            .parse()
-            .map_err(|_| layout(format!("seisreduce.{k} is not an integer")))
-    };
+    let meta = Meta(schema.metadata());
+    let get = |k: &str| meta.get(k);
+    let num = |k: &str| meta.num(k);
     let col = |name: &str| {
         batch
             .column_by_name(name)

@@ -18,7 +18,7 @@ use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema};
 use num_complex::Complex32;
 
-use super::arrow::{layout, read_ipc, write_ipc, ArrowError};
+use super::arrow::{layout, read_ipc, write_ipc, ArrowError, Meta};
 use crate::model::{ChannelMeta, SourceId, SpectraBlock};
 
 pub const CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream; kind=spectra";
@@ -103,16 +103,9 @@ pub fn encode(b: &SpectraBlock) -> Result<Vec<u8>, ArrowError> {
 pub fn decode(bytes: &[u8]) -> Result<SpectraBlock, ArrowError> {
     let batch = read_ipc(bytes)?;
     let schema = batch.schema();
-    let meta = schema.metadata();
-    let get = |k: &str| {
-        meta.get(&format!("seisreduce.{k}"))
-            .ok_or_else(|| layout(format!("schema metadata lacks seisreduce.{k}")))
-    };
-    let num = |k: &str| -> Result<i64, ArrowError> {
-        get(k)?
-            .parse()
-            .map_err(|_| layout(format!("seisreduce.{k} is not an integer")))
-    };
+    let meta = Meta(schema.metadata());
+    let get = |k: &str| meta.get(k);
+    let num = |k: &str| meta.num(k);
     let nfft = num("nfft")? as usize;
     let first_bin = num("first_bin")? as usize;
     let nfreq = num("bins")? as usize;
