@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq; from noisepy.seis import correlate" 2>/dev/null; then
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, seedlink_client, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq; from noisepy.seis import correlate" 2>/dev/null; then
   exit 0
 fi
 echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2

@@ -13,6 +13,7 @@ pub mod model;
 pub mod ops;
 pub mod paths;
 pub mod pipeline;
+pub mod seedlink;
 pub mod settings;
 pub mod sinks;
 pub mod sources;

@@ -76,11 +76,35 @@ enum Command {
         #[arg(long, value_parser = ["human", "json"])]
         log_format: Option<String>,
     },
+    /// Talk to a SeedLink server.
+    Seedlink {
+        #[command(subcommand)]
+        command: SeedlinkCommand,
+    },
     /// List the stage types a pipeline file may use (`--markdown`: the table in
     /// pipelines/README.md).
     Types {
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SeedlinkCommand {
+    /// What a server says about itself: id, capabilities, stations, streams, connections.
+    Info {
+        /// `host:port`.
+        server: String,
+        #[arg(long, default_value = "id", value_parser = ["id", "capabilities", "formats", "stations", "streams", "connections"])]
+        level: String,
+        /// The reply as JSON (v3 XML is turned into the v4 shape for stations and streams).
+        #[arg(long)]
+        json: bool,
+        /// `auto`, `3` or `4`.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "3", "4"])]
+        protocol: String,
+        #[arg(long, default_value_t = 10.0)]
+        timeout_s: f64,
     },
 }
 
@@ -251,6 +275,27 @@ fn run() -> anyhow::Result<ExitCode> {
                 broker_wait: std::time::Duration::from_secs(broker_wait),
             };
             run::run_pipeline(&p, &settings, opts, run::Voice { quiet })
+        }
+        Command::Seedlink {
+            command:
+                SeedlinkCommand::Info {
+                    server,
+                    level,
+                    json,
+                    protocol,
+                    timeout_s,
+                },
+        } => {
+            let text = seisreduce::seedlink::client::query_info(&server, &level, &protocol, timeout_s)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let v = seisreduce::seedlink::info::as_json(&text);
+                serde_json::to_writer_pretty(&mut out, &v)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", seisreduce::seedlink::info::table(&level, &text))?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Types { markdown } => {
             let mut out = std::io::stdout().lock();

@@ -33,6 +33,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::sources::files::MseedSourceConfig>(),
     entry::<crate::sources::das::DasSourceConfig>(),
     entry::<crate::sources::das_stream::DasStreamConfig>(),
+    entry::<crate::sources::seedlink::SeedlinkSourceConfig>(),
     entry::<crate::synthetic::source::SyntheticConfig>(),
     entry::<crate::ops::decode::DecodeConfig>(),
     entry::<crate::ops::decimate::DecimateConfig>(),
@@ -47,6 +48,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),
     entry::<crate::sinks::parquet::ParquetConfig>(),
+    entry::<crate::sinks::seedlink::SeedlinkSinkConfig>(),
     entry::<crate::sinks::null::NullConfig>(),
 ];
 

@@ -292,7 +292,8 @@ impl Work {
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match self {
             Work::Transform(t) => t.finish(em),
-            _ => Ok(()),
+            Work::Sink { sink, .. } => sink.finish(em.shutdown),
+            Work::Source(_) => Ok(()),
         }
     }
 

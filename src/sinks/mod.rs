@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod null;
 pub mod parquet;
+pub mod seedlink;
 pub mod zarr;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,10 @@ pub trait Sink: Send {
     fn sync(&mut self) -> Result<(), StageError>;
     /// Forgets everything written since the last sync (it will be delivered again).
     fn rollback(&mut self) -> Result<(), StageError>;
+    /// The input has ended (the sink syncs after this): write out what is held back.
+    fn finish(&mut self, _shutdown: &std::sync::atomic::AtomicBool) -> Result<(), StageError> {
+        Ok(())
+    }
     /// What the sink wrote and where, for the run's closing summary.
     fn report(&self) -> Option<SinkReport> {
         None
@@ -67,6 +72,24 @@ pub fn replace_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), StageErr
 pub struct Positions(BTreeMap<String, i64>);
 
 impl Positions {
+    /// Records that offsets below `next` of `log` (`topic/partition`) are stored.
+    pub fn advance(&mut self, log: &str, next: i64) {
+        let e = self.0.entry(log.to_string()).or_insert(next);
+        *e = (*e).max(next);
+    }
+
+    /// Every `topic/partition` and the next offset not stored.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &i64)> {
+        self.0.iter()
+    }
+
+    /// Merges what `other` says is stored.
+    pub fn merge(&mut self, other: &Positions) {
+        for (k, v) in &other.0 {
+            self.advance(k, *v);
+        }
+    }
+
     /// True when `m` was stored before; otherwise records it as stored.
     pub fn already_stored(&mut self, m: &Message) -> bool {
         let Some(p) = &m.position else {

@@ -5,6 +5,7 @@
 pub mod das;
 pub mod das_stream;
 pub mod files;
+pub mod seedlink;
 
 use crate::model::{parse_iso, ChannelMeta, Nanos, SeedId};
 use crate::pipeline::component::KeyError;

@@ -32,6 +32,64 @@ pub struct Metrics {
     last_durable: IntGaugeVec,
     process_rss: IntGauge,
     process_cpu: prometheus::Gauge,
+    stations: StationFamilies,
+}
+
+/// Per-station series of live sources (SeedLink): stations, not channels, so that a
+/// network of 700 stations is 700 series per family.
+#[derive(Clone)]
+struct StationFamilies {
+    packets: IntCounterVec,
+    bytes: IntCounterVec,
+    sequence_gaps: IntCounterVec,
+    unordered: IntCounterVec,
+    data_latency: GaugeVec,
+    feed_latency: GaugeVec,
+    reconnects: IntCounterVec,
+}
+
+impl StationFamilies {
+    fn new(r: &Registry) -> Self {
+        let st = &["pipeline", "stage", "station"];
+        let g = |name: &str, help: &str| registered(r, GaugeVec::new(Opts::new(name, help), st));
+        StationFamilies {
+            packets: counter(r, "seisreduce_seedlink_packets_total", "SeedLink packets received, per station", st),
+            bytes: counter(r, "seisreduce_seedlink_bytes_total", "SeedLink payload bytes received, per station", st),
+            sequence_gaps: counter(
+                r,
+                "seisreduce_seedlink_sequence_gap_packets_total",
+                "Packets missing between consecutive sequence numbers, per station",
+                st,
+            ),
+            unordered: counter(
+                r,
+                "seisreduce_seedlink_unordered_packets_total",
+                "Packets from the future (start after now) or not newer than one already seen (kind=future|old)",
+                &["pipeline", "stage", "station", "kind"],
+            ),
+            data_latency: g(
+                "seisreduce_seedlink_data_latency_seconds",
+                "Wall clock minus the end of the last sample received, per station",
+            ),
+            feed_latency: g(
+                "seisreduce_seedlink_feed_latency_seconds",
+                "Wall clock minus the arrival of the last packet, per station",
+            ),
+            reconnects: counter(r, "seisreduce_seedlink_reconnects_total", "Connections reopened to the server", STAGE),
+        }
+    }
+}
+
+/// One station's series, label values bound.
+#[derive(Clone)]
+pub struct StationMetrics {
+    pub packets: IntCounter,
+    pub bytes: IntCounter,
+    pub sequence_gaps: IntCounter,
+    pub future: IntCounter,
+    pub old: IntCounter,
+    pub data_latency: prometheus::Gauge,
+    pub feed_latency: prometheus::Gauge,
 }
 
 /// Registers `metric` (just made from valid, constant definitions) and returns it.
@@ -92,7 +150,9 @@ impl Metrics {
                 "User and system CPU time of the process, seconds",
             ),
         );
+        let stations = StationFamilies::new(&r);
         Metrics {
+            stations,
             last_durable: gauge(
                 &r,
                 "seisreduce_last_durable_timestamp_seconds",
@@ -185,6 +245,7 @@ impl Metrics {
             dropped: self.dropped.clone(),
             events: self.events.clone(),
             errors: self.errors.clone(),
+            stations: self.stations.clone(),
         }
     }
 
@@ -276,9 +337,32 @@ pub struct StageMetrics {
     dropped: IntCounterVec,
     events: IntCounterVec,
     errors: IntCounterVec,
+    stations: StationFamilies,
 }
 
 impl StageMetrics {
+    /// The series of one station of a live source.
+    pub fn station(&self, station: &str) -> StationMetrics {
+        let f = &self.stations;
+        let l = [self.pipeline.as_str(), self.stage.as_str(), station];
+        StationMetrics {
+            packets: f.packets.with_label_values(&l),
+            bytes: f.bytes.with_label_values(&l),
+            sequence_gaps: f.sequence_gaps.with_label_values(&l),
+            future: f.unordered.with_label_values(&[l[0], l[1], l[2], "future"]),
+            old: f.unordered.with_label_values(&[l[0], l[1], l[2], "old"]),
+            data_latency: f.data_latency.with_label_values(&l),
+            feed_latency: f.feed_latency.with_label_values(&l),
+        }
+    }
+
+    pub fn reconnected(&self) {
+        self.stations
+            .reconnects
+            .with_label_values(&[&self.pipeline, &self.stage])
+            .inc();
+    }
+
     pub fn dropped(&self, reason: &str, n: u64) {
         self.dropped
             .with_label_values(&[&self.pipeline, &self.stage, reason])

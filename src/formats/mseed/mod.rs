@@ -15,6 +15,7 @@ pub mod assemble;
 pub mod data;
 pub mod encoding;
 pub mod error;
+pub mod pack;
 pub mod reader;
 pub mod record;
 pub mod selfcheck;
