@@ -182,18 +182,28 @@ commit_interval_s = 0.2
 fn our_client_resumes_across_kills_of_client_and_server() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    eprintln!("in {}", d.display());
     let broker = Broker::start(d);
-    let input = synth(d, 72, 60.0);
+    let input = synth(d, 72, 40.0);
     let want = records(&input);
+    // One file per channel, as a datalogger archive holds them: the real-time replay
+    // interleaves files by time, so all 72 channels flow at once.
+    let folder = d.join("feed-files");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (sid, recs) in by_stream(&want) {
+        std::fs::write(folder.join(format!("{}.mseed", sid.replace(':', "_"))), recs.concat()).unwrap();
+    }
     let port = free_port();
-    let p = serve(d, &input, port, "kafka", "speed = \"realtime\"\nspeedup = 5");
+    let p = serve(d, &folder, port, "kafka", "speed = \"realtime\"\nspeedup = 2");
+    // Restarted processes come back as the same group members (as StatefulSet pods do), so
+    // they take their partitions back without waiting for the dead one's session to expire.
     let env = |root: &str| {
         vec![
             ("SEISREDUCE_KAFKA_BROKERS", broker.address()),
             ("SEISREDUCE_STORAGE_ROOT", d.join(root).display().to_string()),
+            ("SEISREDUCE_KAFKA_GROUP_INSTANCE_ID", format!("{root}-0")),
         ]
     };
-    let feed = spawn(&p, Some("feed"), &env("feed"), d.join("feed.log"));
     let mut server = spawn(&p, Some("sl"), &env("sl"), d.join("sl-1.log"));
     wait_until(MINUTE, "the server to listen", || listening(port));
     let clients: Vec<(PathBuf, PathBuf)> = ["3", "4"]
@@ -208,24 +218,65 @@ fn our_client_resumes_across_kills_of_client_and_server() {
         let e = vec![
             ("SEISREDUCE_KAFKA_BROKERS", broker.address()),
             ("SEISREDUCE_STORAGE_ROOT", root.display().to_string()),
+            ("SEISREDUCE_KAFKA_GROUP_INSTANCE_ID", format!("client{i}-0")),
         ];
         spawn(p, None, &e, d.join(format!("client{i}-{tag}.log")))
     };
     let archived = |i: usize| records_so_far(&clients[i].1.join("archive"));
+    // Packets a client has taken and made durable: the sequence numbers in its state (the
+    // server numbers each station's packets from 1).
+    let taken = |i: usize| -> usize {
+        let f = d.join(format!("clv{}-state.json", ["3", "4"][i]));
+        std::fs::read(f)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map_or(0, |v| v["stations"].as_object().unwrap().values().map(|s| s.as_u64().unwrap() as usize).sum())
+    };
     let mut c3 = start_client(0, "1");
     let mut c4 = start_client(1, "1");
-    wait_until(MINUTE, "the v3 client to archive", || archived(0) > want.len() / 8);
+    for i in 0..2 {
+        let log = d.join(format!("client{i}-1.log"));
+        wait_until(MINUTE, "the clients to connect", || {
+            std::fs::read_to_string(&log).unwrap_or_default().contains("SeedLink connected")
+        });
+    }
+    // The feed starts once both listen, so the kills below land mid-feed.
+    let feed = spawn(&p, Some("feed"), &env("feed"), d.join("feed.log"));
+    let t_start = Instant::now();
+    let progress = |what: &str| {
+        eprintln!(
+            "{:>5.1} s {what}: taken {} and {}, archived {} and {}, of {}",
+            t_start.elapsed().as_secs_f64(),
+            taken(0),
+            taken(1),
+            archived(0),
+            archived(1),
+            want.len()
+        )
+    };
+    wait_until(MINUTE, "the v3 client to take an eighth", || taken(0) > want.len() / 8);
+    progress("v3 client killed");
     c3.signal(libc::SIGKILL);
     c3.wait(MINUTE);
     let mut c3 = start_client(0, "2");
-    wait_until(MINUTE, "more data served", || archived(1) > want.len() / 3);
+    wait_until(MINUTE, "a third taken", || taken(1) > want.len() / 3);
+    progress("server killed");
     server.signal(libc::SIGKILL);
     server.wait(MINUTE);
     std::thread::sleep(Duration::from_millis(500));
     let mut server = spawn(&p, Some("sl"), &env("sl"), d.join("sl-2.log"));
-    wait_until(Duration::from_secs(120), "both archives complete", || {
-        archived(0) >= want.len() && archived(1) >= want.len()
-    });
+    let t0 = Instant::now();
+    while archived(0) < want.len() || archived(1) < want.len() {
+        if t0.elapsed() > Duration::from_secs(120) {
+            for f in ["sl-2.log", "client0-2.log", "client1-1.log", "feed.log"] {
+                eprintln!("--- {f}:\n{}", std::fs::read_to_string(d.join(f)).unwrap_or_default());
+            }
+            std::mem::forget(dir);
+            panic!("archives hold {} and {} of {} records", archived(0), archived(1), want.len());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    progress("complete");
     // Let anything extra (a duplicate) arrive before judging.
     std::thread::sleep(Duration::from_secs(2));
     for c in [&mut c3, &mut c4] {
@@ -235,6 +286,11 @@ fn our_client_resumes_across_kills_of_client_and_server() {
     let log3 = c3.log_text();
     assert!(log3.contains("resuming each station"), "{log3}");
     server.terminate(MINUTE);
+    let log_sl = server.log_text();
+    eprintln!("restarted server:\n{log_sl}\nrestarted v3 client:\n{log3}");
+    // It was killed mid-feed: it read its ring back and took the rest of the feed.
+    assert!(log_sl.contains("SeedLink ring read back"), "{log_sl}");
+    assert!(!log_sl.contains(": 0 packets taken"), "{log_sl}");
     drop(feed);
     for (i, (_, root)) in clients.iter().enumerate() {
         eprintln!("client {i}");

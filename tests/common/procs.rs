@@ -236,6 +236,8 @@ pub fn tansu() -> PathBuf {
 /// A tansu broker with sqlite storage on a loopback port, in its own folder.
 pub struct Broker {
     pub port: u16,
+    /// The storage engine URL (`sqlite://broker.db` survives a restart).
+    storage: &'static str,
     dir: PathBuf,
     proc: Option<Proc>,
     starts: usize,
@@ -243,7 +245,12 @@ pub struct Broker {
 
 impl Broker {
     pub fn start(dir: &Path) -> Broker {
+        Self::start_with(dir, "sqlite://broker.db")
+    }
+
+    fn start_with(dir: &Path, storage: &'static str) -> Broker {
         let mut b = Broker {
+            storage,
             port: free_port(),
             dir: dir.to_path_buf(),
             proc: None,
@@ -269,7 +276,7 @@ impl Broker {
             &url,
             // sqlite storage survives a restart; the path is relative to the folder.
             "--storage-engine",
-            "sqlite://broker.db",
+            self.storage,
         ]);
         self.starts += 1;
         let log = self.dir.join(format!("broker-{}.log", self.starts));
