@@ -311,6 +311,7 @@ fn shipped_pipelines_pass_check() {
         ("pipelines/quickstart.toml", &[]),
         ("pipelines/synthetic-demo.toml", &[]),
         ("pipelines/noise-correlation.toml", &[]),
+        ("pipelines/seedlink-resif.toml", &[]),
         // The processing side of a split pipeline: the acquisition host's archive is not here.
         (
             "pipelines/network-kafka.toml",

@@ -18,6 +18,20 @@ pub const LEVELS: [&str; 6] = ["ID", "CAPABILITIES", "FORMATS", "STATIONS", "STR
 
 pub const CAPABILITIES: [&str; 5] = ["SLPROTO:4.0", "SLPROTO:3.1", "CAP", "EXTREPLY", "NSWILDCARD"];
 
+/// What v3 INFO CAPABILITIES lists, in SeisComP's words (clients such as ObsPy's
+/// `easyseedlink` look for `multistation` before they select a stream).
+pub const V3_CAPABILITIES: [&str; 9] = [
+    "dialup",
+    "multistation",
+    "window-extraction",
+    "info:id",
+    "info:capabilities",
+    "info:stations",
+    "info:streams",
+    "info:connections",
+    "nswildcard",
+];
+
 /// `2026/12/02 05:00:00.0000`: the v3 INFO time form.
 pub fn v3_time(t: Nanos) -> String {
     let iso = Iso(t).to_string();
@@ -104,7 +118,7 @@ pub fn xml(level: &str, ring: &Inner, organization: &str, started: Nanos, conns:
     }
     x.push_str(">\n");
     if level == "CAPABILITIES" {
-        for c in CAPABILITIES {
+        for c in V3_CAPABILITIES.iter().chain(&CAPABILITIES) {
             x.push_str(&format!(" <capability name=\"{c}\"/>\n"));
         }
     }
