@@ -25,7 +25,11 @@ fn record(t: i64) -> Bytes {
         ..Default::default()
     };
     let s = Samples::Int((0..100).map(|i| (i * 37) % 501).collect());
-    Bytes::from(encode(&sid, t, SampleRate(100.0), &s, &opts).unwrap().remove(0))
+    Bytes::from(
+        encode(&sid, t, SampleRate(100.0), &s, &opts)
+            .unwrap()
+            .remove(0),
+    )
 }
 
 fn client(port: u16, v: Protocol, n: usize) -> std::thread::JoinHandle<Vec<f64>> {
@@ -38,12 +42,18 @@ fn client(port: u16, v: Protocol, n: usize) -> std::thread::JoinHandle<Vec<f64>>
         useragent: "latency-bench".into(),
     };
     let mut c = Connection::open(&opts).unwrap();
-    c.start(&[Pattern::parse("LT_LAT").unwrap()], &Default::default(), None, None, false)
-        .unwrap();
+    c.start(
+        &[Pattern::parse("LT_LAT").unwrap()],
+        &Default::default(),
+        None,
+        None,
+        false,
+    )
+    .unwrap();
     std::thread::spawn(move || {
         let mut lat = Vec::new();
         while lat.len() < n {
-            if let Ok(Some(Event::Packet { payload, .. })) = c.next() {
+            if let Ok(Some(Event::Packet { payload, .. })) = c.next_event() {
                 let h = seisreduce::formats::mseed::RecordReader::new(&payload)
                     .next()
                     .unwrap()
@@ -69,7 +79,10 @@ fn summary(name: &str, mut v: Vec<f64>) {
 }
 
 fn main() {
-    let n: usize = std::env::var("COUNT").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let n: usize = std::env::var("COUNT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
     let ring = Arc::new(Ring::new(Limits {
         max_bytes: 64 << 20,
         max_age_ns: 3_600_000_000_000,
@@ -87,7 +100,11 @@ fn main() {
     let port = server.addr.port();
     let python = std::env::var("SEISREDUCE_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into());
     let mut obspy = Command::new(&python)
-        .args(["benches/seedlink_latency_obspy.py", &format!("127.0.0.1:{port}"), &n.to_string()])
+        .args([
+            "benches/seedlink_latency_obspy.py",
+            &format!("127.0.0.1:{port}"),
+            &n.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("python with ObsPy (scripts/setup-python.sh)");
@@ -107,7 +124,12 @@ fn main() {
     out.read_line(&mut text).unwrap();
     let _ = obspy.wait();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let obspy_lat: Vec<f64> = v["latencies_s"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let obspy_lat: Vec<f64> = v["latencies_s"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
     println!("SeedLink latency on loopback, record accepted by the server -> out of the client, {n} records at 20/s");
     summary("seisreduce client, v4", ours4.join().unwrap());
     summary("seisreduce client, v3", ours3.join().unwrap());

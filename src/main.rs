@@ -286,7 +286,8 @@ fn run() -> anyhow::Result<ExitCode> {
                     timeout_s,
                 },
         } => {
-            let text = seisreduce::seedlink::client::query_info(&server, &level, &protocol, timeout_s)?;
+            let text =
+                seisreduce::seedlink::client::query_info(&server, &level, &protocol, timeout_s)?;
             let mut out = std::io::stdout().lock();
             if json {
                 let v = seisreduce::seedlink::info::as_json(&text);

@@ -110,16 +110,27 @@ fn third_party_clients_receive_exactly_the_records_served() {
         &got("obspy_v3"),
     );
     assert_same_records(
-        &expected(&input, |s| s.starts_with("FDSN:XX_S001_00_H_H_"), start, end),
+        &expected(
+            &input,
+            |s| s.starts_with("FDSN:XX_S001_00_H_H_"),
+            start,
+            end,
+        ),
         &got("slc_v3"),
     );
     assert_same_records(
         &expected(&input, |s| s.ends_with("_H_H_Z"), start, end),
         &got("slc_v4"),
     );
-    assert_eq!(summary["obspy"]["stations"], serde_json::json!(["XX.S000", "XX.S001"]));
+    assert_eq!(
+        summary["obspy"]["stations"],
+        serde_json::json!(["XX.S000", "XX.S001"])
+    );
     assert_eq!(summary["obspy"]["channels"], 6);
-    assert_eq!(summary["obspy"]["traces"][0], "XX.S000.00.HHZ 2025-01-01T00:00:10.000000Z 3001");
+    assert_eq!(
+        summary["obspy"]["traces"][0],
+        "XX.S000.00.HHZ 2025-01-01T00:00:10.000000Z 3001"
+    );
     for v in ["3", "4"] {
         let s = &summary[format!("slc_v{v}")];
         assert_eq!(s["protocol"], v);
@@ -129,7 +140,16 @@ fn third_party_clients_receive_exactly_the_records_served() {
     // Our own INFO reader, both versions.
     for proto in ["3", "4"] {
         let o = run(
-            &["seedlink", "info", &format!("127.0.0.1:{port}"), "--level", "streams", "--json", "--protocol", proto],
+            &[
+                "seedlink",
+                "info",
+                &format!("127.0.0.1:{port}"),
+                "--level",
+                "streams",
+                "--json",
+                "--protocol",
+                proto,
+            ],
             &[],
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -191,16 +211,29 @@ fn our_client_resumes_across_kills_of_client_and_server() {
     let folder = d.join("feed-files");
     std::fs::create_dir_all(&folder).unwrap();
     for (sid, recs) in by_stream(&want) {
-        std::fs::write(folder.join(format!("{}.mseed", sid.replace(':', "_"))), recs.concat()).unwrap();
+        std::fs::write(
+            folder.join(format!("{}.mseed", sid.replace(':', "_"))),
+            recs.concat(),
+        )
+        .unwrap();
     }
     let port = free_port();
-    let p = serve(d, &folder, port, "kafka", "speed = \"realtime\"\nspeedup = 2");
+    let p = serve(
+        d,
+        &folder,
+        port,
+        "kafka",
+        "speed = \"realtime\"\nspeedup = 2",
+    );
     // Restarted processes come back as the same group members (as StatefulSet pods do), so
     // they take their partitions back without waiting for the dead one's session to expire.
     let env = |root: &str| {
         vec![
             ("SEISREDUCE_KAFKA_BROKERS", broker.address()),
-            ("SEISREDUCE_STORAGE_ROOT", d.join(root).display().to_string()),
+            (
+                "SEISREDUCE_STORAGE_ROOT",
+                d.join(root).display().to_string(),
+            ),
             ("SEISREDUCE_KAFKA_GROUP_INSTANCE_ID", format!("{root}-0")),
         ]
     };
@@ -230,14 +263,23 @@ fn our_client_resumes_across_kills_of_client_and_server() {
         std::fs::read(f)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .map_or(0, |v| v["stations"].as_object().unwrap().values().map(|s| s.as_u64().unwrap() as usize).sum())
+            .map_or(0, |v| {
+                v["stations"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|s| s.as_u64().unwrap() as usize)
+                    .sum()
+            })
     };
     let mut c3 = start_client(0, "1");
     let mut c4 = start_client(1, "1");
     for i in 0..2 {
         let log = d.join(format!("client{i}-1.log"));
         wait_until(MINUTE, "the clients to connect", || {
-            std::fs::read_to_string(&log).unwrap_or_default().contains("SeedLink connected")
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("SeedLink connected")
         });
     }
     // The feed starts once both listen, so the kills below land mid-feed.
@@ -254,7 +296,9 @@ fn our_client_resumes_across_kills_of_client_and_server() {
             want.len()
         )
     };
-    wait_until(MINUTE, "the v3 client to take an eighth", || taken(0) > want.len() / 8);
+    wait_until(MINUTE, "the v3 client to take an eighth", || {
+        taken(0) > want.len() / 8
+    });
     progress("v3 client killed");
     c3.signal(libc::SIGKILL);
     c3.wait(MINUTE);
@@ -269,10 +313,18 @@ fn our_client_resumes_across_kills_of_client_and_server() {
     while archived(0) < want.len() || archived(1) < want.len() {
         if t0.elapsed() > Duration::from_secs(120) {
             for f in ["sl-2.log", "client0-2.log", "client1-1.log", "feed.log"] {
-                eprintln!("--- {f}:\n{}", std::fs::read_to_string(d.join(f)).unwrap_or_default());
+                eprintln!(
+                    "--- {f}:\n{}",
+                    std::fs::read_to_string(d.join(f)).unwrap_or_default()
+                );
             }
             std::mem::forget(dir);
-            panic!("archives hold {} and {} of {} records", archived(0), archived(1), want.len());
+            panic!(
+                "archives hold {} and {} of {} records",
+                archived(0),
+                archived(1),
+                want.len()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -297,11 +349,17 @@ fn our_client_resumes_across_kills_of_client_and_server() {
         assert_same_records(&want, &records(&root.join("archive")));
     }
     let log4 = c4.log_text();
-    assert!(log4.contains("SeedLink connected") && log4.matches("SeedLink connected").count() >= 2, "{log4}");
+    assert!(
+        log4.contains("SeedLink connected") && log4.matches("SeedLink connected").count() >= 2,
+        "{log4}"
+    );
 }
 
+/// What the fake server does with one connection once the client has said END.
+type Act = Box<dyn FnOnce(&mut TcpStream) + Send>;
+
 /// A fake server for failure cases: answers the negotiation, then runs `then` on the socket.
-fn fake_server(then: Vec<Box<dyn FnOnce(&mut TcpStream) + Send>>) -> (u16, std::thread::JoinHandle<Vec<Instant>>) {
+fn fake_server(then: Vec<Act>) -> (u16, std::thread::JoinHandle<Vec<Instant>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let h = std::thread::spawn(move || {
@@ -325,7 +383,8 @@ fn fake_server(then: Vec<Box<dyn FnOnce(&mut TcpStream) + Send>>) -> (u16, std::
                         continue;
                     }
                     if line.starts_with("HELLO") {
-                        s.write_all(b"SeedLink v3.1 (fake) :: SLPROTO:3.1\r\nfake\r\n").unwrap();
+                        s.write_all(b"SeedLink v3.1 (fake) :: SLPROTO:3.1\r\nfake\r\n")
+                            .unwrap();
                     } else if line == "END" {
                         break 'talk;
                     } else {
@@ -363,7 +422,8 @@ fn stalled_and_malformed_servers_are_detected_and_left() {
         // A packet, then bytes that are no packet.
         Box::new(move |s| {
             s.write_all(&p2).unwrap();
-            s.write_all(b"XXgarbage that is not a SeedLink packet").unwrap();
+            s.write_all(b"XXgarbage that is not a SeedLink packet")
+                .unwrap();
             std::thread::sleep(Duration::from_secs(2));
         }),
         Box::new(|_| std::thread::sleep(Duration::from_millis(100))),
@@ -404,9 +464,15 @@ inputs = ["sl"]
         "stall noticed after {detected:?} (stall_timeout_s = 2)"
     );
     assert!(log.contains("no packet and no keepalive answer"), "{log}");
-    assert!(log.contains("malformed data after station XX_S000 sequence 1"), "{log}");
+    assert!(
+        log.contains("malformed data after station XX_S000 sequence 1"),
+        "{log}"
+    );
     // The same packet twice (sequence 1 again after the reconnect) is passed on once.
-    assert!(log.contains("1 dropped") || log.contains("seedlink_repeated"), "{log}");
+    assert!(
+        log.contains("1 dropped") || log.contains("seedlink_repeated"),
+        "{log}"
+    );
 }
 
 /// The soak of `benches/seedlink_soak.py` for one minute: 700 stations x 3 channels x 100 Hz
@@ -417,11 +483,23 @@ fn a_resif_sized_network_streams_for_a_minute_without_gaps() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/seedlink_soak.py");
     let out = Command::new(common::python())
         .arg(&script)
-        .args(["--seconds", "60", "--ring-mb", "8", "--json", "--bin", env!("CARGO_BIN_EXE_seisreduce")])
+        .args([
+            "--seconds",
+            "60",
+            "--ring-mb",
+            "8",
+            "--json",
+            "--bin",
+            env!("CARGO_BIN_EXE_seisreduce"),
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     let rows = s["rows"].as_array().unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&rows).unwrap());
@@ -429,9 +507,15 @@ fn a_resif_sized_network_streams_for_a_minute_without_gaps() {
     // 2100 channels at 100 Hz in STEIM2 records of a few hundred samples each.
     assert!(s["packets_per_s"].as_f64().unwrap() > 400.0, "{s}");
     let lat = |r: &serde_json::Value| r["worst_latency_s"].as_f64().unwrap_or(f64::INFINITY);
-    assert!(lat(&rows[rows.len() - 1]) < 10.0 && lat(&rows[rows.len() - 1]) <= lat(&rows[1]) + 2.0, "latency grew: {s}");
+    assert!(
+        lat(&rows[rows.len() - 1]) < 10.0 && lat(&rows[rows.len() - 1]) <= lat(&rows[1]) + 2.0,
+        "latency grew: {s}"
+    );
     // The 8 MiB ring is full after about 25 s; from then on the server holds steady.
     let rss = |i: usize| rows[i]["rss_server_mib"].as_f64().unwrap();
     let (mid, last) = (rss(rows.len() / 2), rss(rows.len() - 1));
-    assert!(last < mid * 1.25 + 8.0, "server RSS {mid} MiB at 30 s, {last} MiB at 60 s");
+    assert!(
+        last < mid * 1.25 + 8.0,
+        "server RSS {mid} MiB at 30 s, {last} MiB at 60 s"
+    );
 }

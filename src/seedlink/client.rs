@@ -269,7 +269,11 @@ impl Connection {
         let mut text = String::new();
         loop {
             match self.next_frame(false)? {
-                Some(Frame::Info { text: t, more, error }) => {
+                Some(Frame::Info {
+                    text: t,
+                    more,
+                    error,
+                }) => {
                     if error {
                         return Err(self.refused(&format!("INFO {level}"), &t));
                     }
@@ -338,18 +342,34 @@ impl Connection {
             }
             let action = match (v4, seq, start) {
                 (true, Some(s), _) => match end {
-                    Some(e) => format!("DATA {s} {} {}", info::format_v4_time(start.unwrap_or(0)), info::format_v4_time(e)),
+                    Some(e) => format!(
+                        "DATA {s} {} {}",
+                        info::format_v4_time(start.unwrap_or(0)),
+                        info::format_v4_time(e)
+                    ),
                     None => format!("DATA {s}"),
                 },
                 (true, None, Some(t)) => match end {
-                    Some(e) => format!("DATA ALL {} {}", info::format_v4_time(t), info::format_v4_time(e)),
+                    Some(e) => format!(
+                        "DATA ALL {} {}",
+                        info::format_v4_time(t),
+                        info::format_v4_time(e)
+                    ),
                     None => format!("DATA ALL {}", info::format_v4_time(t)),
                 },
                 (true, None, None) if fetch => "DATA ALL".to_string(),
                 (true, None, None) => "DATA".to_string(),
-                (false, Some(s), _) => format!("{} {:06X}", if fetch { "FETCH" } else { "DATA" }, s & 0xFF_FFFF),
+                (false, Some(s), _) => format!(
+                    "{} {:06X}",
+                    if fetch { "FETCH" } else { "DATA" },
+                    s & 0xFF_FFFF
+                ),
                 (false, None, Some(t)) => match end {
-                    Some(e) => format!("TIME {} {}", info::format_v3_time(t), info::format_v3_time(e)),
+                    Some(e) => format!(
+                        "TIME {} {}",
+                        info::format_v3_time(t),
+                        info::format_v3_time(e)
+                    ),
                     None => format!("TIME {}", info::format_v3_time(t)),
                 },
                 (false, None, None) => (if fetch { "FETCH" } else { "DATA" }).to_string(),
@@ -369,7 +389,7 @@ impl Connection {
 
     /// The next data packet or the end, sending keepalives when quiet and failing when the
     /// server has stalled. `Ok(None)`: nothing yet (returns within about 200 ms).
-    pub fn next(&mut self) -> Result<Option<Event>, ClientError> {
+    pub fn next_event(&mut self) -> Result<Option<Event>, ClientError> {
         loop {
             match self.next_frame(true)? {
                 Some(Frame::Data {
@@ -416,7 +436,11 @@ impl Connection {
                     secs: quiet.as_secs_f64(),
                 });
             }
-            if quiet >= self.opts.keepalive && self.keepalive_sent.is_none_or(|t| t.elapsed() >= self.opts.keepalive) {
+            if quiet >= self.opts.keepalive
+                && self
+                    .keepalive_sent
+                    .is_none_or(|t| t.elapsed() >= self.opts.keepalive)
+            {
                 self.send("INFO ID")?;
                 self.keepalive_sent = Some(Instant::now());
             }
@@ -459,7 +483,12 @@ fn timed_out(e: &std::io::Error) -> bool {
 }
 
 /// `seisreduce seedlink info`: connects, asks INFO `level`, returns the reply text.
-pub fn query_info(server: &str, level: &str, protocol: &str, timeout_s: f64) -> Result<String, ClientError> {
+pub fn query_info(
+    server: &str,
+    level: &str,
+    protocol: &str,
+    timeout_s: f64,
+) -> Result<String, ClientError> {
     let t = Duration::from_secs_f64(timeout_s.max(0.1));
     let opts = ClientOptions {
         server: server.to_string(),

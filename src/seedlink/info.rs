@@ -14,9 +14,22 @@ use crate::model::{parse_iso, Iso, Nanos};
 pub const SOFTWARE: &str = concat!("seisreduce ", env!("CARGO_PKG_VERSION"));
 
 /// The INFO levels both protocols know.
-pub const LEVELS: [&str; 6] = ["ID", "CAPABILITIES", "FORMATS", "STATIONS", "STREAMS", "CONNECTIONS"];
+pub const LEVELS: [&str; 6] = [
+    "ID",
+    "CAPABILITIES",
+    "FORMATS",
+    "STATIONS",
+    "STREAMS",
+    "CONNECTIONS",
+];
 
-pub const CAPABILITIES: [&str; 5] = ["SLPROTO:4.0", "SLPROTO:3.1", "CAP", "EXTREPLY", "NSWILDCARD"];
+pub const CAPABILITIES: [&str; 5] = [
+    "SLPROTO:4.0",
+    "SLPROTO:3.1",
+    "CAP",
+    "EXTREPLY",
+    "NSWILDCARD",
+];
 
 /// What v3 INFO CAPABILITIES lists, in SeisComP's words (clients such as ObsPy's
 /// `easyseedlink` look for `multistation` before they select a stream).
@@ -71,7 +84,12 @@ pub fn format_v3_time(t: Nanos) -> String {
     let secs = t.div_euclid(1_000_000_000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!("{y},{m},{d},{},{},{}", sod / 3600, sod % 3600 / 60, sod % 60)
+    format!(
+        "{y},{m},{d},{},{},{}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
 }
 
 /// v4 command times: ISO 8601 with `Z`.
@@ -106,7 +124,13 @@ fn esc(s: &str) -> String {
 }
 
 /// The v3 INFO XML for `level`.
-pub fn xml(level: &str, ring: &Inner, organization: &str, started: Nanos, conns: &[Connection]) -> String {
+pub fn xml(
+    level: &str,
+    ring: &Inner,
+    organization: &str,
+    started: Nanos,
+    conns: &[Connection],
+) -> String {
     let mut x = format!(
         "<?xml version=\"1.0\"?>\n<seedlink software=\"SeedLink v4.0 ({SOFTWARE})\" organization=\"{}\" started=\"{}\"",
         esc(organization),
@@ -166,7 +190,13 @@ pub fn xml(level: &str, ring: &Inner, organization: &str, started: Nanos, conns:
 }
 
 /// The v4 INFO JSON for `level`.
-pub fn json(level: &str, ring: &Inner, organization: &str, started: Nanos, conns: &[Connection]) -> String {
+pub fn json(
+    level: &str,
+    ring: &Inner,
+    organization: &str,
+    started: Nanos,
+    conns: &[Connection],
+) -> String {
     let level = level.to_ascii_uppercase();
     let mut doc = json!({
         "software": format!("SeedLink v4.0 ({SOFTWARE})"),
@@ -175,8 +205,10 @@ pub fn json(level: &str, ring: &Inner, organization: &str, started: Nanos, conns
     });
     match level.as_str() {
         "CAPABILITIES" => doc["capability"] = json!(CAPABILITIES),
-        "FORMATS" => doc["format"] = json!({"2": {"mimetype": "application/vnd.fdsn.mseed", "subformat": {"D": "data"}},
-                                           "3": {"mimetype": "application/vnd.fdsn.mseed3", "subformat": {"D": "data"}}}),
+        "FORMATS" => {
+            doc["format"] = json!({"2": {"mimetype": "application/vnd.fdsn.mseed", "subformat": {"D": "data"}},
+                                           "3": {"mimetype": "application/vnd.fdsn.mseed3", "subformat": {"D": "data"}}})
+        }
         "STATIONS" | "STREAMS" => {
             let stations: Vec<Value> = ring
                 .stations
@@ -192,8 +224,10 @@ pub fn json(level: &str, ring: &Inner, organization: &str, started: Nanos, conns
                         s["stream"] = st
                             .streams
                             .iter()
-                            .map(|(k, (a, b))| json!({"id": k, "format": "2", "subformat": "D",
-                                "start_time": format_v4_time(*a), "end_time": format_v4_time(*b)}))
+                            .map(|(k, (a, b))| {
+                                json!({"id": k, "format": "2", "subformat": "D",
+                                "start_time": format_v4_time(*a), "end_time": format_v4_time(*b)})
+                            })
                             .collect();
                     }
                     s
@@ -260,7 +294,14 @@ fn elements<'x>(xml: &'x str, tag: &str) -> Vec<BTreeMap<&'x str, String>> {
             let name = a[..eq].trim();
             let v = &a[eq + 2..];
             let close = v.find('"').unwrap_or(v.len());
-            attrs.insert(name, v[..close].replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"));
+            attrs.insert(
+                name,
+                v[..close]
+                    .replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&"),
+            );
             a = &v[(close + 1).min(v.len())..];
         }
         out.push(attrs);
@@ -345,7 +386,11 @@ pub fn table(level: &str, text: &str) -> String {
     if sts.is_empty() {
         let attrs = if let Ok(v) = serde_json::from_str::<Value>(text) {
             v.as_object()
-                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>())
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         } else {
             elements(text, "seedlink")
@@ -358,22 +403,42 @@ pub fn table(level: &str, text: &str) -> String {
             out.push_str(&format!("{k:<14} {v}\n"));
         }
         for c in elements(text, "capability") {
-            out.push_str(&format!("capability     {}\n", c.get("name").cloned().unwrap_or_default()));
+            out.push_str(&format!(
+                "capability     {}\n",
+                c.get("name").cloned().unwrap_or_default()
+            ));
         }
         return out;
     }
     let streams = level.eq_ignore_ascii_case("streams");
-    out.push_str(&format!("{:<14} {:>10} {:>10}\n", "station", "first seq", "last seq"));
+    out.push_str(&format!(
+        "{:<14} {:>10} {:>10}\n",
+        "station", "first seq", "last seq"
+    ));
     for s in &sts {
-        out.push_str(&format!("{:<14} {:>10} {:>10}\n", s.id, s.start_seq, s.end_seq));
+        out.push_str(&format!(
+            "{:<14} {:>10} {:>10}\n",
+            s.id, s.start_seq, s.end_seq
+        ));
         if streams {
             for x in &s.streams {
-                out.push_str(&format!("  {:<14} {} .. {}\n", x.id, x.start_time, x.end_time));
+                out.push_str(&format!(
+                    "  {:<14} {} .. {}\n",
+                    x.id, x.start_time, x.end_time
+                ));
             }
         }
     }
     let n: usize = sts.iter().map(|s| s.streams.len()).sum();
-    out.push_str(&format!("{} stations{}\n", sts.len(), if streams { format!(", {n} streams") } else { String::new() }));
+    out.push_str(&format!(
+        "{} stations{}\n",
+        sts.len(),
+        if streams {
+            format!(", {n} streams")
+        } else {
+            String::new()
+        }
+    ));
     out
 }
 
@@ -386,14 +451,21 @@ pub fn as_json(text: &str) -> Value {
     let root: serde_json::Map<String, Value> = elements(text, "seedlink")
         .into_iter()
         .next()
-        .map(|m| m.into_iter().map(|(k, v)| (k.to_string(), Value::String(v))).collect())
+        .map(|m| {
+            m.into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect()
+        })
         .unwrap_or_default();
     let mut v = Value::Object(root);
     let sts = stations(text);
     if !sts.is_empty() {
         v["station"] = serde_json::to_value(sts).unwrap_or_default();
     }
-    let caps: Vec<String> = elements(text, "capability").into_iter().filter_map(|m| m.get("name").cloned()).collect();
+    let caps: Vec<String> = elements(text, "capability")
+        .into_iter()
+        .filter_map(|m| m.get("name").cloned())
+        .collect();
     if !caps.is_empty() {
         v["capability"] = json!(caps);
     }

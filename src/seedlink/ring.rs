@@ -27,11 +27,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::wire::{split_sid, station_of};
-use crate::formats::mseed::record::Parsed;
+use crate::bus::Position;
 use crate::formats::mseed;
+use crate::formats::mseed::record::Parsed;
 use crate::model::{Nanos, SourceId};
 use crate::pipeline::emit::StageError;
-use crate::bus::Position;
 use crate::sinks::{replace_file, Positions};
 
 /// One served record.
@@ -101,7 +101,11 @@ impl Inner {
         let st = self.stations.get(station)?;
         if v3 {
             let m = seq & 0xFF_FFFF;
-            st.held.iter().rev().find(|(s, _)| s & 0xFF_FFFF == m).map(|&(_, g)| g)
+            st.held
+                .iter()
+                .rev()
+                .find(|(s, _)| s & 0xFF_FFFF == m)
+                .map(|&(_, g)| g)
         } else {
             st.held.iter().find(|(s, _)| *s >= seq).map(|&(_, g)| g)
         }
@@ -112,7 +116,9 @@ impl Inner {
 pub enum Read {
     Packets(Vec<Arc<Packet>>),
     /// Its place was let go: the client is too slow.
-    Behind { first: u64 },
+    Behind {
+        first: u64,
+    },
     /// Nothing new within the wait.
     Idle,
     Closed,
@@ -232,7 +238,11 @@ impl Ring {
 
     /// Adds one miniSEED record (from input position `from`, kept in the log); returns its
     /// packet, or `None` when it is not a record.
-    pub fn push(&self, record: Bytes, from: Option<&Position>) -> Result<Option<Arc<Packet>>, StageError> {
+    pub fn push(
+        &self,
+        record: Bytes,
+        from: Option<&Position>,
+    ) -> Result<Option<Arc<Packet>>, StageError> {
         let Some(desc) = describe(record) else {
             return Ok(None);
         };
@@ -240,7 +250,10 @@ impl Ring {
         // The sequence number is taken under the ring's lock, but the log is written before
         // the packet is visible: a session can never send what a crash would forget.
         let mut g = self.lock();
-        let seq = g.stations.get(&desc.station).map_or(1, |s| s.next_seq.max(1));
+        let seq = g
+            .stations
+            .get(&desc.station)
+            .map_or(1, |s| s.next_seq.max(1));
         if let Some(d) = self.disk.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             let path = d.dir.join("ring.log");
             let pos = from.map(|p| (p.log(), p.offset + 1));
@@ -269,7 +282,10 @@ impl Ring {
         d.log.sync_data().map_err(io)?;
         if d.log_bytes > 2 * self.limits.max_bytes as u64 + (1 << 20) {
             d.log_bytes = self.rewrite_log(&log_path, &d.positions)?;
-            d.log = OpenOptions::new().append(true).open(&log_path).map_err(io)?;
+            d.log = OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .map_err(io)?;
         }
         let saved = Saved {
             next_seq: self
@@ -360,7 +376,10 @@ impl Inner {
         let st = self.stations.entry(d.station).or_default();
         st.next_seq = st.next_seq.max(seq + 1);
         st.held.push_back((seq, gen));
-        let span = st.streams.entry(p.stream.clone()).or_insert((p.start, p.end));
+        let span = st
+            .streams
+            .entry(p.stream.clone())
+            .or_insert((p.start, p.end));
         span.0 = span.0.min(p.start);
         span.1 = span.1.max(p.end);
         self.bytes += p.record.len();

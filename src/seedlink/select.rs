@@ -39,7 +39,10 @@ impl Pattern {
             Some((a, b)) => (a, Some(b)),
             None => (s, None),
         };
-        let ok = |t: &str| t.bytes().all(|c| c.is_ascii_alphanumeric() || b"_*?-".contains(&c));
+        let ok = |t: &str| {
+            t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_*?-".contains(&c))
+        };
         if !station.contains('_') || !ok(station) {
             return Err(format!(
                 "{s:?}: the station part must be NET_STA (wildcards * and ?), e.g. FR_CIEL or FR_*"
@@ -167,7 +170,10 @@ impl Selector {
             Some((b, t)) => (b, Some(t.chars().next()?.to_ascii_uppercase())),
             None => (s, None),
         };
-        let valid = |t: &str| t.bytes().all(|c| c.is_ascii_alphanumeric() || b"*?-_ ".contains(&c));
+        let valid = |t: &str| {
+            t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"*?-_ ".contains(&c))
+        };
         if !valid(body) {
             return None;
         }
@@ -184,7 +190,14 @@ impl Selector {
                 3 => ("*".to_string(), &body[..]),
                 5 => {
                     let l = body[..2].replace(['-', ' '], "");
-                    (if l.is_empty() && &body[..2] == "??" { "*".into() } else { l }, &body[2..])
+                    (
+                        if l.is_empty() && &body[..2] == "??" {
+                            "*".into()
+                        } else {
+                            l
+                        },
+                        &body[2..],
+                    )
                 }
                 n if n <= 2 => (body.clone(), "???"),
                 _ => return None,
@@ -226,7 +239,10 @@ mod tests {
         assert_eq!(p.v3_select().unwrap().as_deref(), Some("00HHZ"));
         let p = Pattern::parse("FR_CIEL:_H_H_Z").unwrap();
         assert_eq!(p.v3_select().unwrap().as_deref(), Some("--HHZ"));
-        assert!(Pattern::parse("FR_CIEL:00_H_H_ZZ").unwrap().v3_select().is_err());
+        assert!(Pattern::parse("FR_CIEL:00_H_H_ZZ")
+            .unwrap()
+            .v3_select()
+            .is_err());
         assert!(Pattern::parse("CIEL").is_err());
         assert!(Pattern::parse("FR_CIEL:HHZ").is_err());
     }
@@ -245,6 +261,8 @@ mod tests {
         st.selectors = vec![s("HH?"), s("!HHE")];
         assert!(st.matches_stream(&sid("FDSN:FR_CIEL_00_H_H_Z")));
         assert!(!st.matches_stream(&sid("FDSN:FR_CIEL_00_H_H_E")));
-        assert!(StationSel::parse("FR_C*", true).unwrap().matches_station("FR_CIEL"));
+        assert!(StationSel::parse("FR_C*", true)
+            .unwrap()
+            .matches_station("FR_CIEL"));
     }
 }

@@ -125,10 +125,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     .name(format!("seedlink-client-{id}"))
                     .spawn(move || {
                         let peer_s = peer.to_string();
-                        if let Err(e) = Session::new(stream, peer, id, &sh).and_then(|mut s| s.run()) {
+                        if let Err(e) =
+                            Session::new(stream, peer, id, &sh).and_then(|mut s| s.run())
+                        {
                             tracing::debug!(peer = %peer_s, "SeedLink client ended: {e}");
                         }
-                        sh.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        sh.conns
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&id);
                         sh.stats.clients.fetch_sub(1, Ordering::Relaxed);
                     });
                 match spawned {
@@ -251,7 +256,9 @@ impl<'a> Session<'a> {
     fn read_line(&mut self) -> Res<Option<String>> {
         loop {
             if let Some(end) = find_eol(&self.in_buf) {
-                let line = String::from_utf8_lossy(&self.in_buf[..end]).trim().to_string();
+                let line = String::from_utf8_lossy(&self.in_buf[..end])
+                    .trim()
+                    .to_string();
                 let used = line_end(&self.in_buf, end);
                 self.in_buf.drain(..used);
                 if line.is_empty() {
@@ -359,7 +366,9 @@ impl<'a> Session<'a> {
                             .push(s);
                         self.reply_ok()?;
                     }
-                    None => self.reply_error("ARGUMENTS", &format!("selector {args:?} is not valid"))?,
+                    None => {
+                        self.reply_error("ARGUMENTS", &format!("selector {args:?} is not valid"))?
+                    }
                 }
             }
             "DATA" | "FETCH" | "TIME" => {
@@ -384,7 +393,13 @@ impl<'a> Session<'a> {
     }
 
     fn set_conn(&self, f: impl FnOnce(&mut Connection)) {
-        if let Some(c) = self.sh.conns.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&self.id) {
+        if let Some(c) = self
+            .sh
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.id)
+        {
             f(c);
         }
     }
@@ -393,9 +408,7 @@ impl<'a> Session<'a> {
     fn action(&mut self, cmd: &str, args: &str) -> Res<()> {
         let v4 = self.version == Version::V4;
         let words: Vec<&str> = args.split_whitespace().collect();
-        let time = |s: &str| {
-            info::parse_any_time(s).ok_or_else(|| format!("{s:?} is not a time"))
-        };
+        let time = |s: &str| info::parse_any_time(s).ok_or_else(|| format!("{s:?} is not a time"));
         let r = self.current();
         if cmd == "TIME" {
             let Some(a) = words.first() else {
@@ -413,9 +426,12 @@ impl<'a> Session<'a> {
                 rest = &rest[1..];
             } else if info::parse_any_time(first).is_none() || !v4 {
                 let n = if v4 {
-                    first.parse::<i64>().map_err(|_| format!("{first:?} is not a sequence number"))?
+                    first
+                        .parse::<i64>()
+                        .map_err(|_| format!("{first:?} is not a sequence number"))?
                 } else {
-                    i64::from_str_radix(first, 16).map_err(|_| format!("{first:?} is not a hex sequence number"))?
+                    i64::from_str_radix(first, 16)
+                        .map_err(|_| format!("{first:?} is not a hex sequence number"))?
                 };
                 if n >= 0 {
                     r.seq = Some(n as u64);
@@ -437,7 +453,11 @@ impl<'a> Session<'a> {
     }
 
     fn info(&mut self, level: &str) -> Res<()> {
-        let level = level.split_whitespace().next().unwrap_or("ID").to_ascii_uppercase();
+        let level = level
+            .split_whitespace()
+            .next()
+            .unwrap_or("ID")
+            .to_ascii_uppercase();
         let known = info::LEVELS.contains(&level.as_str());
         let conns: Vec<Connection> = self
             .sh
@@ -518,7 +538,10 @@ impl<'a> Session<'a> {
             let mut from = BTreeMap::new();
             let mut windowed = BTreeSet::new();
             for (st, state) in &g.stations {
-                let Some(r) = requests.iter().find(|r| r.sel.as_ref().is_none_or(|s| s.matches_station(st))) else {
+                let Some(r) = requests
+                    .iter()
+                    .find(|r| r.sel.as_ref().is_none_or(|s| s.matches_station(st)))
+                else {
                     continue;
                 };
                 let first = state.held.front().map_or(g.next_gen, |h| h.1);
@@ -540,7 +563,12 @@ impl<'a> Session<'a> {
                 }
                 from.insert(st.to_string(), gen);
             }
-            let cursor = from.values().copied().min().unwrap_or(g.next_gen).min(g.next_gen);
+            let cursor = from
+                .values()
+                .copied()
+                .min()
+                .unwrap_or(g.next_gen)
+                .min(g.next_gen);
             (cursor, from, windowed)
         };
         let start_gen = self.sh.ring.lock().next_gen;
@@ -550,7 +578,8 @@ impl<'a> Session<'a> {
             if self.sh.stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let pending: Vec<String> = std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()));
+            let pending: Vec<String> =
+                std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()));
             for l in pending {
                 let (cmd, args) = l.split_once(' ').unwrap_or((&l, ""));
                 match cmd.to_ascii_uppercase().as_str() {
@@ -562,12 +591,18 @@ impl<'a> Session<'a> {
             if self.reader_gone.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            match self.sh.ring.read(cursor, 512, Duration::from_millis(if fetch { 100 } else { 1000 })) {
+            match self.sh.ring.read(
+                cursor,
+                512,
+                Duration::from_millis(if fetch { 100 } else { 1000 }),
+            ) {
                 RingRead::Packets(ps) => {
                     let mut out = Vec::with_capacity(ps.len() * 520);
                     for p in &ps {
                         cursor = p.gen + 1;
-                        if let Some(wanted) = self.wanted(p, &requests, &mut from_gen, start_gen, &mut done) {
+                        if let Some(wanted) =
+                            self.wanted(p, &requests, &mut from_gen, start_gen, &mut done)
+                        {
                             if !wanted {
                                 continue;
                             }
@@ -578,14 +613,19 @@ impl<'a> Session<'a> {
                                 }
                                 out.extend_from_slice(&wire::v3_packet(p.seq, &p.record));
                             } else {
-                                out.extend_from_slice(&wire::v4_packet(p.format, b'D', p.seq, &p.station, &p.record));
+                                out.extend_from_slice(&wire::v4_packet(
+                                    p.format, b'D', p.seq, &p.station, &p.record,
+                                ));
                             }
                             self.sent += 1;
                         }
                     }
                     if !out.is_empty() {
                         self.send(&out)?;
-                        self.sh.stats.packets_sent.fetch_add(ps.len() as u64, Ordering::Relaxed);
+                        self.sh
+                            .stats
+                            .packets_sent
+                            .fetch_add(ps.len() as u64, Ordering::Relaxed);
                         let sent = self.sent;
                         self.set_conn(|c| c.packets = sent);
                     }

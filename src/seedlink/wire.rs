@@ -353,7 +353,8 @@ pub fn v3_info_packets(text: &str) -> Vec<Vec<u8>> {
     };
     let samples = Samples::Text(text.as_bytes().to_vec());
     let rate = crate::model::SampleRate(0.0);
-    let records = mseed::encode(&sid, crate::model::now(), rate, &samples, &opts).unwrap_or_default();
+    let records =
+        mseed::encode(&sid, crate::model::now(), rate, &samples, &opts).unwrap_or_default();
     let n = records.len();
     records
         .into_iter()
@@ -367,77 +368,6 @@ pub fn v3_info_packets(text: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(seq: u32) -> Vec<u8> {
-        let sid = SourceId::from_codes("FR", "CIEL", "00", "HHZ");
-        let opts = mseed::EncodeOptions {
-            record_length: 512,
-            first_sequence: seq,
-            ..Default::default()
-        };
-        let s = Samples::Int((0..100).collect());
-        mseed::encode(&sid, 1_700_000_000_000_000_000, crate::model::SampleRate(100.0), &s, &opts)
-            .unwrap()
-            .remove(0)
-    }
-
-    #[test]
-    fn v3_packets_read_back_in_any_pieces() {
-        let mut bytes = v3_packet(0xABCDEF, &record(1));
-        bytes.extend(v3_info_packets(&"<seedlink>x</seedlink>".repeat(40)).concat());
-        bytes.extend_from_slice(b"END");
-        for piece in [1, 7, 100, 10_000] {
-            let mut r = FrameReader::new(Version::V3);
-            let mut frames = Vec::new();
-            for c in bytes.chunks(piece) {
-                r.push(c);
-                while let Some(f) = r.next_frame().unwrap() {
-                    frames.push(f);
-                }
-            }
-            let Frame::Data { seq, station, payload, .. } = &frames[0] else { panic!() };
-            assert_eq!((*seq, station.as_str(), payload.len()), (0xABCDEF, "FR_CIEL", 512));
-            let text: String = frames[1..frames.len() - 1]
-                .iter()
-                .map(|f| match f {
-                    Frame::Info { text, .. } => text.clone(),
-                    _ => panic!(),
-                })
-                .collect();
-            assert_eq!(text, "<seedlink>x</seedlink>".repeat(40));
-            assert_eq!(frames.last(), Some(&Frame::End));
-        }
-    }
-
-    #[test]
-    fn v4_packets_read_back() {
-        let rec = record(3);
-        let p = v4_packet(b'2', b'D', 1 << 40, "FR_CIEL", &rec);
-        let (f, used) = parse_frame(&p, Version::V4).unwrap().unwrap();
-        assert_eq!(used, p.len());
-        assert_eq!(
-            f,
-            Frame::Data { seq: 1 << 40, station: "FR_CIEL".into(), format: b'2', subformat: b'D', payload: rec }
-        );
-        assert_eq!(parse_frame(&p[..p.len() - 1], Version::V4).unwrap(), None);
-    }
-
-    #[test]
-    fn malformed_bytes_are_errors() {
-        assert!(parse_frame(b"XYZ12345", Version::V3).is_err());
-        assert!(parse_frame(b"SLZZZZZZ", Version::V3).is_err());
-        let mut big = b"SE2D".to_vec();
-        big.extend_from_slice(&(u32::MAX).to_le_bytes());
-        big.extend_from_slice(&[0; 9]);
-        assert_eq!(parse_frame(&big, Version::V4), Err(WireError::TooLong(u32::MAX as usize)));
-        let (f, n) = parse_frame(b"ERROR UNSUPPORTED no\r\nSL", Version::V4).unwrap().unwrap();
-        assert_eq!((f, n), (Frame::Error("ERROR UNSUPPORTED no".into()), 22));
-    }
-}
-
 /// Reads `data` as a stream of both versions, whole and in pieces of `piece` bytes, and
 /// checks the two agree; also reads it as command and reply text. The fuzz target's body:
 /// nothing here may panic, loop for ever or grow without bound.
@@ -446,7 +376,9 @@ pub fn selfcheck(data: &[u8], piece: usize) -> Result<(), String> {
         let whole = frames_of(data, data.len().max(1), v);
         let split = frames_of(data, piece.max(1), v);
         if whole != split {
-            return Err(format!("{v:?}: whole {whole:?} but in pieces of {piece} {split:?}"));
+            return Err(format!(
+                "{v:?}: whole {whole:?} but in pieces of {piece} {split:?}"
+            ));
         }
     }
     let text = String::from_utf8_lossy(data);
@@ -479,4 +411,103 @@ fn frames_of(data: &[u8], piece: usize, v: Version) -> Vec<Result<Frame, WireErr
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u32) -> Vec<u8> {
+        let sid = SourceId::from_codes("FR", "CIEL", "00", "HHZ");
+        let opts = mseed::EncodeOptions {
+            record_length: 512,
+            first_sequence: seq,
+            ..Default::default()
+        };
+        let s = Samples::Int((0..100).collect());
+        mseed::encode(
+            &sid,
+            1_700_000_000_000_000_000,
+            crate::model::SampleRate(100.0),
+            &s,
+            &opts,
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    #[test]
+    fn v3_packets_read_back_in_any_pieces() {
+        let mut bytes = v3_packet(0xABCDEF, &record(1));
+        bytes.extend(v3_info_packets(&"<seedlink>x</seedlink>".repeat(40)).concat());
+        bytes.extend_from_slice(b"END");
+        for piece in [1, 7, 100, 10_000] {
+            let mut r = FrameReader::new(Version::V3);
+            let mut frames = Vec::new();
+            for c in bytes.chunks(piece) {
+                r.push(c);
+                while let Some(f) = r.next_frame().unwrap() {
+                    frames.push(f);
+                }
+            }
+            let Frame::Data {
+                seq,
+                station,
+                payload,
+                ..
+            } = &frames[0]
+            else {
+                panic!()
+            };
+            assert_eq!(
+                (*seq, station.as_str(), payload.len()),
+                (0xABCDEF, "FR_CIEL", 512)
+            );
+            let text: String = frames[1..frames.len() - 1]
+                .iter()
+                .map(|f| match f {
+                    Frame::Info { text, .. } => text.clone(),
+                    _ => panic!(),
+                })
+                .collect();
+            assert_eq!(text, "<seedlink>x</seedlink>".repeat(40));
+            assert_eq!(frames.last(), Some(&Frame::End));
+        }
+    }
+
+    #[test]
+    fn v4_packets_read_back() {
+        let rec = record(3);
+        let p = v4_packet(b'2', b'D', 1 << 40, "FR_CIEL", &rec);
+        let (f, used) = parse_frame(&p, Version::V4).unwrap().unwrap();
+        assert_eq!(used, p.len());
+        assert_eq!(
+            f,
+            Frame::Data {
+                seq: 1 << 40,
+                station: "FR_CIEL".into(),
+                format: b'2',
+                subformat: b'D',
+                payload: rec
+            }
+        );
+        assert_eq!(parse_frame(&p[..p.len() - 1], Version::V4).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_bytes_are_errors() {
+        assert!(parse_frame(b"XYZ12345", Version::V3).is_err());
+        assert!(parse_frame(b"SLZZZZZZ", Version::V3).is_err());
+        let mut big = b"SE2D".to_vec();
+        big.extend_from_slice(&(u32::MAX).to_le_bytes());
+        big.extend_from_slice(&[0; 9]);
+        assert_eq!(
+            parse_frame(&big, Version::V4),
+            Err(WireError::TooLong(u32::MAX as usize))
+        );
+        let (f, n) = parse_frame(b"ERROR UNSUPPORTED no\r\nSL", Version::V4)
+            .unwrap()
+            .unwrap();
+        assert_eq!((f, n), (Frame::Error("ERROR UNSUPPORTED no".into()), 22));
+    }
 }

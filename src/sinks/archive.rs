@@ -3,7 +3,10 @@
 //! FDSN data centre read.
 //!
 //! Records arrive as bytes and are appended as they are; sample blocks are encoded (FLOAT32 by
-//! default, any writable encoding by choice). Exactly once across crashes: the sink keeps a
+//! default, any writable encoding by choice) and filled to whole records across blocks
+//! ([`Packer`]): the samples waiting for a record's worth are kept in the checkpoint, so a
+//! block of a few samples never becomes a short record, not even across a restart (FLOAT64
+//! blocks are encoded block by block). Exactly once across crashes: the sink keeps a
 //! checkpoint (`.seisreduce/STAGE.checkpoint.json` under its root) holding the length of every
 //! file it writes and, for each Kafka partition, the next offset it has not stored. A sync
 //! fsyncs the files, then replaces the checkpoint atomically (write, fsync, rename, fsync the
@@ -20,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{replace_file, Positions, Sink, SinkReport};
 use crate::bus::{DataKind, Message, Payload};
+use crate::formats::mseed::pack::{Packer, Pending};
 use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
 use crate::model::{SourceId, YearDayTime};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
@@ -131,6 +135,9 @@ struct Checkpoint {
     files: BTreeMap<String, u64>,
     /// `topic/partition` -> next offset not yet stored.
     positions: Positions,
+    /// Samples of each stream waiting to fill a record (already counted as stored).
+    #[serde(default)]
+    pending: BTreeMap<String, Pending>,
 }
 
 pub struct Archive {
@@ -138,6 +145,8 @@ pub struct Archive {
     checkpoint_path: PathBuf,
     opts: EncodeOptions,
     integer: bool,
+    /// Fills records across blocks (none for FLOAT64, encoded block by block).
+    packer: Option<Packer>,
     state: Checkpoint,
     open: BTreeMap<String, File>,
     dirty: Vec<String>,
@@ -164,13 +173,15 @@ impl Archive {
             .join(".seisreduce")
             .join(format!("{stage}.checkpoint.json"));
         let encoding = Encoding::from_name(&cfg.encoding).unwrap_or(Encoding::Float32);
+        let opts = EncodeOptions {
+            format_version: cfg.format_version,
+            encoding,
+            record_length: cfg.record_length,
+            ..Default::default()
+        };
         let mut a = Archive {
-            opts: EncodeOptions {
-                format_version: cfg.format_version,
-                encoding,
-                record_length: cfg.record_length,
-                ..Default::default()
-            },
+            packer: (encoding != Encoding::Float64).then(|| Packer::new(opts.clone())),
+            opts,
             integer: !matches!(encoding, Encoding::Float32 | Encoding::Float64),
             root,
             checkpoint_path,
@@ -204,6 +215,9 @@ impl Archive {
                         self.checkpoint_path.display()
                     ))
                 })?;
+                if let Some(p) = self.packer.as_mut() {
+                    p.restore(self.state.pending.clone());
+                }
                 for (rel, path) in self.data_files() {
                     match self.state.files.get(&rel) {
                         Some(&len) => {
@@ -272,6 +286,22 @@ impl Archive {
                 format!("{y}/{safe}.{y}.{d:03}", y = t.year, d = t.doy)
             }
         }
+    }
+
+    /// Appends each record to the day file of its own start.
+    fn store_records(&mut self, sid: &SourceId, records: Vec<Vec<u8>>) -> Result<(), StageError> {
+        for r in records {
+            let start = match RecordReader::new(&r).next() {
+                Some(Ok(rec)) => rec.header.start,
+                _ => {
+                    return Err(StageError::Other(format!(
+                        "encoding {sid}: unreadable record"
+                    )))
+                }
+            };
+            self.append(Self::sds_path(sid, start), &r)?;
+        }
+        Ok(())
     }
 
     fn append(&mut self, rel: String, bytes: &[u8]) -> Result<(), StageError> {
@@ -344,23 +374,18 @@ impl Sink for Archive {
                     } else {
                         Samples::Float32(row.to_vec())
                     };
-                    let records = encode(&meta.source_id, c.start, c.rate, &samples, &self.opts)
-                        .map_err(|e| {
-                            StageError::Other(format!("encoding {}: {e}", meta.source_id))
-                        })?;
-                    // Every record goes to the day file of its own start.
-                    let mut t = c.start;
-                    for r in records {
-                        let rel = Self::sds_path(&meta.source_id, t);
-                        if let Some(Ok(rec)) = RecordReader::new(&r).next() {
-                            t = crate::model::sample_time(
-                                rec.header.start,
-                                rec.header.sample_count as i64,
-                                c.rate.hz(),
-                            );
-                        }
-                        self.append(rel, &r)?;
-                    }
+                    let fail = |e| StageError::Other(format!("encoding {}: {e}", meta.source_id));
+                    let records = match self.packer.as_mut() {
+                        Some(p) => p
+                            .push(&meta.source_id, c.start, c.rate, samples)
+                            .map_err(fail)?
+                            .into_iter()
+                            .map(|(_, r)| r)
+                            .collect(),
+                        None => encode(&meta.source_id, c.start, c.rate, &samples, &self.opts)
+                            .map_err(fail)?,
+                    };
+                    self.store_records(&meta.source_id, records)?;
                 }
             }
         }
@@ -386,7 +411,24 @@ impl Sink for Archive {
         if self.open.len() > MAX_OPEN {
             self.open.clear();
         }
+        if let Some(p) = &self.packer {
+            self.state.pending.clone_from(p.pending());
+        }
         self.write_checkpoint()
+    }
+
+    /// The input ended: what waits to fill a record is written (as short records).
+    fn finish(&mut self, _: &std::sync::atomic::AtomicBool) -> Result<(), StageError> {
+        let Some(p) = self.packer.as_mut() else {
+            return Ok(());
+        };
+        let recs = p
+            .flush()
+            .map_err(|e| StageError::Other(format!("encoding: {e}")))?;
+        for (sid, r) in recs {
+            self.store_records(&sid, vec![r])?;
+        }
+        Ok(())
     }
 
     fn report(&self) -> Option<SinkReport> {

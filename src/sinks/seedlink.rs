@@ -112,8 +112,13 @@ impl SeedlinkSinkConfig {
             return Ok(None);
         }
         match Encoding::from_name(&self.encoding) {
-            Some(e @ (Encoding::Steim1 | Encoding::Steim2 | Encoding::Int32 | Encoding::Float32)) => Ok(Some(e)),
-            _ => Err(format!("{:?}: use auto, STEIM2, STEIM1, INT32 or FLOAT32", self.encoding)),
+            Some(
+                e @ (Encoding::Steim1 | Encoding::Steim2 | Encoding::Int32 | Encoding::Float32),
+            ) => Ok(Some(e)),
+            _ => Err(format!(
+                "{:?}: use auto, STEIM2, STEIM1, INT32 or FLOAT32",
+                self.encoding
+            )),
         }
     }
 }
@@ -125,12 +130,26 @@ impl Component for SeedlinkSinkConfig {
             return bad("encoding", m);
         }
         if !(256..=8192).contains(&self.record_length) || !self.record_length.is_power_of_two() {
-            return bad("record_length", "must be a power of two from 256 to 8192".into());
+            return bad(
+                "record_length",
+                "must be a power of two from 256 to 8192".into(),
+            );
         }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return bad("listen", format!("{:?} is not HOST:PORT (an IP address and a port)", self.listen));
+            return bad(
+                "listen",
+                format!(
+                    "{:?} is not HOST:PORT (an IP address and a port)",
+                    self.listen
+                ),
+            );
         }
-        for (k, v) in [("ring_mb", self.ring_mb), ("ring_hours", self.ring_hours), ("write_timeout_s", self.write_timeout_s), ("commit_interval_s", self.commit_interval_s)] {
+        for (k, v) in [
+            ("ring_mb", self.ring_mb),
+            ("ring_hours", self.ring_hours),
+            ("write_timeout_s", self.write_timeout_s),
+            ("commit_interval_s", self.commit_interval_s),
+        ] {
             if !v.is_finite() || v <= 0.0 {
                 return bad(k, "must be positive".into());
             }
@@ -159,10 +178,11 @@ impl Component for SeedlinkSinkConfig {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        let dir = ctx
-            .settings
-            .storage
-            .resolve(self.state_dir.as_ref().unwrap_or(&PathBuf::from(format!("seedlink/{}", ctx.stage))));
+        let dir = ctx.settings.storage.resolve(
+            self.state_dir
+                .as_ref()
+                .unwrap_or(&PathBuf::from(format!("seedlink/{}", ctx.stage))),
+        );
         let sink = SeedlinkSink::open(self, dir, ctx.metrics.clone())?;
         Ok(Work::sink(sink, self.commit_interval_s))
     }
@@ -182,7 +202,11 @@ pub struct SeedlinkSink {
 }
 
 impl SeedlinkSink {
-    pub fn open(cfg: &SeedlinkSinkConfig, dir: PathBuf, metrics: StageMetrics) -> Result<SeedlinkSink, StageError> {
+    pub fn open(
+        cfg: &SeedlinkSinkConfig,
+        dir: PathBuf,
+        metrics: StageMetrics,
+    ) -> Result<SeedlinkSink, StageError> {
         let limits = Limits {
             max_bytes: (cfg.ring_mb * 1024.0 * 1024.0) as usize,
             max_age_ns: (cfg.ring_hours * 3600e9) as i64,
@@ -197,7 +221,12 @@ impl SeedlinkSink {
         let pending_path = dir.join("pending.json");
         if let Ok(b) = std::fs::read(&pending_path) {
             let p: std::collections::BTreeMap<String, Pending> = serde_json::from_slice(&b)
-                .map_err(|e| StageError::Other(format!("{}: not a pending-samples file: {e}", pending_path.display())))?;
+                .map_err(|e| {
+                    StageError::Other(format!(
+                        "{}: not a pending-samples file: {e}",
+                        pending_path.display()
+                    ))
+                })?;
             packer.restore(p);
         }
         let server = Server::start(
@@ -235,7 +264,11 @@ impl SeedlinkSink {
         Ok(())
     }
 
-    fn push(&mut self, record: Bytes, from: Option<&crate::bus::Position>) -> Result<(), StageError> {
+    fn push(
+        &mut self,
+        record: Bytes,
+        from: Option<&crate::bus::Position>,
+    ) -> Result<(), StageError> {
         match self.ring.push(record, from)? {
             Some(_) => self.packets += 1,
             None => self.metrics.dropped("not_miniseed", 1),
@@ -263,7 +296,9 @@ impl Sink for SeedlinkSink {
                     let recs = self
                         .packer
                         .push(&meta.source_id, c.start, c.rate, samples)
-                        .map_err(|e| StageError::Other(format!("encoding {}: {e}", meta.source_id)))?;
+                        .map_err(|e| {
+                            StageError::Other(format!("encoding {}: {e}", meta.source_id))
+                        })?;
                     self.serve(recs)?;
                 }
                 Ok(())
@@ -277,7 +312,8 @@ impl Sink for SeedlinkSink {
     }
 
     fn sync(&mut self) -> Result<(), StageError> {
-        let json = serde_json::to_vec(self.packer.pending()).map_err(|e| StageError::Other(e.to_string()))?;
+        let json = serde_json::to_vec(self.packer.pending())
+            .map_err(|e| StageError::Other(e.to_string()))?;
         replace_file(&self.dir.join("pending.json"), &json)?;
         self.ring.sync()
     }
@@ -288,7 +324,10 @@ impl Sink for SeedlinkSink {
     }
 
     fn finish(&mut self, shutdown: &AtomicBool) -> Result<(), StageError> {
-        let recs = self.packer.flush().map_err(|e| StageError::Other(e.to_string()))?;
+        let recs = self
+            .packer
+            .flush()
+            .map_err(|e| StageError::Other(e.to_string()))?;
         self.serve(recs)?;
         self.sync()?;
         if !self.linger.is_zero() {

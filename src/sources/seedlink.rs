@@ -102,7 +102,10 @@ impl StageType for SeedlinkSourceConfig {
 impl SeedlinkSourceConfig {
     fn patterns(&self) -> Result<Vec<Pattern>, KeyError> {
         if self.streams.is_empty() {
-            return Err((Some("streams".into()), "name at least one stream pattern, e.g. \"FR_*:*_H_H_?\"".into()));
+            return Err((
+                Some("streams".into()),
+                "name at least one stream pattern, e.g. \"FR_*:*_H_H_?\"".into(),
+            ));
         }
         let p: Vec<Pattern> = self
             .streams
@@ -112,7 +115,8 @@ impl SeedlinkSourceConfig {
             .map_err(|e| (Some("streams".to_string()), e))?;
         if self.protocol == Protocol::V3 {
             for x in &p {
-                x.v3_select().map_err(|e| (Some("streams".to_string()), e))?;
+                x.v3_select()
+                    .map_err(|e| (Some("streams".to_string()), e))?;
             }
         }
         Ok(p)
@@ -121,7 +125,9 @@ impl SeedlinkSourceConfig {
     fn window(&self) -> Result<(Option<Nanos>, Option<Nanos>), KeyError> {
         let t = |k: &str, v: &Option<String>| -> Result<Option<Nanos>, KeyError> {
             v.as_ref()
-                .map(|s| parse_time(s).ok_or((Some(k.to_string()), format!("{s:?} is not an ISO time"))))
+                .map(|s| {
+                    parse_time(s).ok_or((Some(k.to_string()), format!("{s:?} is not an ISO time")))
+                })
                 .transpose()
         };
         let (a, b) = (t("start", &self.start)?, t("end", &self.end)?);
@@ -151,7 +157,13 @@ impl SeedlinkSourceConfig {
 impl Component for SeedlinkSourceConfig {
     fn check(&self, _: &str) -> Result<(), KeyError> {
         if !self.server.contains(':') {
-            return Err((Some("server".into()), format!("{:?}: use HOST:PORT, e.g. rtserve.resif.fr:18000", self.server)));
+            return Err((
+                Some("server".into()),
+                format!(
+                    "{:?}: use HOST:PORT, e.g. rtserve.resif.fr:18000",
+                    self.server
+                ),
+            ));
         }
         self.patterns()?;
         self.window()?;
@@ -168,10 +180,17 @@ impl Component for SeedlinkSourceConfig {
             }
         }
         if self.keepalive_s >= self.stall_timeout_s {
-            return Err((Some("keepalive_s".into()), "must be less than stall_timeout_s, or a quiet server is taken for a stalled one".into()));
+            return Err((
+                Some("keepalive_s".into()),
+                "must be less than stall_timeout_s, or a quiet server is taken for a stalled one"
+                    .into(),
+            ));
         }
         if self.backoff_max_s < self.backoff_min_s {
-            return Err((Some("backoff_max_s".into()), "must be at least backoff_min_s".into()));
+            return Err((
+                Some("backoff_max_s".into()),
+                "must be at least backoff_min_s".into(),
+            ));
         }
         Ok(())
     }
@@ -179,8 +198,15 @@ impl Component for SeedlinkSourceConfig {
     fn memory(&self, _: &Flow) -> Need {
         // What a feed will carry is known only once it flows: exact patterns count their
         // streams, any wildcard is taken as a national network's worth (RESIF: ~700 x 3).
-        let wild = self.streams.iter().any(|s| s.contains(['*', '?']) || !s.contains(':'));
-        let streams = if wild { 2100 } else { self.streams.len() as u64 };
+        let wild = self
+            .streams
+            .iter()
+            .any(|s| s.contains(['*', '?']) || !s.contains(':'));
+        let streams = if wild {
+            2100
+        } else {
+            self.streams.len() as u64
+        };
         Need::new(
             1 << 20,
             format!("one connection's buffers, a sequence number per station; {streams} streams assumed"),
@@ -222,7 +248,11 @@ struct Feed<'c> {
     last_commit: Instant,
 }
 
-pub fn run(cfg: &SeedlinkSourceConfig, _stage: &str, out: &mut Emitter<'_>) -> Result<(), StageError> {
+pub fn run(
+    cfg: &SeedlinkSourceConfig,
+    _stage: &str,
+    out: &mut Emitter<'_>,
+) -> Result<(), StageError> {
     let patterns = cfg.patterns().map_err(|(_, m)| StageError::Other(m))?;
     let (start, end) = cfg.window().map_err(|(_, m)| StageError::Other(m))?;
     let state = match &cfg.state {
@@ -276,7 +306,9 @@ pub fn run(cfg: &SeedlinkSourceConfig, _stage: &str, out: &mut Emitter<'_>) -> R
                     tracing::warn!(server = %cfg.server, failures, retry_in_s = format!("{wait:.1}"), "{e}");
                 }
                 feed.commit(out)?;
-                if !super::sleep_until(Instant::now() + Duration::from_secs_f64(wait), || out.stopping()) {
+                if !super::sleep_until(Instant::now() + Duration::from_secs_f64(wait), || {
+                    out.stopping()
+                }) {
                     break;
                 }
                 backoff = (backoff * 2.0).min(cfg.backoff_max_s);
@@ -317,10 +349,15 @@ fn session(
             c.close();
             return Ok(false);
         }
-        match c.next() {
-            Ok(Some(Event::Packet { seq, station, payload })) => {
+        match c.next_event() {
+            Ok(Some(Event::Packet {
+                seq,
+                station,
+                payload,
+            })) => {
                 delivered = true;
-                feed.packet(seq, station, payload, out).map_err(SessionEnd::Stage)?;
+                feed.packet(seq, station, payload, out)
+                    .map_err(SessionEnd::Stage)?;
             }
             Ok(Some(Event::End)) => return Ok(true),
             Ok(None) => {}
@@ -337,14 +374,23 @@ fn session(
 }
 
 impl Feed<'_> {
-    fn packet(&mut self, seq: u64, station: String, payload: Vec<u8>, out: &mut Emitter<'_>) -> Result<(), StageError> {
+    fn packet(
+        &mut self,
+        seq: u64,
+        station: String,
+        payload: Vec<u8>,
+        out: &mut Emitter<'_>,
+    ) -> Result<(), StageError> {
         let now = crate::model::now();
-        let st = self.stations.entry(station.clone()).or_insert_with(|| Station {
-            metrics: out.metrics.station(&station),
-            last_seq: self.taken.get(&station).copied(),
-            last_end: i64::MIN,
-            last_arrival: Instant::now(),
-        });
+        let st = self
+            .stations
+            .entry(station.clone())
+            .or_insert_with(|| Station {
+                metrics: out.metrics.station(&station),
+                last_seq: self.taken.get(&station).copied(),
+                last_end: i64::MIN,
+                last_arrival: Instant::now(),
+            });
         st.metrics.packets.inc();
         st.metrics.bytes.inc_by(payload.len() as u64);
         st.last_arrival = Instant::now();
@@ -390,7 +436,9 @@ impl Feed<'_> {
 
     fn gauges(&self) {
         for st in self.stations.values() {
-            st.metrics.feed_latency.set(st.last_arrival.elapsed().as_secs_f64());
+            st.metrics
+                .feed_latency
+                .set(st.last_arrival.elapsed().as_secs_f64());
         }
     }
 
@@ -407,7 +455,8 @@ impl Feed<'_> {
                 server: self.cfg.server.clone(),
                 stations: self.taken.clone(),
             };
-            let json = serde_json::to_vec_pretty(&state).map_err(|e| StageError::Other(e.to_string()))?;
+            let json =
+                serde_json::to_vec_pretty(&state).map_err(|e| StageError::Other(e.to_string()))?;
             crate::sinks::replace_file(p, &json)?;
         }
         self.saved.clone_from(&self.taken);
@@ -417,8 +466,9 @@ impl Feed<'_> {
 
 fn load_state(p: &std::path::Path) -> Result<State, StageError> {
     match std::fs::read(p) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| StageError::Other(format!("{}: not a SeedLink state file: {e}", p.display()))),
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            StageError::Other(format!("{}: not a SeedLink state file: {e}", p.display()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(StageError::io(p.display(), e)),
     }

@@ -87,14 +87,26 @@ impl Packer {
         let fits = |p: &Pending| {
             p.rate == rate.hz()
                 && (p.end() - start).abs() <= half
-                && matches!((&samples, p.ints.is_some()), (Samples::Int(_), true) | (Samples::Float32(_), false))
+                && matches!(
+                    (&samples, p.ints.is_some()),
+                    (Samples::Int(_), true) | (Samples::Float32(_), false)
+                )
         };
         if self.streams.get(&key).is_some_and(|p| !fits(p)) {
             let p = self.streams.remove(&key).expect("checked");
             out.extend(self.records(sid, &p, true)?.0);
-            self.streams.insert(key.clone(), Pending { next_sequence: p.next_sequence, ..empty(start, rate) });
+            self.streams.insert(
+                key.clone(),
+                Pending {
+                    next_sequence: p.next_sequence,
+                    ..empty(start, rate)
+                },
+            );
         }
-        let p = self.streams.entry(key.clone()).or_insert_with(|| empty(start, rate));
+        let p = self
+            .streams
+            .entry(key.clone())
+            .or_insert_with(|| empty(start, rate));
         if p.len() == 0 {
             p.start = start;
             p.rate = rate.hz();
@@ -110,7 +122,9 @@ impl Packer {
             }
             Samples::Float64(v) => {
                 p.ints = None;
-                p.floats.get_or_insert_with(Vec::new).extend(v.iter().map(|&x| x as f32));
+                p.floats
+                    .get_or_insert_with(Vec::new)
+                    .extend(v.iter().map(|&x| x as f32));
             }
             Samples::Text(_) => return Err(EncodeError::Unwritable(super::Encoding::Ascii)),
         }
@@ -125,7 +139,12 @@ impl Packer {
 
     /// Encodes `p`; all records (`all`) or all but the last. Returns them and the samples
     /// they hold.
-    fn records(&self, sid: &SourceId, p: &Pending, all: bool) -> Result<(Vec<Packed>, usize), EncodeError> {
+    fn records(
+        &self,
+        sid: &SourceId,
+        p: &Pending,
+        all: bool,
+    ) -> Result<(Vec<Packed>, usize), EncodeError> {
         if p.len() == 0 {
             return Ok((Vec::new(), 0));
         }
@@ -198,7 +217,9 @@ mod tests {
             ..Default::default()
         };
         let mut p = Packer::new(opts);
-        let all: Vec<i32> = (0..20_000).map(|i| ((i as f64 * 0.01).sin() * 3000.0) as i32 + i % 7).collect();
+        let all: Vec<i32> = (0..20_000)
+            .map(|i| ((i as f64 * 0.01).sin() * 3000.0) as i32 + i % 7)
+            .collect();
         let t0 = 1_700_000_000_000_000_000;
         let mut recs = Vec::new();
         let mut at = 0;
@@ -208,7 +229,15 @@ mod tests {
             }
             let n = (*n).min(all.len() - at);
             let start = sample_time(t0, at as i64, 100.0);
-            recs.extend(p.push(&sid, start, SampleRate(100.0), Samples::Int(all[at..at + n].to_vec())).unwrap());
+            recs.extend(
+                p.push(
+                    &sid,
+                    start,
+                    SampleRate(100.0),
+                    Samples::Int(all[at..at + n].to_vec()),
+                )
+                .unwrap(),
+            );
             at += n;
         }
         let full = recs.len();
