@@ -118,6 +118,10 @@ impl FrameReader {
     /// The next whole frame, `None` when more bytes are needed. After an error the reader is
     /// in an unknown place in the stream: the caller drops the connection.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, WireError> {
+        // Line ends left between frames (a server's `END\r\n`) are not frames.
+        while matches!(self.buf.get(self.at), Some(b'\r' | b'\n')) {
+            self.at += 1;
+        }
         let b = &self.buf[self.at..];
         let Some((frame, used)) = parse_frame(b, self.version)? else {
             return Ok(None);
@@ -135,7 +139,7 @@ pub fn parse_frame(b: &[u8], version: Version) -> Result<Option<(Frame, usize)>,
         return if [&b"END"[..], b"ERROR", b"SL", b"SE"].into_iter().any(opens) {
             Ok(None)
         } else {
-            Err(WireError::Signature(show(b)))
+            Err(bad_signature(b))
         };
     }
     if b.starts_with(b"END") {
@@ -149,14 +153,25 @@ pub fn parse_frame(b: &[u8], version: Version) -> Result<Option<(Frame, usize)>,
                 Ok(None)
             };
         };
+        if b[end] == b'\r' && end + 1 == b.len() {
+            // A LF may follow: wait for it, so CRLF is taken whole however it arrives.
+            return Ok(None);
+        }
         let text = String::from_utf8_lossy(&b[..end]).trim().to_string();
         return Ok(Some((Frame::Error(text), line_end(b, end))));
     }
     match (version, &b[..2]) {
         (_, b"SL") => parse_v3(b),
         (Version::V4, b"SE") => parse_v4(b),
-        _ => Err(WireError::Signature(show(&b[..b.len().min(8)]))),
+        _ => Err(bad_signature(b)),
     }
+}
+
+/// The bytes that rule a signature out: the first when no signature starts with it, else
+/// the first two (the same however the bytes arrived).
+fn bad_signature(b: &[u8]) -> WireError {
+    let n = if matches!(b[0], b'S' | b'E') { 2 } else { 1 };
+    WireError::Signature(show(&b[..n.min(b.len())]))
 }
 
 fn show(b: &[u8]) -> String {
@@ -509,5 +524,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((f, n), (Frame::Error("ERROR UNSUPPORTED no".into()), 22));
+    }
+
+    /// What the fuzz target does, on a deterministic sample: valid packets of both
+    /// versions with bytes flipped and cut, read whole and in pieces.
+    #[test]
+    fn damaged_streams_read_alike_whole_and_in_pieces() {
+        let mut clean = v3_packet(7, &record(1));
+        clean.extend(v4_packet(b'2', b'D', 9, "FR_CIEL", &record(2)));
+        clean.extend(v3_info_packets("<seedlink/>").concat());
+        clean.extend_from_slice(b"ERROR ARGUMENTS bad\r\nEND");
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..3000 {
+            let mut d = clean.clone();
+            for _ in 0..(i % 5) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let at = (x as usize) % d.len();
+                d[at] = (x >> 32) as u8;
+            }
+            d.truncate(d.len() - (x as usize >> 40) % 64);
+            selfcheck(&d, 1 + i % 97).unwrap();
+        }
     }
 }
