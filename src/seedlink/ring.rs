@@ -301,17 +301,34 @@ impl Ring {
     }
 
     /// Replaces the log with the packets held, the stored positions in front (as entries
-    /// without a record).
+    /// without a record): written entry by entry to a temporary file (no copy of the ring in
+    /// memory), fsynced, renamed over the old log.
     fn rewrite_log(&self, path: &Path, positions: &Positions) -> Result<u64, StageError> {
-        let mut out = Vec::new();
+        let tmp = path.with_extension("log.tmp");
+        let io = |p: &Path| {
+            let p = p.display().to_string();
+            move |e| StageError::io(p, e)
+        };
+        let mut w = std::io::BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
+        let mut n = 0u64;
         for (log, next) in positions.iter() {
-            out.extend_from_slice(&entry_bytes(0, 0, Some(&(log.clone(), *next)), &[]));
+            let e = entry_bytes(0, 0, Some(&(log.clone(), *next)), &[]);
+            w.write_all(&e).map_err(io(&tmp))?;
+            n += e.len() as u64;
         }
-        for p in self.lock().log.iter() {
-            out.extend_from_slice(&entry_bytes(p.seq, p.arrived, None, &p.record));
+        let packets: Vec<Arc<Packet>> = self.lock().log.iter().cloned().collect();
+        for p in packets {
+            let e = entry_bytes(p.seq, p.arrived, None, &p.record);
+            w.write_all(&e).map_err(io(&tmp))?;
+            n += e.len() as u64;
         }
-        replace_file(path, &out)?;
-        Ok(out.len() as u64)
+        let f = w.into_inner().map_err(|e| StageError::io(tmp.display(), e.into_error()))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io(path))?;
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+        }
+        Ok(n)
     }
 
     /// Wakes every waiting session (a client sent a command; the pipeline is stopping).
