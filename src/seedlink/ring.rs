@@ -249,12 +249,14 @@ impl Ring {
         let arrived = crate::model::now();
         // The sequence number is taken under the ring's lock, but the log is written before
         // the packet is visible: a session can never send what a crash would forget.
+        // Locks in one order everywhere: the disk, then the ring.
+        let mut disk = self.disk.lock().unwrap_or_else(|e| e.into_inner());
         let mut g = self.lock();
         let seq = g
             .stations
             .get(&desc.station)
             .map_or(1, |s| s.next_seq.max(1));
-        if let Some(d) = self.disk.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(d) = disk.as_mut() {
             let path = d.dir.join("ring.log");
             let pos = from.map(|p| (p.log(), p.offset + 1));
             let entry = entry_bytes(seq, arrived, pos.as_ref(), &desc.record);
@@ -266,6 +268,7 @@ impl Ring {
         let p = g.restore(desc, seq, arrived);
         g.evict(&self.limits, arrived);
         drop(g);
+        drop(disk);
         self.wake.notify_all();
         Ok(Some(p))
     }
