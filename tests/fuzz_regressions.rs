@@ -1,5 +1,6 @@
-//! Inputs the fuzzer once crashed on (`test-data/fuzz-regressions/`), decoded every way on
-//! each test run, at every split point of the incremental decoder.
+//! Inputs the fuzzers once crashed on (`test-data/fuzz-regressions/`), through both targets'
+//! checks on each test run: miniSEED decoded every way at every split point of the
+//! incremental decoder, and SeedLink framing and text read whole and in pieces.
 
 use seisreduce::formats::mseed::selfcheck::decode_all_ways;
 
@@ -14,6 +15,10 @@ fn former_crashes_stay_fixed() {
         let data = std::fs::read(entry.path()).unwrap();
         for split in (0..=data.len()).step_by(97) {
             decode_all_ways(&data, split)
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        }
+        for piece in [1, 7, 97] {
+            seisreduce::seedlink::wire::selfcheck(&data, piece)
                 .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
         }
         n += 1;

@@ -199,6 +199,16 @@ pub fn parse_iso(s: &str) -> Option<Nanos> {
     for _ in frac.len()..9 {
         ns *= 10;
     }
+    // Out-of-range fields are not a time (and would overflow the arithmetic below).
+    if !(-9999..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || !(0..=24).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&sec)
+    {
+        return None;
+    }
     let days = days_from_civil(y, mo, d);
     Some((days * SECS_PER_DAY + h * 3600 + mi * 60 + sec) * NS_PER_SEC + ns)
 }
@@ -213,6 +223,13 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn absurd_fields_are_not_times() {
+        assert_eq!(parse_iso("9999-9-99T9:999999999999:9"), None);
+        assert_eq!(parse_iso("2024-13-01T00:00:00"), None);
+        assert!(parse_iso("2024-02-29T23:59:60.5Z").is_some());
     }
 
     #[test]
