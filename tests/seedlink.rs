@@ -16,10 +16,10 @@ use seisreduce::formats::mseed::RecordReader;
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn serve(dir: &Path, input: &Path, port: u16, bus: &str, source_extra: &str) -> PathBuf {
-    let p = dir.join("serve.toml");
-    std::fs::write(
-        &p,
-        format!(
+    write_named(
+        dir,
+        "serve",
+        &format!(
             r#"[pipeline]
 name = "serve"
 bus = "{bus}"
@@ -41,8 +41,6 @@ commit_interval_s = 0.2
             dir.join("ring").display()
         ),
     )
-    .unwrap();
-    p
 }
 
 fn spawn(pipeline: &Path, stages: Option<&str>, env: &[(&str, String)], log: PathBuf) -> Proc {
@@ -161,10 +159,10 @@ fn third_party_clients_receive_exactly_the_records_served() {
 }
 
 fn client_pipeline(dir: &Path, name: &str, port: u16, protocol: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &p,
-        format!(
+    write_named(
+        dir,
+        name,
+        &format!(
             r#"[pipeline]
 name = "{name}"
 bus = "kafka"
@@ -191,8 +189,6 @@ commit_interval_s = 0.2
             dir.join(format!("{name}-state.json")).display()
         ),
     )
-    .unwrap();
-    p
 }
 
 /// 24 stations replayed in real time into Kafka, served by a server process, taken by a v3
@@ -428,10 +424,10 @@ fn stalled_and_malformed_servers_are_detected_and_left() {
         }),
         Box::new(|_| std::thread::sleep(Duration::from_millis(100))),
     ]);
-    let p = dir.path().join("c.toml");
-    std::fs::write(
-        &p,
-        format!(
+    let p = write_named(
+        dir.path(),
+        "c",
+        &format!(
             r#"[pipeline]
 name = "client"
 
@@ -450,8 +446,7 @@ type = "null"
 inputs = ["sl"]
 "#
         ),
-    )
-    .unwrap();
+    );
     let mut c = spawn(&p, None, &[], dir.path().join("client.log"));
     let accepted = h.join().unwrap();
     c.terminate(MINUTE);

@@ -325,11 +325,15 @@ impl Ring {
             w.write_all(&e).map_err(io(&tmp))?;
             n += e.len() as u64;
         }
-        let f = w.into_inner().map_err(|e| StageError::io(tmp.display(), e.into_error()))?;
+        let f = w
+            .into_inner()
+            .map_err(|e| StageError::io(tmp.display(), e.into_error()))?;
         f.sync_all().map_err(io(&tmp))?;
         std::fs::rename(&tmp, path).map_err(io(path))?;
         if let Some(dir) = path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
         }
         Ok(n)
     }

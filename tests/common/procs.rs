@@ -22,7 +22,12 @@ pub fn bin() -> Command {
 
 /// Writes a pipeline file `DIR/p.toml` holding `text`.
 pub fn write_pipeline(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("p.toml");
+    write_named(dir, "p", text)
+}
+
+/// Writes a pipeline file `DIR/NAME.toml` holding `text`.
+pub fn write_named(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
     std::fs::write(&p, text).unwrap();
     p
 }
