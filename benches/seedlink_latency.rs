@@ -4,6 +4,7 @@
 //! client measures now − start on the same clock.
 //!
 //! `cargo bench --bench seedlink_latency` (COUNT records at 20 per second; default 400).
+//! Under `cargo test` (no `--bench`) it runs 40 records, as a smoke test.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
