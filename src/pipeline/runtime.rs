@@ -289,9 +289,13 @@ impl Work {
         }
     }
 
-    fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+    /// The input ended, or (`resumable`) the stage stops while its input stays in Kafka: a
+    /// sink then keeps what it holds back in its checkpoint for the next run, rather than
+    /// writing it out early (short records that the next run would not have written).
+    fn finish(&mut self, em: &mut Emitter<'_>, resumable: bool) -> Result<(), StageError> {
         match self {
             Work::Transform(t) => t.finish(em),
+            Work::Sink { .. } if resumable => Ok(()),
             Work::Sink { sink, .. } => sink.finish(em.shutdown),
             Work::Source(_) => Ok(()),
         }
@@ -395,7 +399,8 @@ fn consume_loop(
             last_gauge = Instant::now();
         }
     }
-    work.finish(em)?;
+    let resumable = kafka && em.stopping();
+    work.finish(em, resumable)?;
     work.durable(em)?;
     commit(sub.as_mut(), &mut done);
     gauges(sub.as_ref(), em.metrics, kafka);
