@@ -80,10 +80,11 @@ fn summary(name: &str, mut v: Vec<f64>) {
 }
 
 fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("COUNT")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(if full { 400 } else { 40 });
     let ring = Arc::new(Ring::new(Limits {
         max_bytes: 64 << 20,
         max_age_ns: 3_600_000_000_000,
