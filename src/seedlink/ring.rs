@@ -89,12 +89,6 @@ impl Inner {
         self.log.front().map_or(self.next_gen, |p| p.gen)
     }
 
-    pub fn get(&self, gen: u64) -> Option<&Arc<Packet>> {
-        let first = self.first_gen();
-        gen.checked_sub(first)
-            .and_then(|i| self.log.get(i as usize))
-    }
-
     /// The generation of a station's packet with this sequence number, or of the first one
     /// after it; `v3`: the number is the low 24 bits only.
     pub fn gen_of_seq(&self, station: &str, seq: u64, v3: bool) -> Option<u64> {

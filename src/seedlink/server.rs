@@ -533,15 +533,13 @@ impl<'a> Session<'a> {
         }
         let v3 = self.version == Version::V3;
         // Where each request starts, per station already in the ring.
-        let (mut cursor, mut from_gen, windowed): (u64, BTreeMap<String, u64>, BTreeSet<String>) = {
+        // `start_gen`: where stations that appear later start (new data only).
+        let (mut cursor, mut from_gen, windowed, start_gen) = {
             let g = self.sh.ring.lock();
             let mut from = BTreeMap::new();
             let mut windowed = BTreeSet::new();
             for (st, state) in &g.stations {
-                let Some(r) = requests
-                    .iter()
-                    .find(|r| r.sel.as_ref().is_none_or(|s| s.matches_station(st)))
-                else {
+                let Some(r) = request_for(&requests, st) else {
                     continue;
                 };
                 let first = state.held.front().map_or(g.next_gen, |h| h.1);
@@ -569,9 +567,8 @@ impl<'a> Session<'a> {
                 .min()
                 .unwrap_or(g.next_gen)
                 .min(g.next_gen);
-            (cursor, from, windowed)
+            (cursor, from, windowed, g.next_gen)
         };
-        let start_gen = self.sh.ring.lock().next_gen;
         let mut done: BTreeSet<String> = BTreeSet::new();
         let any_end = requests.iter().any(|r| r.end.is_some());
         loop {
@@ -598,34 +595,32 @@ impl<'a> Session<'a> {
             ) {
                 RingRead::Packets(ps) => {
                     let mut out = Vec::with_capacity(ps.len() * 520);
+                    let mut batch = 0u64;
                     for p in &ps {
                         cursor = p.gen + 1;
-                        if let Some(wanted) =
-                            self.wanted(p, &requests, &mut from_gen, start_gen, &mut done)
-                        {
-                            if !wanted {
+                        if !wanted(p, &requests, &mut from_gen, start_gen, &mut done) {
+                            continue;
+                        }
+                        if v3 {
+                            if p.record.len() != V3_RECORD || p.format != b'2' {
+                                self.sh.stats.not_v3.fetch_add(1, Ordering::Relaxed);
                                 continue;
                             }
-                            if v3 {
-                                if p.record.len() != V3_RECORD || p.format != b'2' {
-                                    self.sh.stats.not_v3.fetch_add(1, Ordering::Relaxed);
-                                    continue;
-                                }
-                                out.extend_from_slice(&wire::v3_packet(p.seq, &p.record));
-                            } else {
-                                out.extend_from_slice(&wire::v4_packet(
-                                    p.format, b'D', p.seq, &p.station, &p.record,
-                                ));
-                            }
-                            self.sent += 1;
+                            out.extend_from_slice(&wire::v3_packet(p.seq, &p.record));
+                        } else {
+                            out.extend_from_slice(&wire::v4_packet(
+                                p.format, b'D', p.seq, &p.station, &p.record,
+                            ));
                         }
+                        batch += 1;
                     }
-                    if !out.is_empty() {
+                    if batch > 0 {
                         self.send(&out)?;
+                        self.sent += batch;
                         self.sh
                             .stats
                             .packets_sent
-                            .fetch_add(ps.len() as u64, Ordering::Relaxed);
+                            .fetch_add(batch, Ordering::Relaxed);
                         let sent = self.sent;
                         self.set_conn(|c| c.packets = sent);
                     }
@@ -648,40 +643,38 @@ impl<'a> Session<'a> {
             }
         }
     }
+}
 
-    /// Whether `p` goes to this client: `None` when no request names its station.
-    fn wanted(
-        &self,
-        p: &Packet,
-        requests: &[Request],
-        from_gen: &mut BTreeMap<String, u64>,
-        start_gen: u64,
-        done: &mut BTreeSet<String>,
-    ) -> Option<bool> {
-        let st = &*p.station;
-        let r = requests
-            .iter()
-            .find(|r| r.sel.as_ref().is_none_or(|s| s.matches_station(st)))?;
-        let from = *from_gen.entry(st.to_string()).or_insert(start_gen);
-        if p.gen < from {
-            return Some(false);
-        }
-        if !r.sel.as_ref().is_none_or(|s| s.matches_stream(&p.sid)) {
-            return Some(false);
-        }
-        if let Some(end) = r.end {
-            if p.start >= end {
-                done.insert(st.to_string());
-                return Some(false);
-            }
-        }
-        if let Some(start) = r.start {
-            if p.end <= start {
-                return Some(false);
-            }
-        }
-        Some(true)
+/// The first request naming `station` (exact resumes come before the patterns).
+fn request_for<'r>(requests: &'r [Request], station: &str) -> Option<&'r Request> {
+    requests
+        .iter()
+        .find(|r| r.sel.as_ref().is_none_or(|s| s.matches_station(station)))
+}
+
+/// Whether `p` goes to this client: a request names its station and stream, it is at or
+/// after where that station starts, and inside the request's time window (a packet past
+/// the end marks the station done).
+fn wanted(
+    p: &Packet,
+    requests: &[Request],
+    from_gen: &mut BTreeMap<String, u64>,
+    start_gen: u64,
+    done: &mut BTreeSet<String>,
+) -> bool {
+    let st = &*p.station;
+    let Some(r) = request_for(requests, st) else {
+        return false;
+    };
+    let from = *from_gen.entry(st.to_string()).or_insert(start_gen);
+    if p.gen < from || !r.sel.as_ref().is_none_or(|s| s.matches_stream(&p.sid)) {
+        return false;
     }
+    if r.end.is_some_and(|end| p.start >= end) {
+        done.insert(st.to_string());
+        return false;
+    }
+    r.start.is_none_or(|start| p.end > start)
 }
 
 enum Next {

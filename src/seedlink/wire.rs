@@ -13,7 +13,7 @@
 //! [`FrameReader`] takes bytes as they arrive and yields whole frames; anything malformed is
 //! an error (the caller reconnects), never a panic or an unbounded buffer.
 
-use crate::formats::mseed::record::Parsed;
+use crate::formats::mseed::record::{Parsed, RecordHeader};
 use crate::formats::mseed::{self, Encoding, Samples};
 use crate::model::SourceId;
 
@@ -97,11 +97,6 @@ impl FrameReader {
             buf: Vec::with_capacity(16 * 1024),
             at: 0,
         }
-    }
-
-    /// Bytes waiting to be read as frames.
-    pub fn pending(&self) -> &[u8] {
-        &self.buf[self.at..]
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
@@ -192,20 +187,21 @@ pub fn line_end(b: &[u8], end: usize) -> usize {
     }
 }
 
-/// The length of the miniSEED record at the start of `b`, `None` if more bytes are needed
-/// to tell. v2 records without blockette 1000 are the v3 protocol's 512 bytes.
-pub fn record_length(b: &[u8]) -> Result<Option<usize>, WireError> {
+/// The miniSEED record at the start of `b`: its length and header, `None` if more bytes are
+/// needed to tell. v2 records without blockette 1000 are the v3 protocol's 512 bytes.
+pub fn record_at(b: &[u8]) -> Result<Option<(usize, RecordHeader)>, WireError> {
     if b.len() < 64 {
         return Ok(None);
     }
     match mseed::parse_record(b, false) {
         Ok(Parsed::Record(h)) => {
             let has_b1000 = h.v2.as_ref().is_none_or(|v| v.has_b1000);
-            Ok(Some(if has_b1000 {
+            let len = if has_b1000 {
                 h.record_length
             } else {
                 V3_RECORD
-            }))
+            };
+            Ok(Some((len, h)))
         }
         Ok(Parsed::NeedMore(n)) if n <= MAX_PAYLOAD => Ok(None),
         Ok(Parsed::NeedMore(n)) => Err(WireError::TooLong(n)),
@@ -225,7 +221,7 @@ fn parse_v3(b: &[u8]) -> Result<Option<(Frame, usize)>, WireError> {
         u64::from_str_radix(hex, 16).map_err(|_| WireError::Sequence(show(&b[2..8])))?
     };
     let rec = &b[8..];
-    let Some(len) = record_length(rec)? else {
+    let Some((len, h)) = record_at(rec)? else {
         return Ok(None);
     };
     if rec.len() < len {
@@ -244,11 +240,6 @@ fn parse_v3(b: &[u8]) -> Result<Option<(Frame, usize)>, WireError> {
             8 + len,
         )));
     }
-    let h = match mseed::parse_record(rec, true) {
-        Ok(Parsed::Record(h)) => h,
-        Ok(Parsed::NeedMore(_)) => return Ok(None),
-        Err(e) => return Err(WireError::Record(e.to_string())),
-    };
     Ok(Some((
         Frame::Data {
             seq,

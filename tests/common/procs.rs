@@ -241,8 +241,6 @@ pub fn tansu() -> PathBuf {
 /// A tansu broker with sqlite storage on a loopback port, in its own folder.
 pub struct Broker {
     pub port: u16,
-    /// The storage engine URL (`sqlite://broker.db` survives a restart).
-    storage: &'static str,
     dir: PathBuf,
     proc: Option<Proc>,
     starts: usize,
@@ -250,12 +248,7 @@ pub struct Broker {
 
 impl Broker {
     pub fn start(dir: &Path) -> Broker {
-        Self::start_with(dir, "sqlite://broker.db")
-    }
-
-    fn start_with(dir: &Path, storage: &'static str) -> Broker {
         let mut b = Broker {
-            storage,
             port: free_port(),
             dir: dir.to_path_buf(),
             proc: None,
@@ -281,7 +274,7 @@ impl Broker {
             &url,
             // sqlite storage survives a restart; the path is relative to the folder.
             "--storage-engine",
-            self.storage,
+            "sqlite://broker.db",
         ]);
         self.starts += 1;
         let log = self.dir.join(format!("broker-{}.log", self.starts));

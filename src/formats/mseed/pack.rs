@@ -179,11 +179,6 @@ impl Packer {
     pub fn restore(&mut self, pending: BTreeMap<String, Pending>) {
         self.streams = pending;
     }
-
-    /// Samples waiting in all streams.
-    pub fn waiting(&self) -> usize {
-        self.streams.values().map(Pending::len).sum()
-    }
 }
 
 fn empty(start: Nanos, rate: SampleRate) -> Pending {
