@@ -184,6 +184,26 @@ fn bench_filters(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // A DAS-like block, one core: many channels through the same sections side by side.
+    // `benches/scipy_ops.py` builds the same rows (channel c = signal[7c .. 7c + 2048]).
+    let (channels, n) = (1000, 2048);
+    let x = signal(n + 7 * channels);
+    let data = Array2::from_shape_fn((channels, n), |(c, i)| x[7 * c + i]);
+    let chunk = block(data, 100.0);
+    let mut g = c.benchmark_group("filter_1000ch");
+    g.throughput(Throughput::Elements((channels * n) as u64));
+    g.sample_size(20);
+    let mut op = filter(&params(Phase::Causal)).unwrap();
+    println!(
+        "filter_1000ch kernel: {}",
+        seisreduce::dsp::sos::kernel_name(4)
+    );
+    let pool = single_thread();
+    g.bench_function("butter4_bandpass_causal_one_thread", |b| {
+        pool.install(|| b.iter(|| run(&mut op, black_box(&chunk), &mut out)))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench_decimate, bench_das_block, bench_filters);

@@ -8,7 +8,7 @@
 use super::config::{
     default_max_gap, default_window, gap_policy, per_channel_state, windowed_state, Gaps,
 };
-use super::rows::map_rows;
+use super::rows::map_row_groups;
 use super::stream::{GapPolicy, Kernel, KernelFactory, Streaming};
 use super::window::{WindowFn, WindowedFactory};
 use super::ConfigError;
@@ -55,8 +55,8 @@ pub struct CausalKernel {
 impl Kernel for CausalKernel {
     fn push(&mut self, input: ArrayView2<f32>) -> Array2<f32> {
         let sections = &self.sections;
-        map_rows(&mut self.states, input, input.ncols(), |st, x, y| {
-            sos::filter(sections, st, x, y)
+        map_row_groups(&mut self.states, input, input.ncols(), 8, |st, x, y| {
+            sos::filter_channels(sections, st, x, y)
         })
     }
 

@@ -16,8 +16,27 @@ where
     S: Send,
     F: Fn(&mut S, &[f32], &mut [f32]) + Sync,
 {
+    map_row_groups(states, input, n_out, 1, |s, x, y| {
+        f(&mut s[0], x[0], &mut *y[0])
+    })
+}
+
+/// The same over groups of `group` consecutive channels (the last group may be smaller), for
+/// kernels that run several channels at once in SIMD lanes.
+pub fn map_row_groups<S, F>(
+    states: &mut [S],
+    input: ArrayView2<f32>,
+    n_out: usize,
+    group: usize,
+    f: F,
+) -> Array2<f32>
+where
+    S: Send,
+    F: Fn(&mut [S], &[&[f32]], &mut [&mut [f32]]) + Sync,
+{
     let (c, n_in) = input.dim();
     assert_eq!(states.len(), c, "one state per channel");
+    assert!(group > 0, "groups hold at least one channel");
     let input = input.as_standard_layout();
     let flat = input.as_slice().expect("standard layout is contiguous");
     let rows_in: Vec<&[f32]> = (0..c).map(|i| &flat[i * n_in..(i + 1) * n_in]).collect();
@@ -27,14 +46,18 @@ where
     } else {
         out.chunks_mut(n_out).collect()
     };
-    if c > 1 && c * n_in.max(n_out) >= PARALLEL_SAMPLES {
+    if c > group && c * n_in.max(n_out) >= PARALLEL_SAMPLES {
         states
-            .par_iter_mut()
-            .zip(rows_in.par_iter())
-            .zip(rows_out.par_iter_mut())
+            .par_chunks_mut(group)
+            .zip(rows_in.par_chunks(group))
+            .zip(rows_out.par_chunks_mut(group))
             .for_each(|((s, x), y)| f(s, x, y));
     } else {
-        for ((s, x), y) in states.iter_mut().zip(&rows_in).zip(rows_out.iter_mut()) {
+        for ((s, x), y) in states
+            .chunks_mut(group)
+            .zip(rows_in.chunks(group))
+            .zip(rows_out.chunks_mut(group))
+        {
             f(s, x, y);
         }
     }
