@@ -126,7 +126,13 @@ fn operators_agree_with_scipy() {
         gaps: GapPolicy::Restart,
     })
     .unwrap();
-    let out = joined(&feed_in_pieces(&mut op, 1_600_000_000_000_000_000, RATE, &data, PIECES));
+    let out = joined(&feed_in_pieces(
+        &mut op,
+        1_600_000_000_000_000_000,
+        RATE,
+        &data,
+        PIECES,
+    ));
     for (c, row) in rows.iter().enumerate() {
         cases.push(json!({
             "kind": "sosfilt", "order": 4, "band": band_json(Band::Bandpass(1.0, 20.0)), "fs": RATE,

@@ -125,11 +125,69 @@ impl Stage {
     fn run(&mut self, input: ArrayView2<f32>, n_out: usize, zeros: usize) -> Array2<f32> {
         let (taps, m) = (&self.taps, self.factor);
         map_rows(&mut self.buffers, input, n_out, |buf, x, y| {
-            buf.extend_from_slice(x);
-            buf.resize(buf.len() + zeros, 0.0);
-            crate::dsp::dot::strided_dots(taps, buf, m, y);
-            buf.drain(..(n_out * m).min(buf.len()));
+            let joined = Joined {
+                held: buf,
+                x,
+                zeros,
+            };
+            joined.outputs(taps, m, y);
+            let rest = joined.range((n_out * m).min(joined.len())..joined.len());
+            *buf = rest;
         })
+    }
+}
+
+/// A channel's input as the filter sees it: the samples held from earlier calls, then this
+/// call's, then `zeros` zeros (only at the end of the input), without copying them together.
+///
+/// Outputs whose window lies inside this call's samples are computed on them in place; only
+/// the few that straddle the held samples or the zeros are computed on a small copy. Each
+/// output is the same arithmetic wherever it is computed ([`strided_dots`]), so the result is
+/// bit-for-bit that of one contiguous buffer, and a long block is read once instead of being
+/// copied into the history first (which cost more memory bandwidth than the filter itself).
+///
+/// [`strided_dots`]: crate::dsp::dot::strided_dots
+struct Joined<'a> {
+    held: &'a [f32],
+    x: &'a [f32],
+    zeros: usize,
+}
+
+impl Joined<'_> {
+    fn len(&self) -> usize {
+        self.held.len() + self.x.len() + self.zeros
+    }
+
+    /// Samples `r` of the joined input, copied.
+    fn range(&self, r: std::ops::Range<usize>) -> Vec<f32> {
+        let (h, n) = (self.held.len(), self.x.len());
+        let mut v = Vec::with_capacity(r.len());
+        v.extend_from_slice(&self.held[r.start.min(h)..r.end.min(h)]);
+        v.extend_from_slice(&self.x[r.start.clamp(h, h + n) - h..r.end.clamp(h, h + n) - h]);
+        v.resize(r.len(), 0.0);
+        v
+    }
+
+    /// `y.len()` outputs, output `i` over samples `i * m .. i * m + taps.len()`.
+    fn outputs(&self, taps: &[f32], m: usize, y: &mut [f32]) {
+        use crate::dsp::dot::strided_dots;
+        let (h, n, t) = (self.held.len(), self.x.len(), taps.len());
+        let n_out = y.len();
+        // Outputs whose whole window is inside `x`: first..end.
+        let first = h.div_ceil(m).min(n_out);
+        let end = if h + n >= t { (h + n - t) / m + 1 } else { 0 };
+        let end = end.clamp(first, n_out);
+        let (head, rest) = y.split_at_mut(first);
+        let (body, tail) = rest.split_at_mut(end - first);
+        for (out, at) in [(head, 0), (tail, end)] {
+            if !out.is_empty() {
+                let span = at * m..(at + out.len() - 1) * m + t;
+                strided_dots(taps, &self.range(span), m, out);
+            }
+        }
+        if !body.is_empty() {
+            strided_dots(taps, &self.x[first * m - h..], m, body);
+        }
     }
 }
 
