@@ -4,10 +4,11 @@
 //!
 //! `cargo bench --bench bus`
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "common/process.rs"]
+mod process;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -104,54 +105,6 @@ fn arrow_blocks(c: &mut Criterion) {
     g.finish();
 }
 
-/// The broker process, and the folder holding its storage (removed after it).
-struct Tansu(Child, #[allow(dead_code)] tempfile::TempDir);
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A tansu broker on a free loopback port with `storage` (`memory://tansu/` or
-/// `sqlite://broker.db`).
-fn tansu(storage: &str) -> Option<(Tansu, String)> {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let bin = std::env::var("SEISREDUCE_TANSU")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(home).join(".cargo/bin/tansu"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let dir = tempfile::tempdir().ok()?;
-    let child = Command::new(&bin)
-        .current_dir(dir.path())
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", storage])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if t0.elapsed() > Duration::from_secs(20) {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some((Tansu(child, dir), format!("127.0.0.1:{port}")))
-}
-
 fn kafka_loopback(c: &mut Criterion) {
     // The protocol path with the broker keeping messages in memory, then tansu's durable
     // sqlite storage (whose fetches bound the consumer: a librdkafka consumer in Python reads
@@ -161,7 +114,7 @@ fn kafka_loopback(c: &mut Criterion) {
 }
 
 fn kafka_with(c: &mut Criterion, name: &str, storage: &str, seconds: f64) {
-    let Some((_broker, address)) = tansu(storage) else {
+    let Some((_broker, address)) = process::tansu(storage) else {
         eprintln!("kafka_loopback: skipped, tansu not found (scripts/setup-kafka.sh installs it)");
         return;
     };

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-python.sh
-cargo bench --bench zarr 2>&1 | grep -E "MB/s|compression|input for|time:" 
+cargo bench --bench zarr 2>&1 | grep -E "MB/s|compression|input for|time:|codec alone" 
 input=$(ls target/tmp/zarr-bench-input.f32)
 for codec in zstd blosc pcodec; do
   .venv/bin/python benches/zarr_python_write.py "$input" 1000 "$codec" 3

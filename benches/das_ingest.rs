@@ -1,6 +1,7 @@
 //! Sustained ingest of a synthetic interrogator: 10,000 channels × 1 kHz, int16 counts, as
 //! PRODML files of 1 s each in a folder, read by the `das` source of the real binary
-//! (`seisreduce run`) into a `null` sink, then again through a ×10 anti-alias decimation.
+//! (`seisreduce run`) into a `null` sink, then again through a ×10 anti-alias decimation, and
+//! through the decimation into Zarr v3 (zstd): the analysis-ready product.
 //! Prints how many times faster than real time each ran and the process's resident memory
 //! sampled over the run (flat: nothing accumulates with the amount of data).
 //!
@@ -9,7 +10,10 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+#[path = "common/process.rs"]
+mod process;
 
 use ndarray::Array2;
 use seisreduce::formats::das::prodml_write::{Acquisition, ProdmlWriter};
@@ -37,72 +41,43 @@ fn write_stream(dir: &Path, channels: usize, seconds: usize, rate: f64) {
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Runs the pipeline; returns (wall seconds, RSS samples in MiB).
-fn run(dir: &Path, operators: &str, sink_input: &str) -> (f64, Vec<f64>) {
+fn run(dir: &Path, operators: &str, sink: &str) -> (f64, Vec<f64>) {
     let pipeline = dir.join("ingest.toml");
     std::fs::write(
         &pipeline,
         format!(
-            "[pipeline]\nname = \"ingest\"\nbus = \"memory\"\n\n[sources.fibre]\ntype = \"das\"\npath = \"{}\"\npattern = \"das_*.h5\"\nchunk_s = 1.0\n\n{operators}\n[sinks.out]\ntype = \"null\"\ninputs = [\"{sink_input}\"]\n",
+            "[pipeline]\nname = \"ingest\"\nbus = \"memory\"\n\n[sources.fibre]\ntype = \"das\"\npath = \"{}\"\npattern = \"das_*.h5\"\nchunk_s = 1.0\n\n{operators}\n{sink}\n",
             dir.join("stream").display()
         ),
     )
     .unwrap();
-    let t0 = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seisreduce"))
-        .args(["run", pipeline.to_str().unwrap()])
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seisreduce"));
+    cmd.args(["run", pipeline.to_str().unwrap()])
         .env("RUST_LOG", "warn")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut rss = Vec::new();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.success(), "ingest pipeline failed: {st}");
-            break;
-        }
-        if let Some(k) = rss_kib(child.id()) {
-            rss.push(k as f64 / 1024.0);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (t0.elapsed().as_secs_f64(), rss)
+        .env("SEISREDUCE_STORAGE_ROOT", dir.join("out"))
+        .stderr(std::process::Stdio::null());
+    process::run_sampled(cmd, "ingest pipeline")
 }
 
 fn report(what: &str, seconds: usize, channels: usize, wall: f64, rss: &[f64]) {
     let x = seconds as f64 / wall;
     let mb = (seconds * channels * 1000 * 2) as f64 / wall / 1e6;
-    let q = |f: f64| {
-        if rss.is_empty() {
-            return 0.0;
-        }
-        let n = rss.len();
-        let a = ((n as f64 * f) as usize).min(n - 1);
-        rss[a..(a + n / 5 + 1).min(n)]
-            .iter()
-            .copied()
-            .fold(0.0, f64::max)
-    };
     println!(
-        "{what}: {seconds} s of {channels} ch x 1 kHz in {wall:.2} s = {x:.1}x real time ({mb:.0} MB/s of int16); RSS MiB by fifths of the run: {:.0} {:.0} {:.0} {:.0} {:.0} {}",
-        q(0.0),
-        q(0.2),
-        q(0.4),
-        q(0.6),
-        q(0.8),
+        "{what}: {seconds} s of {channels} ch x 1 kHz in {wall:.2} s = {x:.1}x real time ({mb:.0} MB/s of int16); RSS MiB by fifths of the run: {} {}",
+        process::fifths(rss),
         if x >= 10.0 { "(>= 10x: OK)" } else { "(BELOW the 10x target)" }
     );
 }
+
+const NULL: &str = "[sinks.out]\ntype = \"null\"\ninputs = [\"fibre\"]\n";
+const DECIMATE: &str = "[operators.low]\ntype = \"decimate\"\ninputs = [\"fibre\"]\nfactor = 10\n";
+const NULL_LOW: &str = "[sinks.out]\ntype = \"null\"\ninputs = [\"low\"]\n";
+/// The analysis-ready product: the decimated array as Zarr v3 with zstd, 100 Hz, in chunks
+/// of 16 channels × 10 s and shards of 256 channels × 20 s (a shard column of all 10,000
+/// channels, 82 MB here, is what the sink holds in memory while it fills).
+const ZARR_LOW: &str = "[sinks.out]\ntype = \"zarr\"\ninputs = [\"low\"]\npath = \"fibre.zarr\"\ncodec = \"zstd\"\norigin = \"first\"\nchunk = [16, 1000]\nshard = [256, 2000]\n";
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -117,14 +92,30 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     // Warm the page cache so the first run is not charged for the disk.
-    let (wall, rss) = run(dir.path(), "", "fibre");
+    let (wall, rss) = run(dir.path(), "", NULL);
     if full {
-        let (wall, rss) = run(dir.path(), "", "fibre");
+        let (wall, rss) = run(dir.path(), "", NULL);
         report("das -> null", seconds, channels, wall, &rss);
-        let dec = "[operators.low]\ntype = \"decimate\"\ninputs = [\"fibre\"]\nfactor = 10\n";
-        let (wall, rss) = run(dir.path(), dec, "low");
+        let (wall, rss) = run(dir.path(), DECIMATE, NULL_LOW);
         report("das -> decimate x10 -> null", seconds, channels, wall, &rss);
+        let (wall, rss) = run(dir.path(), DECIMATE, ZARR_LOW);
+        report(
+            "das -> decimate x10 -> zarr (zstd)",
+            seconds,
+            channels,
+            wall,
+            &rss,
+        );
     } else {
         report("smoke: das -> null", seconds, channels, wall, &rss);
+        let (wall, rss) = run(dir.path(), DECIMATE, ZARR_LOW);
+        report(
+            "smoke: das -> decimate x10 -> zarr",
+            seconds,
+            channels,
+            wall,
+            &rss,
+        );
+        assert!(dir.path().join("out/fibre.zarr/zarr.json").exists());
     }
 }

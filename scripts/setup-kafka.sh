@@ -17,6 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# `setup-kafka.sh libs` stops here: the test script installs the system libraries first and
+# builds the broker in the background while the project builds.
+if [ "${1:-}" = "libs" ]; then
+  exit 0
+fi
 TANSU_VERSION=0.6.0
 if [ -n "${SEISREDUCE_TANSU:-}" ] && [ -x "$SEISREDUCE_TANSU" ]; then
   exit 0
