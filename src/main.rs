@@ -188,45 +188,45 @@ fn run() -> anyhow::Result<ExitCode> {
             let mut out = stdout.lock();
             if json {
                 let mut obj = serde_json::Map::new();
-                for f in &files {
-                    let v = if is_das(f) {
+                for batch in inspect::per_file(&files, |f| {
+                    if is_das(f) {
                         inspect::das::das_json(f)
                     } else if records {
                         inspect::records_json(f)
                     } else {
                         inspect::traces_json(f, &inspect::read_file(f))
-                    };
-                    failed |= v.get("error").is_some();
-                    obj.insert(f.display().to_string(), v);
+                    }
+                }) {
+                    for (f, v) in batch {
+                        failed |= v.get("error").is_some();
+                        obj.insert(f.display().to_string(), v);
+                    }
                 }
                 serde_json::to_writer_pretty(&mut out, &serde_json::Value::Object(obj))
                     .context("writing JSON to stdout")?;
                 writeln!(out)?;
-            } else if records {
-                for f in &files {
-                    match inspect::records_table(f) {
-                        Ok(t) => write!(out, "{t}")?,
-                        Err(msg) => {
-                            failed = true;
-                            writeln!(out, "{}: ERROR {msg}", f.display())?;
-                        }
-                    }
-                }
             } else {
-                for f in &files {
-                    if is_das(f) {
-                        match inspect::das::das_table(f) {
-                            Ok(t) => write!(out, "{t}")?,
-                            Err(e) => {
-                                failed = true;
-                                writeln!(out, "{e}")?;
-                            }
+                let texts = inspect::per_file(&files, |f| {
+                    if records {
+                        inspect::records_table(f)
+                            .map_err(|msg| format!("{}: ERROR {msg}\n", f.display()))
+                    } else if is_das(f) {
+                        inspect::das::das_table(f).map_err(|e| format!("{e}\n"))
+                    } else {
+                        let outcome = inspect::read_file(f);
+                        let text = inspect::table(f, &outcome);
+                        match outcome {
+                            FileOutcome::Error(_) => Err(text),
+                            FileOutcome::Read(_) => Ok(text),
                         }
-                        continue;
                     }
-                    let outcome = inspect::read_file(f);
-                    failed |= matches!(outcome, FileOutcome::Error(_));
-                    write!(out, "{}", inspect::table(f, &outcome))?;
+                });
+                for batch in texts {
+                    for (_, t) in batch {
+                        failed |= t.is_err();
+                        write!(out, "{}", t.unwrap_or_else(|e| e))?;
+                    }
+                    out.flush()?;
                 }
             }
             Ok(if failed {

@@ -6,7 +6,7 @@
 //! entry per record with the keys libmseed's `pymseed` uses.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
@@ -29,6 +29,20 @@ pub enum FileOutcome {
     /// The file could not be read at all, or held no record: the message names file and offset.
     Error(String),
     Read(Assembly),
+}
+
+/// `f` over every file on all cores, handed back in the files' order a batch at a time, so
+/// that a folder of many files prints as it goes and holds only a batch of results: each
+/// thread decodes one file at a time, and decoding, not reading, is what takes the time.
+pub fn per_file<'a, T: Send>(
+    files: &'a [PathBuf],
+    f: impl Fn(&Path) -> T + Sync + 'a,
+) -> impl Iterator<Item = Vec<(&'a PathBuf, T)>> + 'a {
+    use rayon::prelude::*;
+    let batch = 4 * rayon::current_num_threads();
+    files
+        .chunks(batch)
+        .map(move |b| b.par_iter().map(|p| (p, f(p))).collect())
 }
 
 pub fn read_file(path: &Path) -> FileOutcome {
