@@ -159,16 +159,6 @@ fn memory_run(dir: &Path, input: &Input, target: f64) {
     assert!(root.join("archive").exists());
 }
 
-/// A child process killed when dropped (a failed bench leaves nothing running).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn kafka_run(dir: &Path, input: &Input) {
     let Some((_broker, address)) = process::tansu("memory://tansu/") else {
         println!(
@@ -182,7 +172,7 @@ fn kafka_run(dir: &Path, input: &Input) {
         c.args(["--stages", stages])
             .env("SEISREDUCE_KAFKA_BROKERS", &address)
             .env("SEISREDUCE_METRICS_LISTEN", format!("127.0.0.1:{metrics}"));
-        Killed(c.spawn().unwrap())
+        process::Killed(c.spawn().unwrap())
     };
     let t0 = Instant::now();
     let mut ingest = start("ingest", "kafka-ingest", process::free_port());

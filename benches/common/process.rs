@@ -81,15 +81,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The broker process, and the folder holding its storage (removed after it).
-pub struct Tansu(Child, #[allow(dead_code)] tempfile::TempDir);
+/// A child process killed when dropped: a failed bench leaves nothing running.
+pub struct Killed(pub Child);
 
-impl Drop for Tansu {
+impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
+
+/// The broker process, and the folder holding its storage (removed after it).
+pub struct Tansu(
+    #[allow(dead_code)] Killed,
+    #[allow(dead_code)] tempfile::TempDir,
+);
 
 /// A tansu broker on a free loopback port with `storage` (`memory://tansu/` or
 /// `sqlite://broker.db`).
@@ -125,5 +131,5 @@ pub fn tansu(storage: &str) -> Option<(Tansu, String)> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some((Tansu(child, dir), format!("127.0.0.1:{port}")))
+    Some((Tansu(Killed(child), dir), format!("127.0.0.1:{port}")))
 }

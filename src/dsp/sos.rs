@@ -33,7 +33,7 @@ pub fn filter_channels(sos: &[Section], states: &mut [State], x: &[&[f32]], y: &
     debug_assert_eq!(x.len(), y.len());
     #[cfg(target_arch = "x86_64")]
     {
-        if lanes::usable(sos) {
+        if lanes::usable(sos.len()) {
             for ((st, xs), ys) in states
                 .chunks_mut(lanes::WIDTH)
                 .zip(x.chunks(lanes::WIDTH))
@@ -54,7 +54,7 @@ pub fn filter_channels(sos: &[Section], states: &mut [State], x: &[&[f32]], y: &
 pub fn kernel_name(sections: usize) -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if lanes::usable(&vec![[0.0; 6]; sections]) {
+        if lanes::usable(sections) {
             return "avx2+fma, 4 channels per vector";
         }
     }
@@ -155,8 +155,8 @@ mod lanes {
     /// Longer cascades (a band-pass above order 16) run one channel at a time.
     const MAX_SECTIONS: usize = 8;
 
-    pub fn usable(sos: &[Section]) -> bool {
-        (1..=MAX_SECTIONS).contains(&sos.len())
+    pub fn usable(sections: usize) -> bool {
+        (1..=MAX_SECTIONS).contains(&sections)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
     }
@@ -177,9 +177,8 @@ mod lanes {
             }
         }
         {
-            let mut spare_it = spare.iter_mut();
             let mut ys: Vec<&mut [f32]> = y.iter_mut().map(|r| &mut **r).collect();
-            ys.extend(spare_it.by_ref().map(|v| v.as_mut_slice()));
+            ys.extend(spare.iter_mut().map(Vec::as_mut_slice));
             let ys: [&mut [f32]; WIDTH] = ys.try_into().expect("four lanes");
             // SAFETY: AVX2 and FMA were checked by `usable`; every row holds `n` samples.
             unsafe {
