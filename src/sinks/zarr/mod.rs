@@ -12,6 +12,7 @@
 //! is replaced whole (see [`store`]).
 
 pub mod ccf;
+pub mod column;
 pub mod grid;
 pub mod layout;
 pub mod node;
@@ -121,7 +122,8 @@ impl Component for ZarrConfig {
 
     fn memory(&self, input: &Flow) -> Need {
         // Columns (all channels x one shard of time) are written once every channel has passed
-        // them or when a third opens: at most three in memory, plus one object being encoded.
+        // them or when a third opens: two open and one on the writer thread, and that
+        // column's encoded objects.
         let Ok(layout) = Layout::from_config(self) else {
             return Need::new(0, "invalid layout", Flow::default());
         };
@@ -130,7 +132,7 @@ impl Component for ZarrConfig {
         let column = n * bt * 4;
         Need::new(
             3 * column + 2 * bc.min(n) * bt * 4,
-            format!("3 columns of {n} ch x {bt} samples, one object encoding"),
+            format!("3 columns of {n} ch x {bt} samples, one being encoded"),
             Flow::default(),
         )
     }
@@ -206,6 +208,8 @@ impl ZarrSink {
     }
 
     fn reopen(&mut self) -> Result<(), StageError> {
+        // The old product's writer thread finishes before the store is read again.
+        self.product = None;
         self.product = Product::open(
             self.store.storage.clone(),
             &self.store.base,

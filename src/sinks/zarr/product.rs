@@ -4,19 +4,23 @@
 //! Data are buffered per *column*: all channels over the time span of one stored object (a
 //! shard, or a chunk without sharding). A column is written when every channel has passed its
 //! end, when too many are open (a stream far behind), and at each sync (partially filled, NaN
-//! elsewhere). Columns are addressed by time index, so writing one again after a restart, with
-//! the same data re-delivered, writes the same bytes. A column that is not in memory is read
-//! back from the store before more data go into it (late data, or the column a restart resumes).
+//! elsewhere); a retired column is encoded and stored on a writer thread while the next blocks
+//! come in ([`Column`] holds and encodes it). Columns are addressed by time index, so writing
+//! one again after a restart, with the same data re-delivered, writes the same bytes. A column
+//! that is not in memory is read back from the store before more data go into it (late data, or the column a restart resumes).
 //!
 //! Channels are added at the end of the channel axis as they first appear; their coordinates
 //! are stored before any chunk holding their data, so a restart maps every channel to the same
 //! row. Gaps between a channel's blocks stay NaN and are listed in the `gaps` attribute.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use serde_json::{json, Value};
 use zarrs::storage::{ReadableWritableListableStorage, StoreKey};
 
+use super::column::{ChunkCodec, Column, Shape, Stored};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
@@ -40,11 +44,8 @@ struct Channel {
     end: u64,
 }
 
-struct Column {
-    /// Rows (channels, padded to whole channel blocks) × width, row-major.
-    data: Vec<f32>,
-    dirty: bool,
-}
+/// The writer thread's answer: the column's buffer, and what it stored.
+type Writing = JoinHandle<(Vec<f32>, Result<Stored, String>)>;
 
 /// What a product records besides the data: fixed when it is created.
 #[derive(Debug, Clone)]
@@ -76,6 +77,11 @@ pub struct Product {
     /// before a late-starting column are real times, not the fill value).
     time_chunks: u64,
     columns: BTreeMap<u64, Column>,
+    /// The buffer of the last column dropped, for the next one.
+    spare: Option<Vec<f32>>,
+    codec: Arc<ChunkCodec>,
+    /// The retired column being stored on the writer thread: its buffer back, and what it stored.
+    writing: Option<Writing>,
     gaps: Vec<Value>,
     /// Encoded size of every stored data object, for the compression ratio.
     object_sizes: HashMap<StoreKey, u64>,
@@ -89,6 +95,13 @@ fn join(base: &str, name: &str) -> String {
     } else {
         format!("{base}/{name}")
     }
+}
+
+/// The codec of the data array's chunks, which the sink runs itself (see [`Column::encode`]).
+fn chunk_codec(layout: &Layout, data: &Node) -> Result<Arc<ChunkCodec>, StageError> {
+    ChunkCodec::new(layout, data.array.data_type(), data.array.fill_value())
+        .map(Arc::new)
+        .map_err(|e| StageError::Other(format!("{}: {e}", data.array.path())))
 }
 
 impl Product {
@@ -116,6 +129,7 @@ impl Product {
             &join(base, &desc.name),
             layout.data_array([0, 0], data_attrs),
         )?;
+        let codec = chunk_codec(&layout, &data)?;
         let time = Node::create(
             &store,
             &join(base, "time"),
@@ -192,6 +206,9 @@ impl Product {
             len: 0,
             time_chunks: 0,
             columns: BTreeMap::new(),
+            spare: None,
+            codec,
+            writing: None,
             gaps: Vec::new(),
             object_sizes: HashMap::new(),
             warned_before_origin: false,
@@ -213,6 +230,7 @@ impl Product {
         let Some(data) = Node::open(&store, &path)? else {
             return Ok(None);
         };
+        let codec = chunk_codec(&layout, &data)?;
         let open = |name: &str| {
             Node::open(&store, &join(base, name))?
                 .ok_or_else(|| StageError::Other(format!("{path}: coordinate `{name}` missing")))
@@ -279,6 +297,9 @@ impl Product {
             time_chunks: len.div_ceil(width),
             len,
             columns: BTreeMap::new(),
+            spare: None,
+            codec,
+            writing: None,
             gaps,
             object_sizes: HashMap::new(),
             warned_before_origin: false,
@@ -365,9 +386,9 @@ impl Product {
             end: 0,
         });
         self.index.insert(id.to_string(), i);
-        let (rows, width) = (self.rows_padded(), self.width() as usize);
+        let rows = self.rows_padded();
         for col in self.columns.values_mut() {
-            col.data.resize(rows * width, f32::NAN);
+            col.grow(rows);
         }
         i
     }
@@ -380,10 +401,7 @@ impl Product {
             let ci = at / width;
             let within = (at % width) as usize;
             let take = rest.len().min(width as usize - within);
-            let col = self.column(ci)?;
-            let base = ch * width as usize + within;
-            col.data[base..base + take].copy_from_slice(&rest[..take]);
-            col.dirty = true;
+            self.column(ci)?.put(ch, within, &rest[..take]);
             rest = &rest[take..];
             at += take as u64;
         }
@@ -393,24 +411,25 @@ impl Product {
     /// The column `ci`, read back from the store if it is not in memory.
     fn column(&mut self, ci: u64) -> Result<&mut Column, StageError> {
         if !self.columns.contains_key(&ci) {
-            let (rows, width) = (self.rows_padded(), self.width() as usize);
-            let mut data = vec![f32::NAN; rows * width];
-            let bc = self.layout.block()[0] as usize;
+            let shape = Shape::of(&self.layout);
+            let mut col = Column::new(shape, self.rows_padded(), self.spare.take());
             let stored_rows = self.data.array.shape()[0] as usize;
-            if ci * (width as u64) < self.data.array.shape()[1] {
-                for cs in 0..stored_rows.div_ceil(bc) {
+            if ci * self.width() < self.data.array.shape()[1] {
+                // It may be the column the writer thread is storing.
+                self.finish_writing()?;
+                for cs in 0..stored_rows.div_ceil(shape.block[0]) {
                     let got: Option<Vec<f32>> = self
                         .data
                         .array
                         .retrieve_chunk_if_exists(&[cs as u64, ci])
                         .map_err(err(&self.desc.name))?;
                     if let Some(v) = got {
-                        let at = cs * bc * width;
-                        data[at..at + v.len()].copy_from_slice(&v);
+                        col.load_block(cs, &v);
                     }
                 }
+                col.dirty = false;
             }
-            self.columns.insert(ci, Column { data, dirty: false });
+            self.columns.insert(ci, col);
         }
         Ok(self.columns.get_mut(&ci).expect("inserted above"))
     }
@@ -426,15 +445,13 @@ impl Product {
             .filter(|&ci| ci < done_below)
             .collect();
         for ci in retire {
-            self.flush_column(ci)?;
-            self.columns.remove(&ci);
+            self.retire(ci)?;
         }
         while self.columns.len() > MAX_OPEN_COLUMNS {
             let Some(&ci) = self.columns.keys().next() else {
                 break;
             };
-            self.flush_column(ci)?;
-            self.columns.remove(&ci);
+            self.retire(ci)?;
         }
         Ok(())
     }
@@ -499,10 +516,9 @@ impl Product {
         self.store_metadata()
     }
 
-    fn flush_column(&mut self, ci: u64) -> Result<(), StageError> {
-        if !self.columns.get(&ci).is_some_and(|c| c.dirty) {
-            return Ok(());
-        }
+    /// Stores what a column's objects need first (channel coordinates, the time coordinate up
+    /// to its end, the shapes); the keys of its objects.
+    fn prepare_column(&mut self, ci: u64) -> Result<Vec<StoreKey>, StageError> {
         self.store_new_channels()?;
         let width = self.width() as usize;
         if ci >= self.time_chunks {
@@ -518,24 +534,81 @@ impl Product {
         }
         self.time_chunks = self.time_chunks.max(ci + 1);
         self.set_shapes()?;
-        let bc = self.layout.block()[0] as usize;
-        let col = self.columns.get(&ci).expect("checked above");
-        for cs in 0..self.channels.len().div_ceil(bc) {
-            let block = &col.data[cs * bc * width..(cs + 1) * bc * width];
-            let idx = [cs as u64, ci];
-            self.data
-                .array
-                .store_chunk(&idx, block)
-                .map_err(err(&self.desc.name))?;
-            let key = self.data.array.chunk_key(&idx);
-            match self.store.size_key(&key).map_err(err(&self.desc.name))? {
+        let blocks = self
+            .channels
+            .len()
+            .div_ceil(self.layout.block()[0] as usize);
+        Ok((0..blocks as u64)
+            .map(|cs| self.data.array.chunk_key(&[cs, ci]))
+            .collect())
+    }
+
+    fn record(&mut self, stored: Stored) {
+        for (key, size) in stored {
+            match size {
                 Some(size) => self.object_sizes.insert(key, size),
                 None => self.object_sizes.remove(&key),
             };
         }
+    }
+
+    /// Writes an open column as it stands; it stays open.
+    fn flush_column(&mut self, ci: u64) -> Result<(), StageError> {
+        if !self.columns.get(&ci).is_some_and(|c| c.dirty) {
+            return Ok(());
+        }
+        let keys = self.prepare_column(ci)?;
+        let col = self.columns.get(&ci).expect("checked above");
+        let stored = col
+            .store(&self.codec, &keys, &self.store)
+            .map_err(err(&self.desc.name))?;
+        self.record(stored);
         if let Some(c) = self.columns.get_mut(&ci) {
             c.dirty = false;
         }
+        Ok(())
+    }
+
+    /// Drops column `ci`, writing it on another thread while the sink takes the next blocks
+    /// (one column at a time; its errors come out of the next write or sync).
+    fn retire(&mut self, ci: u64) -> Result<(), StageError> {
+        let Some(col) = self.columns.remove(&ci) else {
+            return Ok(());
+        };
+        if !col.dirty {
+            self.spare = Some(col.into_buffer());
+            return Ok(());
+        }
+        let keys = match self.prepare_column(ci) {
+            Ok(k) => k,
+            Err(e) => {
+                self.columns.insert(ci, col);
+                return Err(e);
+            }
+        };
+        self.finish_writing()?;
+        let (codec, store) = (self.codec.clone(), self.store.clone());
+        let job = std::thread::Builder::new()
+            .name("zarr-writer".into())
+            .spawn(move || {
+                let stored = col.store(&codec, &keys, &store);
+                (col.into_buffer(), stored)
+            })
+            .map_err(|e| StageError::Other(format!("cannot start a zarr writer thread: {e}")))?;
+        self.writing = Some(job);
+        Ok(())
+    }
+
+    /// Waits for the column being written on the writer thread.
+    fn finish_writing(&mut self) -> Result<(), StageError> {
+        let Some(job) = self.writing.take() else {
+            return Ok(());
+        };
+        let (buffer, stored) = job.join().map_err(|_| {
+            StageError::Other(format!("{}: the writer thread panicked", self.desc.name))
+        })?;
+        self.spare = Some(buffer);
+        self.record(stored.map_err(err(&self.desc.name))?);
         Ok(())
     }
 
@@ -549,6 +622,7 @@ impl Product {
 
     /// Writes every open column as it stands and the metadata that describes them.
     pub fn flush(&mut self) -> Result<(), StageError> {
+        self.finish_writing()?;
         self.store_new_channels()?;
         let open: Vec<u64> = self.columns.keys().copied().collect();
         for ci in open {
@@ -583,6 +657,16 @@ impl Product {
         let key = meta_key(&self.base)?;
         let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
         self.store.set(&key, body.into()).map_err(err("zarr.json"))
+    }
+}
+
+impl Drop for Product {
+    /// A product dropped (the run ends, or a rollback reopens the store) lets the writer
+    /// thread finish first, so that nothing is written behind a reader's back.
+    fn drop(&mut self) {
+        if let Err(e) = self.finish_writing() {
+            tracing::error!(array = %self.desc.name, "{e}");
+        }
     }
 }
 
