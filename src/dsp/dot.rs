@@ -28,9 +28,13 @@ pub fn strided_dots(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) 
     #[cfg(target_arch = "x86_64")]
     {
         if avx2_fma() {
-            // SAFETY: the CPU has AVX2 and FMA (checked), and the length check above keeps every
-            // load inside `signal` and `taps`.
-            unsafe { x86::strided_dots(taps, signal, step, out) };
+            // SAFETY: the CPU has AVX2 and FMA (checked; AVX-512VL too for the unrolled
+            // kernels), and the length check above keeps every load inside `signal` and `taps`.
+            unsafe {
+                if !(avx512vl() && x86::unrolled(taps, signal, step, out)) {
+                    x86::strided_dots(taps, signal, step, out);
+                }
+            }
             return;
         }
     }
@@ -41,6 +45,9 @@ pub fn strided_dots(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) 
 pub fn kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
+        if avx2_fma() && avx512vl() {
+            return "avx2+fma (unrolled for steps 2 and 4 with AVX-512VL's 32 registers)";
+        }
         if avx2_fma() {
             return "avx2+fma";
         }
@@ -51,6 +58,12 @@ pub fn kernel_name() -> &'static str {
 #[cfg(target_arch = "x86_64")]
 fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512vl() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
 }
 
 /// Plain Rust: eight-lane arrays the compiler vectorises with whatever the target offers.
@@ -134,6 +147,68 @@ mod x86 {
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn strided_dots(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) {
+        let blocks = taps.len() / 8;
+        dots_with(taps, signal, step, out, |tp, base| {
+            accumulate(tp, base, step, blocks)
+        });
+    }
+
+    /// [`strided_dots`] for a step and a tap block count known at compile time, fully
+    /// unrolled, on a CPU with 32 vector registers: the taps stay in registers and, where
+    /// windows overlap on a vector (output `q + 8 / STEP` at block `b` reads what output `q`
+    /// reads at block `b + 1`), the compiler loads it once for all its uses. Every
+    /// accumulator receives the same fused multiply-adds in the same order as in
+    /// [`accumulate`], so the outputs are bit-for-bit the same.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    unsafe fn fixed<const STEP: usize, const BLOCKS: usize>(
+        taps: &[f32],
+        signal: &[f32],
+        out: &mut [f32],
+    ) {
+        let tp = taps.as_ptr();
+        let mut t = [_mm256_setzero_ps(); BLOCKS];
+        for (b, v) in t.iter_mut().enumerate() {
+            *v = _mm256_loadu_ps(tp.add(b * 8));
+        }
+        dots_with(taps, signal, STEP, out, |_, base| {
+            let mut acc = [_mm256_setzero_ps(); 8];
+            for (b, h) in t.iter().enumerate() {
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(*h, _mm256_loadu_ps(base.add(q * STEP + b * 8)), *a);
+                }
+            }
+            acc
+        });
+    }
+
+    /// Runs an unrolled kernel when one exists for this step and filter length; false if not.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    pub unsafe fn unrolled(taps: &[f32], signal: &[f32], step: usize, out: &mut [f32]) -> bool {
+        macro_rules! pick {
+            ($($s:literal: $($b:literal)+;)+) => {
+                match (step, taps.len() / 8) {
+                    $($(($s, $b) => fixed::<$s, $b>(taps, signal, out),)+)+
+                    _ => return false,
+                }
+            };
+        }
+        pick! {
+            2: 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20;
+            4: 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20;
+        }
+        true
+    }
+
+    /// The outputs eight at a time with `accumulate(taps, window start)` for the whole tap
+    /// blocks, the tail taps and the reduction in the fixed order, then one at a time.
+    #[inline(always)]
+    unsafe fn dots_with(
+        taps: &[f32],
+        signal: &[f32],
+        step: usize,
+        out: &mut [f32],
+        accumulate: impl Fn(*const f32, *const f32) -> [__m256; 8],
+    ) {
         let n = taps.len();
         let blocks = n / 8;
         let tp = taps.as_ptr();
@@ -143,7 +218,7 @@ mod x86 {
         // eight sums come out as one vector.
         while i + 8 <= out.len() {
             let base = sp.add(i * step);
-            let acc = accumulate(tp, base, step, blocks);
+            let acc = accumulate(tp, base);
             let mut sums = reduce8(&acc);
             for (k, &t) in taps.iter().enumerate().skip(blocks * 8) {
                 let s = |q: usize| *base.add(q * step + k);
@@ -214,6 +289,32 @@ mod tests {
             let mut one = [0.0];
             strided_dots(&taps, &signal[i * 4..], 4, &mut one);
             assert_eq!(one[0].to_bits(), all[i].to_bits());
+        }
+    }
+
+    /// The unrolled kernels give exactly the generic kernel's outputs.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn unrolled_kernels_equal_the_generic_one_bit_for_bit() {
+        if !(avx2_fma() && avx512vl()) {
+            eprintln!("no AVX-512VL here: nothing to compare");
+            return;
+        }
+        let signal: Vec<f32> = (0..3000)
+            .map(|i| ((i * 7919 % 1009) as f32 - 500.0) * (i as f32 * 0.013).sin())
+            .collect();
+        for step in [2, 4] {
+            for n_taps in [17, 41, 81, 88, 121, 129, 137, 161] {
+                let taps: Vec<f32> = (0..n_taps).map(|k| (k as f32 * 0.21).cos() / 9.0).collect();
+                let n = (signal.len() - n_taps) / step + 1;
+                let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                // SAFETY: features checked above; `n` outputs fit in `signal`.
+                let used = unsafe { x86::unrolled(&taps, &signal, step, &mut a) };
+                unsafe { x86::strided_dots(&taps, &signal, step, &mut b) };
+                assert!(used, "{n_taps} taps, step {step}: no unrolled kernel");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b), "{n_taps} taps, step {step}");
+            }
         }
     }
 }
