@@ -143,9 +143,11 @@ fn report(what: &str, input: &Input, wall: f64, rss: &str, target: f64) {
     );
 }
 
-fn memory_run(dir: &Path, input: &Input, target: f64) {
-    let root = dir.join("memory-root");
-    let _ = std::fs::remove_dir_all(&root);
+fn memory_run(dir: &Path, input: &Input, run: &str, target: f64) {
+    // A fresh root per run, nothing deleted before the end: ext4 without a journal skips the
+    // inodes freed in the last half minute when it creates files, and an archive's first day
+    // creates thousands (a just-emptied file system is not where an archive lives).
+    let root = dir.join(format!("memory-root-{run}"));
     let p = pipeline(dir, input, "memory");
     let (wall, rss) = process::run_sampled(binary(&p, &root), "network pipeline");
     report(
@@ -238,7 +240,13 @@ fn main() {
     let (stations, seconds) = if full { (700, 1200.0) } else { (4, 60.0) };
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
-    let input = write_input(&dir.path().join("input"), stations, seconds);
+    // NETWORK_E2E_INPUT=DIR keeps the input there, to profile the binary on it afterwards.
+    let kept = std::env::var_os("NETWORK_E2E_INPUT").map(std::path::PathBuf::from);
+    let input = write_input(
+        &kept.unwrap_or_else(|| dir.path().join("input")),
+        stations,
+        seconds,
+    );
     println!(
         "wrote {} stations x 3 ch x {seconds} s ({} records, {:.0} MB) in {:.1} s",
         stations,
@@ -247,9 +255,9 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     // The first run also warms the page cache.
-    memory_run(dir.path(), &input, 0.0);
+    memory_run(dir.path(), &input, "warm-up", 0.0);
     if full {
-        memory_run(dir.path(), &input, 200.0);
+        memory_run(dir.path(), &input, "measured", 200.0);
     }
     kafka_run(dir.path(), &input);
 }

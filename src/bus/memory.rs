@@ -107,6 +107,10 @@ impl Subscriber for MemorySubscriber {
     fn backlog(&self) -> Option<u64> {
         Some(self.rx.len() as u64)
     }
+
+    fn more_waiting(&self) -> bool {
+        !self.rx.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -158,6 +158,12 @@ pub trait Subscriber: Send {
     fn commit(&mut self, done: &[Position]) -> Result<(), BusError>;
     /// Messages waiting for this stage (channel length, or Kafka consumer lag), for metrics.
     fn backlog(&self) -> Option<u64>;
+    /// Whether another message can be taken at once. A stage may hold back a little of its
+    /// output while more input is waiting (to emit fewer, larger messages), and emits it as
+    /// soon as this says no; Kafka cannot tell cheaply and says no.
+    fn more_waiting(&self) -> bool {
+        false
+    }
     /// Partitions this consumer owns (Kafka), for metrics and readiness.
     fn assigned(&self) -> Option<usize> {
         None

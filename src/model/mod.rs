@@ -14,7 +14,7 @@ pub mod time;
 pub use ccf::{CorrBlock, Pair, SpectraBlock};
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
-pub use time::{now, parse_iso, sample_time, Iso, Nanos, YearDayTime};
+pub use time::{now, now_coarse, parse_iso, sample_time, Iso, Nanos, YearDayTime};
 
 use ndarray::Array2;
 

@@ -1,4 +1,11 @@
-//! The `decode` stage: miniSEED records to one-channel sample blocks, one block per record.
+//! The `decode` stage: miniSEED records to one-channel sample blocks.
+//!
+//! A block per record, except that records of one stream that follow each other in the input
+//! and continue each other in time (as a file or a dataselect answer holds them) are joined
+//! into one block of up to [`JOIN_SAMPLES`] samples while more input is waiting: the stages
+//! downstream then handle a tenth of the messages. Nothing is held once the input is idle, so
+//! live data are not delayed, and a gap, an overlap, another stream or another rate ends the
+//! block (each keeps its own start time).
 
 use serde::Deserialize;
 
@@ -16,7 +23,8 @@ pub struct DecodeConfig {}
 impl StageType for DecodeConfig {
     const NAME: &'static str = "decode";
     const ROLE: Role = Role::Operator;
-    const ABOUT: &'static str = "miniSEED records to sample blocks, one block per record";
+    const ABOUT: &'static str =
+        "miniSEED records to sample blocks (contiguous records of a stream in a row joined)";
     const ACCEPTS: &'static [DataKind] = &[DataKind::Records];
     const EMITS: Option<DataKind> = Some(DataKind::Samples);
 }
@@ -26,33 +34,84 @@ fn max_samples(record_bytes: u64) -> u64 {
     record_bytes / 4 * 7
 }
 
+/// The most samples joined into one block.
+pub const JOIN_SAMPLES: usize = 4096;
+/// How far a record's start may be from where the previous one ends and still continue it:
+/// half the 100 µs resolution of miniSEED 2 start times (and under half a sample, below).
+const JOIN_TOLERANCE_NS: i64 = 50_000;
+
 impl Component for DecodeConfig {
     fn memory(&self, input: &Flow) -> Need {
-        // One record and its samples at a time; nothing kept between records.
-        let block = max_samples(input.message_bytes) * 4;
+        // One record's samples, or a block of joined records.
+        let block = max_samples(input.message_bytes).max(JOIN_SAMPLES as u64) * 4;
         let out = Flow {
             message_bytes: block + CHUNK_OVERHEAD,
             channels: 1,
             ..*input
         };
-        Need::new(block, "one record's samples", out)
+        Need::new(block, "one record's samples, or records joined", out)
     }
 
     fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        Ok(Work::Transform(Box::new(Decoder)))
+        Ok(Work::Transform(Box::new(Decoder::default())))
     }
 }
 
-struct Decoder;
+#[derive(Default)]
+struct Decoder {
+    /// Records joined so far: their first block, and the samples after it.
+    held: Option<(Chunk, Vec<f32>)>,
+}
+
+impl Decoder {
+    /// Joins `c` to the held block if it continues it, else emits the held block and holds `c`.
+    fn join(&mut self, c: Chunk, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        if let Some((first, more)) = &mut self.held {
+            let n = first.n_samples() + more.len();
+            let end = crate::model::sample_time(first.start, n as i64, first.rate.hz());
+            let tolerance = JOIN_TOLERANCE_NS.min((5e8 / first.rate.hz()) as i64);
+            let continues = c.stream == first.stream
+                && c.rate == first.rate
+                && c.channels == first.channels
+                && (c.start - end).abs() <= tolerance
+                && n + c.n_samples() <= JOIN_SAMPLES;
+            if continues {
+                more.extend(c.data.iter().copied());
+                return Ok(());
+            }
+        }
+        self.idle(em)?;
+        self.held = Some((c, Vec::new()));
+        Ok(())
+    }
+}
 
 impl Transform for Decoder {
+    fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        let Some((mut c, more)) = self.held.take() else {
+            return Ok(());
+        };
+        if !more.is_empty() {
+            let mut all = Vec::with_capacity(c.n_samples() + more.len());
+            all.extend(c.data.iter().copied());
+            all.extend(more);
+            c.data = ndarray::Array2::from_shape_vec((1, all.len()), all)
+                .map_err(|e| StageError::Other(e.to_string()))?;
+        }
+        em.emit_chunk(c)
+    }
+
+    fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        self.idle(em)
+    }
+
     fn take(&mut self, m: Message, em: &mut Emitter<'_>) -> Result<(), StageError> {
         let Payload::Record(bytes) = &m.payload else {
             em.wrong_kind(&m.key, &m.payload);
             return Ok(());
         };
         match decode_record(&m.key, bytes) {
-            Ok(Some(chunk)) => em.emit_chunk(chunk),
+            Ok(Some(chunk)) => self.join(chunk, em),
             Ok(None) => {
                 em.metrics.dropped("text_record", 1);
                 Ok(())
@@ -95,4 +154,109 @@ fn decode_record(key: &str, bytes: &[u8]) -> Result<Option<Chunk>, String> {
         data: ndarray::Array2::from_shape_vec((1, data.len()), data).map_err(|e| e.to_string())?,
         das: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{BusError, Publisher};
+    use crate::formats::mseed::{encode, EncodeOptions, Encoding};
+    use crate::model::{SampleRate, SeedId};
+    use crate::telemetry::metrics::Metrics;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<Chunk>>>);
+
+    impl Publisher for Collect {
+        fn send(&mut self, _: &str, payload: &Payload) -> Result<(), BusError> {
+            if let Payload::Block(c) = payload {
+                self.0.lock().unwrap().push(c.as_ref().clone());
+            }
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), BusError> {
+            Ok(())
+        }
+    }
+
+    const T0: i64 = 1_735_689_600_000_000_000;
+
+    /// `n` samples of station `sta` from `start`, as 512-byte Steim2 records (one message each).
+    fn records(sta: &str, start: i64, n: usize) -> (Vec<Message>, Vec<f32>) {
+        let v: Vec<i32> = (0..n)
+            .map(|i| ((i as f64 * 0.05).sin() * 1e4) as i32 + (i % 7) as i32)
+            .collect();
+        let sid = SeedId::new("XX", sta, "00", "HHZ").to_source_id();
+        let opts = EncodeOptions {
+            encoding: Encoding::Steim2,
+            record_length: 512,
+            ..Default::default()
+        };
+        let recs = encode(
+            &sid,
+            start,
+            SampleRate(100.0),
+            &Samples::Int(v.clone()),
+            &opts,
+        )
+        .unwrap();
+        let key: Arc<str> = format!("XX.{sta}.00.HHZ").into();
+        let msgs = recs
+            .into_iter()
+            .map(|r| Message {
+                key: key.clone(),
+                payload: Payload::Record(r.into()),
+                position: None,
+            })
+            .collect();
+        (msgs, v.into_iter().map(|x| x as f32).collect())
+    }
+
+    #[test]
+    fn contiguous_records_in_a_row_are_joined_and_nothing_else() {
+        let (a1, va1) = records("A", T0, 6000);
+        // A again after a 1 s gap; then B; then A where it left off.
+        let gap = T0 + 61_000_000_000;
+        let (a2, va2) = records("A", gap, 900);
+        let (b, vb) = records("B", T0, 900);
+        let (a3, va3) = records("A", gap + 9_000_000_000, 500);
+        let out = Collect::default();
+        let metrics = Metrics::new("t").stage("decode");
+        let stop = AtomicBool::new(false);
+        let mut em = Emitter::new("decode", Some(Box::new(out.clone())), &metrics, &stop);
+        let mut d = Decoder::default();
+        for m in a1.into_iter().chain(a2).chain(b).chain(a3) {
+            d.take(m, &mut em).unwrap();
+        }
+        let before_idle = out.0.lock().unwrap().len();
+        d.idle(&mut em).unwrap();
+        let blocks = out.0.lock().unwrap();
+        assert_eq!(blocks.len(), before_idle + 1, "idle emits the held block");
+        let summary: Vec<(String, i64, usize)> = blocks
+            .iter()
+            .map(|c| (c.stream.clone(), c.start, c.n_samples()))
+            .collect();
+        let a = "XX.A.00.HHZ".to_string();
+        let first = blocks[0].n_samples();
+        assert!(
+            first <= JOIN_SAMPLES && first > JOIN_SAMPLES - 420,
+            "{summary:?}"
+        );
+        let t = |s: i64, i: usize| crate::model::sample_time(s, i as i64, 100.0);
+        assert_eq!(
+            summary,
+            [
+                (a.clone(), T0, first),
+                (a.clone(), t(T0, first), 6000 - first),
+                (a.clone(), gap, 900),
+                ("XX.B.00.HHZ".to_string(), T0, 900),
+                (a, gap + 9_000_000_000, 500),
+            ]
+        );
+        let got: Vec<f32> = blocks.iter().flat_map(|c| c.data.iter().copied()).collect();
+        let want: Vec<f32> = [va1, va2, vb, va3].concat();
+        assert_eq!(got, want);
+    }
 }

@@ -135,6 +135,11 @@ pub trait Source: Send {
 /// A stage between stages: takes messages, emits messages.
 pub trait Transform: Send {
     fn take(&mut self, m: Message, em: &mut Emitter<'_>) -> Result<(), StageError>;
+    /// No more input is waiting (or the stage is about to make its output durable): emit
+    /// anything held back to join with what was expected next.
+    fn idle(&mut self, _em: &mut Emitter<'_>) -> Result<(), StageError> {
+        Ok(())
+    }
     /// The input ended: emit whatever is held.
     fn finish(&mut self, _em: &mut Emitter<'_>) -> Result<(), StageError> {
         Ok(())

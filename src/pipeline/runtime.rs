@@ -289,6 +289,14 @@ impl Work {
         }
     }
 
+    /// The input has nothing more waiting: a transform emits what it held back.
+    fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        match self {
+            Work::Transform(t) => t.idle(em),
+            _ => Ok(()),
+        }
+    }
+
     /// The input ended, or (`resumable`) the stage stops while its input stays in Kafka: a
     /// sink then keeps what it holds back in its checkpoint for the next run, rather than
     /// writing it out early (short records that the next run would not have written).
@@ -316,7 +324,8 @@ impl Work {
     fn durable(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match self {
             Work::Sink { sink, .. } => sink.sync(),
-            _ => em.flush(),
+            Work::Transform(t) => t.idle(em).and_then(|_| em.flush()),
+            Work::Source(_) => em.flush(),
         }?;
         em.metrics.durable_now();
         Ok(())
@@ -373,6 +382,9 @@ fn consume_loop(
                 }
                 let pos = m.position.clone();
                 work.take(m, em)?;
+                if !sub.more_waiting() {
+                    work.idle(em)?;
+                }
                 pending = true;
                 if let Some(p) = pos {
                     done.insert((p.topic.clone(), p.partition), p);
@@ -389,14 +401,16 @@ fn consume_loop(
                 }
             }
         }
-        if pending && last_sync.elapsed() >= interval {
+        // One clock read per message for both intervals.
+        let now = Instant::now();
+        if pending && now - last_sync >= interval {
             work.durable(em)?;
             commit(sub.as_mut(), &mut done);
             (pending, last_sync) = (false, Instant::now());
         }
-        if last_gauge.elapsed() >= Duration::from_secs(1) {
+        if now - last_gauge >= Duration::from_secs(1) {
             gauges(sub.as_ref(), em.metrics, kafka);
-            last_gauge = Instant::now();
+            last_gauge = now;
         }
     }
     let resumable = kafka && em.stopping();

@@ -14,7 +14,7 @@
 //! checkpointed lengths, files created after the checkpoint are removed, and messages below
 //! the checkpointed offsets (re-delivered because the commit did not happen) are skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,12 +109,12 @@ impl Component for ArchiveConfig {
     }
 
     fn memory(&self, input: &Flow) -> Need {
-        // A block's records while they are encoded, and an open file and checkpoint entry per
-        // day file (at most the open-file limit).
+        // A block's records while they are encoded, and an open file, its write buffer and a
+        // checkpoint entry per day file (at most the open-file limit).
         let files = input.all_channels().min(MAX_OPEN as u64);
         Need::new(
-            2 * input.message_bytes + files * 1024,
-            format!("encoding one block, {files} open day files"),
+            2 * input.message_bytes + files * 1024 + (MAX_BUFFERED + FILE_BUFFER) as u64,
+            format!("encoding one block, {files} open day files and their write buffers"),
             Flow::default(),
         )
     }
@@ -128,6 +128,32 @@ impl Component for ArchiveConfig {
 
 /// Day files kept open between syncs.
 const MAX_OPEN: usize = 4096;
+/// Bytes gathered for one day file before they are written: records arrive one at a time
+/// (512 bytes for most stations), and a write per record would cost a system call each.
+const FILE_BUFFER: usize = 64 << 10;
+/// Bytes gathered for all day files before every one is written out.
+const MAX_BUFFERED: usize = 16 << 20;
+
+/// A day file being appended to: its handle, the bytes not yet written to it, and whether it
+/// has changed since the last fsync.
+struct DayFile {
+    file: File,
+    pending: Vec<u8>,
+    dirty: bool,
+}
+
+impl DayFile {
+    fn write_out(&mut self, path: impl FnOnce() -> PathBuf) -> Result<usize, StageError> {
+        let n = self.pending.len();
+        if n > 0 {
+            self.file
+                .write_all(&self.pending)
+                .map_err(|e| StageError::io(path().display(), e))?;
+            self.pending.clear();
+        }
+        Ok(n)
+    }
+}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Checkpoint {
@@ -148,8 +174,9 @@ pub struct Archive {
     /// Fills records across blocks (none for FLOAT64, encoded block by block).
     packer: Option<Packer>,
     state: Checkpoint,
-    open: BTreeMap<String, File>,
-    dirty: Vec<String>,
+    open: HashMap<String, DayFile>,
+    /// Bytes in the day files' buffers.
+    buffered: usize,
     metrics: StageMetrics,
     /// This run's output, for the summary: bytes appended and the day files they went to.
     written: u64,
@@ -186,8 +213,8 @@ impl Archive {
             root,
             checkpoint_path,
             state: Checkpoint::default(),
-            open: BTreeMap::new(),
-            dirty: Vec::new(),
+            open: HashMap::new(),
+            buffered: 0,
             metrics,
             written: 0,
             touched: Default::default(),
@@ -310,28 +337,48 @@ impl Archive {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
             }
-            let f = OpenOptions::new()
+            let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
                 .map_err(io(&path))?;
-            let len = f.metadata().map_err(io(&path))?.len();
+            let len = file.metadata().map_err(io(&path))?.len();
             self.state.files.entry(rel.clone()).or_insert(len);
+            self.touched.insert(rel.clone());
+            let f = DayFile {
+                file,
+                pending: Vec::new(),
+                dirty: false,
+            };
             self.open.insert(rel.clone(), f);
         }
+        let root = &self.root;
         let f = self
             .open
             .get_mut(&rel)
             .ok_or_else(|| StageError::Other("file vanished".into()))?;
-        f.write_all(bytes).map_err(io(&self.root.join(&rel)))?;
+        f.pending.extend_from_slice(bytes);
+        f.dirty = true;
+        self.buffered += bytes.len();
+        if f.pending.len() >= FILE_BUFFER {
+            self.buffered -= f.write_out(|| root.join(&rel))?;
+        }
         if let Some(len) = self.state.files.get_mut(&rel) {
             *len += bytes.len() as u64;
         }
         self.written += bytes.len() as u64;
-        if !self.touched.contains(&rel) {
-            self.touched.insert(rel.clone());
+        if self.buffered > MAX_BUFFERED {
+            self.write_out()?;
         }
-        self.dirty.push(rel);
+        Ok(())
+    }
+
+    /// Writes every day file's buffer.
+    fn write_out(&mut self) -> Result<(), StageError> {
+        for (rel, f) in self.open.iter_mut() {
+            f.write_out(|| self.root.join(rel))?;
+        }
+        self.buffered = 0;
         Ok(())
     }
 }
@@ -394,18 +441,17 @@ impl Sink for Archive {
 
     fn rollback(&mut self) -> Result<(), StageError> {
         // Back to the last checkpoint on disk, exactly as a restart after a crash would go.
+        // Buffered bytes were never written: they come again too.
         self.open.clear();
-        self.dirty.clear();
+        self.buffered = 0;
         self.recover()
     }
 
     fn sync(&mut self) -> Result<(), StageError> {
-        self.dirty.sort();
-        self.dirty.dedup();
-        for rel in self.dirty.drain(..) {
-            if let Some(f) = self.open.get(&rel) {
-                f.sync_data().map_err(io(&self.root.join(&rel)))?;
-            }
+        self.write_out()?;
+        for (rel, f) in self.open.iter_mut().filter(|(_, f)| f.dirty) {
+            f.file.sync_data().map_err(io(&self.root.join(rel)))?;
+            f.dirty = false;
         }
         // Keep few files open: the day files of a live archive change once a day.
         if self.open.len() > MAX_OPEN {

@@ -397,7 +397,7 @@ impl StageMetrics {
     /// Records that the stage has emitted data up to `data_time`.
     pub fn data_time(&self, data_time: Nanos) {
         self.data_lag
-            .set((crate::model::now() as i128 - data_time as i128) as f64 / 1e9);
+            .set((crate::model::now_coarse() as i128 - data_time as i128) as f64 / 1e9);
     }
 }
 
