@@ -14,6 +14,8 @@
 //! took. Sinks that must not duplicate keep the positions with their data (see
 //! `sinks::archive`).
 
+#[cfg(test)]
+pub mod collect;
 pub mod kafka;
 pub mod memory;
 

@@ -159,27 +159,12 @@ fn decode_record(key: &str, bytes: &[u8]) -> Result<Option<Chunk>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{BusError, Publisher};
+    use crate::bus::collect::Collect;
     use crate::formats::mseed::{encode, EncodeOptions, Encoding};
     use crate::model::{SampleRate, SeedId};
     use crate::telemetry::metrics::Metrics;
     use std::sync::atomic::AtomicBool;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Collect(Arc<Mutex<Vec<Chunk>>>);
-
-    impl Publisher for Collect {
-        fn send(&mut self, _: &str, payload: &Payload) -> Result<(), BusError> {
-            if let Payload::Block(c) = payload {
-                self.0.lock().unwrap().push(c.as_ref().clone());
-            }
-            Ok(())
-        }
-        fn flush(&mut self) -> Result<(), BusError> {
-            Ok(())
-        }
-    }
+    use std::sync::Arc;
 
     const T0: i64 = 1_735_689_600_000_000_000;
 

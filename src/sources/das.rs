@@ -464,27 +464,11 @@ pub fn run(cfg: &DasSourceConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
-    use std::sync::{Arc as StdArc, Mutex};
 
     use super::*;
-    use crate::bus::{BusError, Payload, Publisher};
+    use crate::bus::collect::Collect;
     use crate::formats::das::prodml_write::{Acquisition, ProdmlWriter};
     use crate::telemetry::metrics::Metrics;
-
-    #[derive(Clone, Default)]
-    struct Collect(StdArc<Mutex<Vec<Chunk>>>);
-
-    impl Publisher for Collect {
-        fn send(&mut self, _: &str, payload: &Payload) -> Result<(), BusError> {
-            if let Payload::Block(c) = payload {
-                self.0.lock().unwrap().push(c.as_ref().clone());
-            }
-            Ok(())
-        }
-        fn flush(&mut self) -> Result<(), BusError> {
-            Ok(())
-        }
-    }
 
     fn file(path: &Path, start: Nanos, seconds: usize) {
         let acq = Acquisition {
