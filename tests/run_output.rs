@@ -98,12 +98,21 @@ fn quickstart_fits_one_screen_says_what_it_wrote_and_counts_every_drop() {
     let counted = number_after(files_line, "corrupt_record").unwrap_or(0)
         + number_after(decode_line, "corrupt_record").unwrap_or(0);
     assert_eq!(counted, broken, "{files_line}\n{decode_line}");
-    // Every message a stage took is passed on or counted as dropped, with its reason.
+    // Every message a stage took is passed on, joined to the one before (contiguous records
+    // of a stream become one block) or counted as dropped, with its reason.
     let records_in = number_after(decode_line, "operator decode").unwrap();
     let out = decode_line.split(", ").nth(1).unwrap();
     let records_out = number_after(out, "").unwrap();
     let dropped = number_after(decode_line, "dropped").unwrap_or(0);
-    assert_eq!(records_in, records_out + dropped, "{decode_line}");
+    let joined = decode_line
+        .split("; ")
+        .find_map(|p| p.strip_suffix(" joined records"))
+        .map_or(0, |n| n.replace(',', "").parse::<u64>().unwrap());
+    assert!(
+        joined > 0,
+        "the shared files' records are joined: {decode_line}"
+    );
+    assert_eq!(records_in, records_out + dropped + joined, "{decode_line}");
 }
 
 /// Runs the binary in `cwd`.

@@ -59,14 +59,16 @@ impl Component for DecodeConfig {
 
 #[derive(Default)]
 struct Decoder {
-    /// Records joined so far: their first block, and the samples after it.
-    held: Option<(Chunk, Vec<f32>)>,
+    /// Records joined so far: their first block, the samples after it, and how many records
+    /// those came from (counted as `joined record` events, so that every record taken is
+    /// accounted for: out, dropped or joined).
+    held: Option<(Chunk, Vec<f32>, u64)>,
 }
 
 impl Decoder {
     /// Joins `c` to the held block if it continues it, else emits the held block and holds `c`.
     fn join(&mut self, c: Chunk, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        if let Some((first, more)) = &mut self.held {
+        if let Some((first, more, joined)) = &mut self.held {
             let n = first.n_samples() + more.len();
             let end = crate::model::sample_time(first.start, n as i64, first.rate.hz());
             let tolerance = JOIN_TOLERANCE_NS.min((5e8 / first.rate.hz()) as i64);
@@ -77,20 +79,24 @@ impl Decoder {
                 && n + c.n_samples() <= JOIN_SAMPLES;
             if continues {
                 more.extend(c.data.iter().copied());
+                *joined += 1;
                 return Ok(());
             }
         }
         self.idle(em)?;
-        self.held = Some((c, Vec::new()));
+        self.held = Some((c, Vec::new(), 0));
         Ok(())
     }
 }
 
 impl Transform for Decoder {
     fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        let Some((mut c, more)) = self.held.take() else {
+        let Some((mut c, more, joined)) = self.held.take() else {
             return Ok(());
         };
+        if joined > 0 {
+            em.metrics.events("joined record", joined);
+        }
         if !more.is_empty() {
             let mut all = Vec::with_capacity(c.n_samples() + more.len());
             all.extend(c.data.iter().copied());

@@ -375,6 +375,13 @@ impl StageMetrics {
             .inc();
     }
 
+    /// `n` events of one kind at once.
+    pub fn events(&self, kind: &str, n: u64) {
+        self.events
+            .with_label_values(&[&self.pipeline, &self.stage, kind])
+            .inc_by(n);
+    }
+
     pub fn error(&self, kind: &str) {
         self.errors
             .with_label_values(&[&self.pipeline, &self.stage, kind])
