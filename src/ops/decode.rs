@@ -59,17 +59,25 @@ impl Component for DecodeConfig {
 
 #[derive(Default)]
 struct Decoder {
-    /// Records joined so far: their first block, the samples after it, and how many records
-    /// those came from (counted as `joined record` events, so that every record taken is
-    /// accounted for: out, dropped or joined).
-    held: Option<(Chunk, Vec<f32>, u64)>,
+    held: Option<Held>,
+}
+
+/// Records joined so far.
+struct Held {
+    /// The first record's block, its samples moved out to `samples`.
+    head: Chunk,
+    samples: Vec<f32>,
+    /// Records after the first (counted as `joined record` events, so that every record taken
+    /// is accounted for: out, dropped or joined).
+    joined: u64,
 }
 
 impl Decoder {
     /// Joins `c` to the held block if it continues it, else emits the held block and holds `c`.
-    fn join(&mut self, c: Chunk, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        if let Some((first, more, joined)) = &mut self.held {
-            let n = first.n_samples() + more.len();
+    fn join(&mut self, mut c: Chunk, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        if let Some(h) = &mut self.held {
+            let first = &h.head;
+            let n = h.samples.len();
             let end = crate::model::sample_time(first.start, n as i64, first.rate.hz());
             let tolerance = JOIN_TOLERANCE_NS.min((5e8 / first.rate.hz()) as i64);
             let continues = c.stream == first.stream
@@ -78,33 +86,43 @@ impl Decoder {
                 && (c.start - end).abs() <= tolerance
                 && n + c.n_samples() <= JOIN_SAMPLES;
             if continues {
-                more.extend(c.data.iter().copied());
-                *joined += 1;
+                h.samples.extend(c.data.iter().copied());
+                h.joined += 1;
                 return Ok(());
             }
         }
         self.idle(em)?;
-        self.held = Some((c, Vec::new(), 0));
+        let data = std::mem::replace(&mut c.data, ndarray::Array2::zeros((1, 0)));
+        let samples = if data.is_standard_layout() {
+            data.into_raw_vec_and_offset().0
+        } else {
+            data.iter().copied().collect()
+        };
+        self.held = Some(Held {
+            head: c,
+            samples,
+            joined: 0,
+        });
         Ok(())
     }
 }
 
 impl Transform for Decoder {
     fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        let Some((mut c, more, joined)) = self.held.take() else {
+        let Some(Held {
+            mut head,
+            samples,
+            joined,
+        }) = self.held.take()
+        else {
             return Ok(());
         };
         if joined > 0 {
             em.metrics.events("joined record", joined);
         }
-        if !more.is_empty() {
-            let mut all = Vec::with_capacity(c.n_samples() + more.len());
-            all.extend(c.data.iter().copied());
-            all.extend(more);
-            c.data = ndarray::Array2::from_shape_vec((1, all.len()), all)
-                .map_err(|e| StageError::Other(e.to_string()))?;
-        }
-        em.emit_chunk(c)
+        head.data = ndarray::Array2::from_shape_vec((1, samples.len()), samples)
+            .map_err(|e| StageError::Other(e.to_string()))?;
+        em.emit_chunk(head)
     }
 
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {

@@ -324,8 +324,7 @@ impl Work {
     fn durable(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         match self {
             Work::Sink { sink, .. } => sink.sync(),
-            Work::Transform(t) => t.idle(em).and_then(|_| em.flush()),
-            Work::Source(_) => em.flush(),
+            _ => self.idle(em).and_then(|_| em.flush()),
         }?;
         em.metrics.durable_now();
         Ok(())

@@ -13,7 +13,7 @@
 //! column written again with the same data makes the same bytes.
 
 use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use zarrs::array::codec::CodecChain;
@@ -140,28 +140,32 @@ impl Column {
     }
 
     /// Encodes objects `0..blocks` on all cores and hands each to `store` (object index, its
-    /// bytes, or None when every sample is missing) as soon as it is complete.
-    pub fn encode(
+    /// bytes, or None when every sample is missing) as soon as it is complete; what `store`
+    /// returns, in object order.
+    pub fn encode<T: Send>(
         &self,
         codec: &ChunkCodec,
         blocks: usize,
-        store: impl Fn(usize, Option<Vec<u8>>) -> Result<(), String> + Sync,
-    ) -> Result<(), String> {
+        store: impl Fn(usize, Option<Vec<u8>>) -> Result<T, String> + Sync,
+    ) -> Result<Vec<T>, String> {
         let (chunk_len, block_len) = (self.shape.chunk_len(), self.shape.block_len());
-        (0..blocks).into_par_iter().try_for_each(|b| {
-            let block = &self.data[b * block_len..(b + 1) * block_len];
-            let chunks: Vec<Option<Vec<u8>>> = block
-                .par_chunks(chunk_len)
-                .with_max_len(1)
-                .map(|c| codec.encode(c))
-                .collect::<Result<_, String>>()?;
-            let object = if codec.sharded {
-                shard(&chunks)
-            } else {
-                chunks.into_iter().next().flatten()
-            };
-            store(b, object)
-        })
+        (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let block = &self.data[b * block_len..(b + 1) * block_len];
+                let chunks: Vec<Option<Vec<u8>>> = block
+                    .par_chunks(chunk_len)
+                    .with_max_len(1)
+                    .map(|c| codec.encode(c))
+                    .collect::<Result<_, String>>()?;
+                let object = if codec.sharded {
+                    shard(&chunks)
+                } else {
+                    chunks.into_iter().next().flatten()
+                };
+                store(b, object)
+            })
+            .collect()
     }
 }
 
@@ -177,7 +181,6 @@ impl Column {
         keys: &[StoreKey],
         store: &Store,
     ) -> Result<Stored, String> {
-        let stored = Mutex::new(Vec::with_capacity(keys.len()));
         self.encode(codec, keys.len(), |b, object| {
             let key = &keys[b];
             let size = match object {
@@ -188,13 +191,8 @@ impl Column {
                 }
                 None => store.erase(key).map(|_| None).map_err(|e| e.to_string())?,
             };
-            stored
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((key.clone(), size));
-            Ok(())
-        })?;
-        Ok(stored.into_inner().unwrap_or_else(|e| e.into_inner()))
+            Ok((key.clone(), size))
+        })
     }
 }
 
@@ -358,12 +356,10 @@ mod tests {
                     col.put(ch, 0, &data[at..at + 5]);
                     col.put(ch, 5, &data[at + 5..at + b1]);
                 }
-                let cell = std::sync::Mutex::new(&mut got);
-                col.encode(&codec_, rows / b0, |b, o| {
-                    cell.lock().unwrap()[b * (width / b1) + t] = o;
-                    Ok(())
-                })
-                .unwrap();
+                let objects = col.encode(&codec_, rows / b0, |_, o| Ok(o)).unwrap();
+                for (b, o) in objects.into_iter().enumerate() {
+                    got[b * (width / b1) + t] = o;
+                }
             }
             assert_eq!(got, want, "{codec} shard {shard}");
         }

@@ -7,7 +7,8 @@
 //! elsewhere); a retired column is encoded and stored on a writer thread while the next blocks
 //! come in ([`Column`] holds and encodes it). Columns are addressed by time index, so writing
 //! one again after a restart, with the same data re-delivered, writes the same bytes. A column
-//! that is not in memory is read back from the store before more data go into it (late data, or the column a restart resumes).
+//! that is not in memory is read back from the store before more data go into it (late data,
+//! or the column a restart resumes).
 //!
 //! Channels are added at the end of the channel axis as they first appear; their coordinates
 //! are stored before any chunk holding their data, so a restart maps every channel to the same
