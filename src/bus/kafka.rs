@@ -26,7 +26,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Bus, BusError, Message, Payload, Position, Publisher, Recv, Subscriber};
-use crate::formats::{arrow, ccf_arrow, spectra_arrow};
+use crate::formats::{arrow, ccf_arrow, spectra_arrow, table_arrow};
 use crate::settings::KafkaSettings;
 
 pub const MSEED_CONTENT_TYPE: &str = "application/vnd.fdsn.mseed";
@@ -264,6 +264,10 @@ fn encode_payload(payload: &Payload) -> Result<(Bytes, &'static str), String> {
             spectra_arrow::encode(b).map_err(text)?.into(),
             spectra_arrow::CONTENT_TYPE,
         ),
+        Payload::Table(t) => (
+            table_arrow::encode(t).map_err(text)?.into(),
+            table_arrow::CONTENT_TYPE,
+        ),
     })
 }
 
@@ -423,6 +427,9 @@ impl KafkaSubscriber {
             )),
             Some(spectra_arrow::CONTENT_TYPE) => Payload::Spectra(Arc::new(
                 spectra_arrow::decode(bytes).map_err(|e| bad(e.to_string()))?,
+            )),
+            Some(table_arrow::CONTENT_TYPE) => Payload::Table(Arc::new(
+                table_arrow::decode(bytes).map_err(|e| bad(e.to_string()))?,
             )),
             Some(MSEED_CONTENT_TYPE) | None => Payload::Record(Bytes::copy_from_slice(bytes)),
             Some(other) => return Err(bad(format!("unknown content-type {other}"))),

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::model::{Chunk, CorrBlock, SpectraBlock};
+use crate::model::{Chunk, CorrBlock, SpectraBlock, Table};
 
 /// What flows on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub enum DataKind {
     Correlations,
     /// Window spectra of channels ([`SpectraBlock`]s), between the halves of a split `xcorr`.
     Spectra,
+    /// Table rows ([`Table`]s): a row per stream per window (station quality).
+    Table,
 }
 
 impl DataKind {
@@ -46,6 +48,7 @@ impl DataKind {
             DataKind::Samples => "sample blocks",
             DataKind::Correlations => "correlation functions",
             DataKind::Spectra => "window spectra",
+            DataKind::Table => "table rows",
         }
     }
 }
@@ -61,6 +64,8 @@ pub enum Payload {
     Correlations(Arc<CorrBlock>),
     /// Window spectra of some channels.
     Spectra(Arc<SpectraBlock>),
+    /// Rows of a table.
+    Table(Arc<Table>),
 }
 
 impl Payload {
@@ -70,6 +75,7 @@ impl Payload {
             Payload::Block(_) => DataKind::Samples,
             Payload::Correlations(_) => DataKind::Correlations,
             Payload::Spectra(_) => DataKind::Spectra,
+            Payload::Table(_) => DataKind::Table,
         }
     }
 
@@ -80,6 +86,7 @@ impl Payload {
             Payload::Block(c) => c.data.len() * 4,
             Payload::Correlations(c) => c.data.len() * 4,
             Payload::Spectra(s) => s.spectra.iter().flatten().map(|v| v.len() * 8).sum(),
+            Payload::Table(t) => t.batch.get_array_memory_size(),
         }
     }
 }

@@ -5,3 +5,4 @@ pub mod ccf_arrow;
 pub mod das;
 pub mod mseed;
 pub mod spectra_arrow;
+pub mod table_arrow;

@@ -9,11 +9,13 @@
 pub mod ccf;
 pub mod das;
 pub mod ids;
+pub mod table;
 pub mod time;
 
 pub use ccf::{CorrBlock, Pair, SpectraBlock};
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
+pub use table::Table;
 pub use time::{now, now_coarse, parse_iso, sample_time, Iso, Nanos, YearDayTime};
 
 use ndarray::Array2;

@@ -45,9 +45,11 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::assemble::AssembleConfig>(),
     entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
+    entry::<crate::ops::quality::stage::QualityConfig>(),
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),
     entry::<crate::sinks::parquet::ParquetConfig>(),
+    entry::<crate::sinks::parquet_table::ParquetTableConfig>(),
     entry::<crate::sinks::seedlink::SeedlinkSinkConfig>(),
     entry::<crate::sinks::null::NullConfig>(),
 ];

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod null;
 pub mod parquet;
+pub mod parquet_table;
 pub mod seedlink;
 pub mod zarr;
 

@@ -49,7 +49,7 @@ pub struct ParquetConfig {
     pub commit_interval_s: f64,
 }
 
-fn ten() -> f64 {
+pub(crate) fn ten() -> f64 {
     10.0
 }
 
@@ -332,9 +332,9 @@ fn column<'a, T: Array + 'static>(
         })
 }
 
-type Table = (Vec<RecordBatch>, Vec<KeyValue>);
+pub(crate) type TableParts = (Vec<RecordBatch>, Vec<KeyValue>);
 
-fn read_table(path: &Path) -> Result<Option<Table>, StageError> {
+pub(crate) fn read_table(path: &Path) -> Result<Option<TableParts>, StageError> {
     let f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -355,15 +355,24 @@ fn read_table(path: &Path) -> Result<Option<Table>, StageError> {
     Ok(Some((batches, kv)))
 }
 
-/// Writes `batch` to `path` whole (see [`replace_file`]).
-fn write_table(path: &Path, batch: &RecordBatch, kv: Vec<KeyValue>) -> Result<(), StageError> {
+/// Writes `batches` (one schema) to `path` whole, zstd-compressed (see [`replace_file`]).
+pub(crate) fn write_table(
+    path: &Path,
+    batches: &[RecordBatch],
+    kv: Vec<KeyValue>,
+) -> Result<(), StageError> {
+    let Some(first) = batches.first() else {
+        return Ok(());
+    };
     let props = WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
         .set_key_value_metadata(Some(kv))
         .build();
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(other(path))?;
-    w.write(batch).map_err(other(path))?;
+    let mut w = ArrowWriter::try_new(&mut buf, first.schema(), Some(props)).map_err(other(path))?;
+    for b in batches {
+        w.write(b).map_err(other(path))?;
+    }
     w.close().map_err(other(path))?;
     replace_file(path, &buf)
 }
@@ -386,7 +395,7 @@ impl Sink for ParquetSink {
                 }
             },
             // The graph check keeps other kinds away; counted should one arrive.
-            Payload::Correlations(_) | Payload::Spectra(_) => self.metrics.dropped("wrong_kind", 1),
+            Payload::Correlations(_) | Payload::Spectra(_) | Payload::Table(_) => self.metrics.dropped("wrong_kind", 1),
             Payload::Block(c) => {
                 for meta in &c.channels {
                     self.observe(
@@ -403,11 +412,11 @@ impl Sink for ParquetSink {
 
     fn sync(&mut self) -> Result<(), StageError> {
         let positions = serde_json::to_string(&self.positions).map_err(other(&self.dir))?;
-        write_table(&self.gaps_path(), &self.gaps_batch()?, Vec::new())?;
+        write_table(&self.gaps_path(), &[self.gaps_batch()?], Vec::new())?;
         // The availability file carries the positions, so it is replaced last.
         write_table(
             &self.availability_path(),
-            &self.availability_batch()?,
+            &[self.availability_batch()?],
             vec![KeyValue::new(POSITIONS_KEY.to_string(), positions)],
         )
     }

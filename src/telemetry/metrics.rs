@@ -33,6 +33,51 @@ pub struct Metrics {
     process_rss: IntGauge,
     process_cpu: prometheus::Gauge,
     stations: StationFamilies,
+    quality: QualityFamilies,
+}
+
+/// Per-stream series of the `quality` stage: a gauge per channel of a network (bounded by
+/// the station list, never per DAS channel: DAS health goes to Zarr).
+#[derive(Clone)]
+struct QualityFamilies {
+    availability: GaugeVec,
+    gaps: GaugeVec,
+    latency: GaugeVec,
+    delay: GaugeVec,
+}
+
+impl QualityFamilies {
+    fn new(r: &Registry) -> Self {
+        let l = &["pipeline", "stage", "stream"];
+        let g = |name: &str, help: &str| registered(r, GaugeVec::new(Opts::new(name, help), l));
+        QualityFamilies {
+            availability: g(
+                "seisreduce_quality_availability_percent",
+                "Percent of the last closed window covered by data (MUSTANG percent_availability), per stream",
+            ),
+            gaps: g(
+                "seisreduce_quality_gaps",
+                "Gaps in the last closed window (MUSTANG num_gaps), per stream",
+            ),
+            latency: g(
+                "seisreduce_quality_latency_seconds",
+                "Wall clock minus the arrival of the stream's last record (scqc latency), per stream",
+            ),
+            delay: g(
+                "seisreduce_quality_delay_seconds",
+                "Wall clock minus the end of the stream's last record (scqc delay), per stream",
+            ),
+        }
+    }
+}
+
+/// One stream's quality gauges, label values bound.
+#[derive(Clone)]
+pub struct QualityMetrics {
+    pub availability: prometheus::Gauge,
+    pub gaps: prometheus::Gauge,
+    pub latency: prometheus::Gauge,
+    pub delay: prometheus::Gauge,
 }
 
 /// Per-station series of live sources (SeedLink): stations, not channels, so that a
@@ -151,8 +196,10 @@ impl Metrics {
             ),
         );
         let stations = StationFamilies::new(&r);
+        let quality = QualityFamilies::new(&r);
         Metrics {
             stations,
+            quality,
             last_durable: gauge(
                 &r,
                 "seisreduce_last_durable_timestamp_seconds",
@@ -246,6 +293,7 @@ impl Metrics {
             events: self.events.clone(),
             errors: self.errors.clone(),
             stations: self.stations.clone(),
+            quality: self.quality.clone(),
         }
     }
 
@@ -338,9 +386,22 @@ pub struct StageMetrics {
     events: IntCounterVec,
     errors: IntCounterVec,
     stations: StationFamilies,
+    quality: QualityFamilies,
 }
 
 impl StageMetrics {
+    /// The quality gauges of one stream.
+    pub fn quality(&self, stream: &str) -> QualityMetrics {
+        let f = &self.quality;
+        let l = [self.pipeline.as_str(), self.stage.as_str(), stream];
+        QualityMetrics {
+            availability: f.availability.with_label_values(&l),
+            gaps: f.gaps.with_label_values(&l),
+            latency: f.latency.with_label_values(&l),
+            delay: f.delay.with_label_values(&l),
+        }
+    }
+
     /// The series of one station of a live source.
     pub fn station(&self, station: &str) -> StationMetrics {
         let f = &self.stations;

@@ -323,7 +323,7 @@ impl Sink for ZarrSink {
         let c = match &m.payload {
             Payload::Block(c) => c,
             Payload::Correlations(b) => return self.write_correlations(b),
-            Payload::Record(_) | Payload::Spectra(_) => {
+            Payload::Record(_) | Payload::Spectra(_) | Payload::Table(_) => {
                 self.metrics.dropped("wrong_kind", 1);
                 return Ok(());
             }

@@ -1,0 +1,375 @@
+//! One row per stream per window: records of each stream cut on UTC-aligned windows, each
+//! window's coverage, samples and header flags gathered, and the row made when the window
+//! closes.
+//!
+//! A window `[t0, t1)` takes the samples whose times fall in it, the header flags of records
+//! that overlap it, and, for its coverage, every record that ends after `t0` and starts no
+//! later than `t1` (ObsPy's rule: a trace starting exactly at the window's end still ends a gap
+//! in it). A record longer than a window feeds every window it spans.
+//!
+//! A stream's window closes when a record of a later window arrives, when the input ends, or
+//! when the wall clock is past the window's end and the stream has sent nothing for a while
+//! (`grace`, or twice its last record's span if longer: a 1 Hz record spans minutes): a
+//! station that went silent still gets its row, saying how much of the window came. Windows
+//! of a silent stream pass the same way, as rows at 0 % availability, and those of a silence
+//! seen only when data resume (a replay) are reported then. A record for a window already
+//! closed is late: it is counted and left out (the row was already sent).
+
+use std::collections::HashMap;
+
+use super::coverage::{Coverage, Traces};
+use super::flags::{FlagCounts, RecordFlags};
+use super::values::{Summary, ValueCounts};
+use crate::formats::mseed::{Record, SampleType, Samples};
+use crate::model::{sample_time, Nanos, SourceId};
+
+/// Empty windows reported for one silence at most; a longer one is summarised in one event.
+pub const MAX_EMPTY_WINDOWS: u64 = 10_080;
+
+/// One finished window of one stream.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub stream: String,
+    pub sid: SourceId,
+    pub start: Nanos,
+    pub end: Nanos,
+    /// The rate of the window's records (the last one's, if they differ).
+    pub rate: Option<f64>,
+    pub records: u64,
+    pub samples: u64,
+    pub coverage: Coverage,
+    pub summary: Option<Summary>,
+    pub flags: FlagCounts,
+    /// Wall-clock seconds from the last record's arrival to the row (scqc's latency).
+    pub latency_s: Option<f64>,
+    /// Wall-clock seconds from the end of the last sample to the row (scqc's delay).
+    pub delay_s: Option<f64>,
+    /// The longest wait between arrivals during the window, its end included.
+    pub max_latency_s: Option<f64>,
+    /// The largest delay of a record of the window when it arrived.
+    pub max_delay_s: Option<f64>,
+    /// Wall-clock time the row was made.
+    pub produced: Nanos,
+}
+
+/// What a record or a close produced besides rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Notes {
+    /// Records that arrived for windows already closed (and their samples).
+    pub late_records: u64,
+    pub late_samples: u64,
+    /// Text records (logs): no samples, not counted.
+    pub text_records: u64,
+    /// Windows of silence not reported as rows (beyond [`MAX_EMPTY_WINDOWS`]).
+    pub empty_windows_skipped: u64,
+}
+
+struct Window {
+    t0: Nanos,
+    t1: Nanos,
+    traces: Traces,
+    values: ValueCounts,
+    flags: FlagCounts,
+    records: u64,
+    samples: u64,
+    rate: Option<f64>,
+    max_latency: Option<Nanos>,
+    max_delay: Option<Nanos>,
+}
+
+impl Window {
+    fn new(t0: Nanos, t1: Nanos, values: ValueCounts) -> Window {
+        Window {
+            t0,
+            t1,
+            traces: Traces::default(),
+            values,
+            flags: FlagCounts::default(),
+            records: 0,
+            samples: 0,
+            rate: None,
+            max_latency: None,
+            max_delay: None,
+        }
+    }
+}
+
+struct StreamState {
+    key: String,
+    sid: SourceId,
+    open: Option<Window>,
+    /// End of the last window closed: records ending before it are late.
+    closed_until: Option<Nanos>,
+    last_arrival: Option<Nanos>,
+    last_end: Option<Nanos>,
+    /// Span of the last record: how long the stream may stay silent between records.
+    last_span: Nanos,
+    /// A value table kept from the last closed window, for the next one.
+    spare: Option<ValueCounts>,
+}
+
+/// The quality of every stream, window by window.
+pub struct Quality {
+    window: Nanos,
+    grace: Nanos,
+    streams: HashMap<String, StreamState>,
+    samples: Samples,
+}
+
+impl Quality {
+    /// `window` must divide a day (checked by the stage's configuration).
+    pub fn new(window: Nanos, grace: Nanos) -> Quality {
+        Quality {
+            window,
+            grace,
+            streams: HashMap::new(),
+            samples: Samples::Int(Vec::new()),
+        }
+    }
+
+    fn floor(&self, t: Nanos) -> Nanos {
+        t.div_euclid(self.window) * self.window
+    }
+
+    /// Takes one record of `stream` that arrived at `now`; appends rows of windows it closed.
+    pub fn record(
+        &mut self,
+        stream: &str,
+        rec: &Record<'_>,
+        now: Nanos,
+        rows: &mut Vec<Row>,
+        notes: &mut Notes,
+    ) -> Result<(), String> {
+        let h = &rec.header;
+        let t = h.encoding.sample_type().ok_or_else(|| {
+            format!(
+                "encoding {} cannot be decoded",
+                h.encoding.code()
+            )
+        })?;
+        if t == SampleType::Text {
+            notes.text_records += 1;
+            return Ok(());
+        }
+        if self.samples.sample_type() != t {
+            self.samples = Samples::empty(t);
+        }
+        self.samples.truncate(0);
+        rec.decode_into(&mut self.samples).map_err(|e| e.to_string())?;
+        let n = self.samples.len();
+        let rate = h.rate.hz();
+        let s = h.start;
+        let e = if rate > 0.0 && rate.is_finite() {
+            sample_time(s, n as i64, rate)
+        } else {
+            s
+        };
+        let flags = RecordFlags::of(h);
+        let window = self.window;
+        let first_t0 = self.floor(s);
+        let st = self.streams.entry(stream.to_string()).or_insert_with(|| StreamState {
+            key: stream.to_string(),
+            sid: h.sid.clone(),
+            open: None,
+            closed_until: None,
+            last_arrival: None,
+            last_end: None,
+            last_span: 0,
+            spare: None,
+        });
+        if st.open.is_none() {
+            let t0 = match st.closed_until {
+                Some(c) if e <= c && n > 0 || s < c && n == 0 => {
+                    notes.late_records += 1;
+                    notes.late_samples += n as u64;
+                    return Ok(());
+                }
+                // Silence since the last closed window: its windows, empty, then this one.
+                Some(c) => empty_windows(st, c, s, window, now, rows, notes),
+                None => first_t0,
+            };
+            let values = st.spare.take().unwrap_or_default();
+            st.open = Some(Window::new(t0, t0 + window, values));
+        }
+        let Some(w) = st.open.as_ref() else {
+            return Ok(());
+        };
+        if e <= w.t0 && !(n == 0 && s >= w.t0) {
+            notes.late_records += 1;
+            notes.late_samples += n as u64;
+            return Ok(());
+        }
+        let interval = st.last_arrival.map(|a| now - a);
+        st.last_arrival = Some(now);
+        st.last_end = Some(st.last_end.map_or(e, |l| l.max(e)));
+        st.last_span = e - s;
+        loop {
+            let Some(w) = st.open.as_mut() else { break };
+            if e > w.t0 && s <= w.t1 && rate > 0.0 {
+                w.traces.add(s, e, rate);
+            }
+            if (e > w.t0 || n == 0) && s < w.t1 {
+                w.flags.add(&flags);
+                w.records += 1;
+                w.rate = Some(rate);
+                let i0 = first_at_or_after(s, rate, w.t0, n);
+                let i1 = first_at_or_after(s, rate, w.t1, n);
+                if i1 > i0 {
+                    w.samples += (i1 - i0) as u64;
+                    match &self.samples {
+                        Samples::Int(v) => w.values.push_i32(&v[i0..i1]),
+                        Samples::Float32(v) => w.values.push_f32(&v[i0..i1]),
+                        Samples::Float64(v) => w.values.push_f64(&v[i0..i1]),
+                        Samples::Text(_) => {}
+                    }
+                }
+                if let Some(i) = interval {
+                    w.max_latency = Some(w.max_latency.map_or(i, |m| m.max(i)));
+                }
+                let d = now - e;
+                w.max_delay = Some(w.max_delay.map_or(d, |m| m.max(d)));
+            }
+            // The record reaches the next window (or starts right at its start): this one is
+            // done.
+            if e > w.t1 || s >= w.t1 {
+                let Some(done) = st.open.take() else { break };
+                let next = done.t1;
+                rows.push(close(st, done, now));
+                let values = st.spare.take().unwrap_or_default();
+                // A record far past the window (the stream was silent): empty windows, then
+                // the record's own.
+                let t = empty_windows(st, next, s, window, now, rows, notes);
+                st.open = Some(Window::new(t, t + window, values));
+            } else {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the windows of streams that went silent: the wall clock is past the window's
+    /// end and nothing came for the grace time. A stream that stays silent gets a row at 0 %
+    /// for each window that passes.
+    pub fn expire(&mut self, now: Nanos, rows: &mut Vec<Row>) {
+        let (grace, window) = (self.grace, self.window);
+        for st in self.streams.values_mut() {
+            let wait = grace.max(2 * st.last_span);
+            let silent = st.last_arrival.is_some_and(|a| now - a > wait);
+            if !silent {
+                continue;
+            }
+            if let Some(w) = st.open.take_if(|w| now - w.t1 > wait) {
+                rows.push(close(st, w, now));
+            }
+            while st.open.is_none() {
+                match st.closed_until {
+                    Some(c) if now - (c + window) > wait => {
+                        let w = Window::new(c, c + window, ValueCounts::with_capacity(0));
+                        rows.push(close(st, w, now));
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// The input ended: every open window closes.
+    pub fn flush(&mut self, now: Nanos, rows: &mut Vec<Row>) {
+        for st in self.streams.values_mut() {
+            if let Some(w) = st.open.take() {
+                rows.push(close(st, w, now));
+            }
+        }
+    }
+
+    /// Each stream's last arrival and the end of its last sample, for live gauges.
+    pub fn latest(&self) -> impl Iterator<Item = (&str, Nanos, Nanos)> {
+        self.streams.values().filter_map(|s| {
+            Some((s.key.as_str(), s.last_arrival?, s.last_end?))
+        })
+    }
+
+    /// Bytes held in value tables.
+    pub fn bytes(&self) -> usize {
+        self.streams
+            .values()
+            .map(|s| {
+                s.open.as_ref().map_or(0, |w| w.values.bytes())
+                    + s.spare.as_ref().map_or(0, |v| v.bytes())
+            })
+            .sum()
+    }
+}
+
+/// Rows for the windows from `from` that end before `s` (no data came for them); returns the
+/// start of the window `s` falls in.
+fn empty_windows(
+    st: &mut StreamState,
+    from: Nanos,
+    s: Nanos,
+    window: Nanos,
+    now: Nanos,
+    rows: &mut Vec<Row>,
+    notes: &mut Notes,
+) -> Nanos {
+    let mut t = from;
+    let mut empty = 0;
+    while t + window <= s {
+        if empty < MAX_EMPTY_WINDOWS {
+            let w = Window::new(t, t + window, ValueCounts::with_capacity(0));
+            rows.push(close(st, w, now));
+        } else {
+            notes.empty_windows_skipped += 1;
+        }
+        empty += 1;
+        t += window;
+    }
+    t
+}
+
+/// The row of a finished window; its value table is kept for the stream's next window.
+fn close(st: &mut StreamState, mut w: Window, now: Nanos) -> Row {
+    let secs = |ns: Nanos| ns as f64 / 1e9;
+    let summary = w.values.summary();
+    let row = Row {
+        stream: st.key.clone(),
+        sid: st.sid.clone(),
+        start: w.t0,
+        end: w.t1,
+        rate: w.rate,
+        records: w.records,
+        samples: w.samples,
+        coverage: w.traces.coverage(w.t0, w.t1),
+        summary,
+        flags: w.flags,
+        latency_s: st.last_arrival.map(|a| secs(now - a)),
+        delay_s: st.last_end.map(|e| secs(now - e)),
+        max_latency_s: st
+            .last_arrival
+            .map(|a| secs(w.max_latency.unwrap_or(0).max(now - a))),
+        max_delay_s: w.max_delay.map(secs),
+        produced: now,
+    };
+    st.closed_until = Some(w.t1);
+    if st.spare.as_ref().is_none_or(|v| v.bytes() < w.values.bytes()) {
+        w.values.clear();
+        st.spare = Some(w.values);
+    }
+    row
+}
+
+/// Index of the first of `n` samples from `start` at `rate` whose time is at or after `t`.
+fn first_at_or_after(start: Nanos, rate: f64, t: Nanos, n: usize) -> usize {
+    if t <= start || rate <= 0.0 {
+        return 0;
+    }
+    let guess = (((t - start) as f64) * rate / 1e9).ceil().max(0.0) as i64;
+    let mut i = guess.min(n as i64);
+    while i > 0 && sample_time(start, i - 1, rate) >= t {
+        i -= 1;
+    }
+    while i < n as i64 && sample_time(start, i, rate) < t {
+        i += 1;
+    }
+    i as usize
+}

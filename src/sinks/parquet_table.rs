@@ -1,0 +1,275 @@
+//! The `parquet_table` sink: table rows (station quality, ...) as Parquet files partitioned by
+//! table and UTC day, the layout pandas, pyarrow, DuckDB and Spark read as one dataset:
+//! `<path>/<table>/date=YYYY-MM-DD/part-<n>.parquet` (`pd.read_parquet("<path>/quality")`).
+//!
+//! Rows are appended, never rewritten: each sync writes the rows taken since the last one as
+//! new part files (one per table and day), each whole (temporary file, fsync, rename), then
+//! `_state.json` with the Kafka positions those parts account for and the number of the next
+//! part. On restart, parts numbered at or past that (a sync cut short) are removed and the
+//! messages they held are delivered again; messages below the positions are skipped. So a
+//! crash neither loses nor duplicates a row.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+use super::parquet::{ten, write_table};
+use super::{replace_file, Positions, Sink, SinkReport};
+use crate::bus::{DataKind, Message, Payload};
+use crate::model::Iso;
+use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
+use crate::pipeline::emit::StageError;
+use crate::pipeline::memory::{Flow, Need};
+use crate::pipeline::summary::plural;
+use crate::telemetry::metrics::StageMetrics;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParquetTableConfig {
+    /// Directory of the tables; relative paths are under the storage root.
+    pub path: PathBuf,
+    /// Seconds between syncs (new part files, then Kafka offsets are committed).
+    #[serde(default = "ten")]
+    pub commit_interval_s: f64,
+    /// The column whose UTC day partitions the rows.
+    #[serde(default = "window_start")]
+    pub partition_by: String,
+}
+
+fn window_start() -> String {
+    "window_start".into()
+}
+
+impl StageType for ParquetTableConfig {
+    const NAME: &'static str = "parquet_table";
+    const ROLE: Role = Role::Sink;
+    const ABOUT: &'static str =
+        "table rows (quality, ...) appended as Parquet parts partitioned by table and UTC day";
+    const ACCEPTS: &'static [DataKind] = &[DataKind::Table];
+    const EMITS: Option<DataKind> = None;
+}
+
+impl Component for ParquetTableConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        if !self.commit_interval_s.is_finite() || self.commit_interval_s <= 0.0 {
+            return Err((Some("commit_interval_s".into()), "must be positive".into()));
+        }
+        Ok(())
+    }
+
+    fn memory(&self, input: &Flow) -> Need {
+        // The rows of one commit interval: a message's worth per stream at most.
+        Need::new(
+            input.streams.max(1) * input.message_bytes,
+            "the rows of one commit interval",
+            Flow::default(),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let sink = ParquetTableSink::open(
+            ctx.settings.storage.resolve(&self.path),
+            &self.partition_by,
+            ctx.metrics.clone(),
+        )?;
+        Ok(Work::sink(sink, self.commit_interval_s))
+    }
+}
+
+/// What `_state.json` holds.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct State {
+    positions: Positions,
+    next_part: u64,
+    /// Rows stored per table, for the summary.
+    rows: BTreeMap<String, u64>,
+}
+
+pub struct ParquetTableSink {
+    dir: PathBuf,
+    partition_by: String,
+    state: State,
+    /// Rows taken since the last sync, by table and day.
+    held: BTreeMap<(String, String), Vec<RecordBatch>>,
+    /// Positions of what `held` holds too.
+    positions: Positions,
+    metrics: StageMetrics,
+}
+
+const STATE: &str = "_state.json";
+
+fn other<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> StageError + '_ {
+    move |e| StageError::Other(format!("{}: {e}", path.display()))
+}
+
+/// The part number of a file named `part-<n>.parquet`.
+fn part_number(name: &str) -> Option<u64> {
+    name.strip_prefix("part-")?
+        .strip_suffix(".parquet")?
+        .parse()
+        .ok()
+}
+
+impl ParquetTableSink {
+    pub fn open(
+        dir: PathBuf,
+        partition_by: &str,
+        metrics: StageMetrics,
+    ) -> Result<ParquetTableSink, StageError> {
+        std::fs::create_dir_all(&dir).map_err(|e| StageError::io(dir.display(), e))?;
+        let mut s = ParquetTableSink {
+            dir,
+            partition_by: partition_by.to_string(),
+            state: State::default(),
+            held: BTreeMap::new(),
+            positions: Positions::default(),
+            metrics,
+        };
+        s.recover()?;
+        Ok(s)
+    }
+
+    /// Reads the state back and removes the parts of a sync that did not complete.
+    fn recover(&mut self) -> Result<(), StageError> {
+        let path = self.dir.join(STATE);
+        self.state = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(other(&path))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(StageError::io(path.display(), e)),
+        };
+        self.positions = self.state.positions.clone();
+        self.held.clear();
+        let mut removed = 0;
+        for part in self.parts()? {
+            let n = part
+                .file_name()
+                .and_then(|n| part_number(&n.to_string_lossy()));
+            if n.is_some_and(|n| n >= self.state.next_part) {
+                std::fs::remove_file(&part).map_err(|e| StageError::io(part.display(), e))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::warn!(
+                "{}: {removed} part file{} of an unfinished sync removed; their rows come again",
+                self.dir.display(),
+                plural(removed)
+            );
+        }
+        Ok(())
+    }
+
+    /// Every part file under the directory (two levels: table, day).
+    fn parts(&self) -> Result<Vec<PathBuf>, StageError> {
+        let list = |d: &Path| -> Result<Vec<PathBuf>, StageError> {
+            match std::fs::read_dir(d) {
+                Ok(it) => it
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StageError::io(d.display(), e)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(StageError::io(d.display(), e)),
+            }
+        };
+        let mut out = Vec::new();
+        for table in list(&self.dir)?.into_iter().filter(|p| p.is_dir()) {
+            for day in list(&table)?.into_iter().filter(|p| p.is_dir()) {
+                out.extend(list(&day)?.into_iter().filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| part_number(&n.to_string_lossy()).is_some())
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Splits a table's rows by the UTC day of the partition column (rows in time order
+    /// give one slice per day).
+    fn hold(&mut self, name: &str, batch: &RecordBatch) -> Result<(), String> {
+        let col = batch
+            .column_by_name(&self.partition_by)
+            .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
+            .ok_or_else(|| {
+                format!(
+                    "table {name} has no timestamp column `{}` to partition by",
+                    self.partition_by
+                )
+            })?;
+        let day = |i: usize| Iso(col.value(i)).to_string()[..10].to_string();
+        let mut from = 0;
+        while from < batch.num_rows() {
+            let d = day(from);
+            let mut to = from + 1;
+            while to < batch.num_rows() && day(to) == d {
+                to += 1;
+            }
+            self.held
+                .entry((name.to_string(), d))
+                .or_default()
+                .push(batch.slice(from, to - from));
+            from = to;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for ParquetTableSink {
+    fn write(&mut self, m: &Message) -> Result<(), StageError> {
+        if self.positions.already_stored(m) {
+            self.metrics.dropped("already_stored", 1);
+            return Ok(());
+        }
+        let Payload::Table(t) = &m.payload else {
+            // The graph check keeps other kinds away; counted should one arrive.
+            self.metrics.dropped("wrong_kind", 1);
+            return Ok(());
+        };
+        if let Err(e) = self.hold(&t.name, &t.batch) {
+            self.metrics.dropped("bad_table", 1);
+            tracing::warn!(stream = %m.key, "rows not stored{}: {e}", m.origin());
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), StageError> {
+        let mut state = self.state.clone();
+        for ((name, day), batches) in std::mem::take(&mut self.held) {
+            let dir = self.dir.join(&name).join(format!("date={day}"));
+            std::fs::create_dir_all(&dir).map_err(|e| StageError::io(dir.display(), e))?;
+            let path = dir.join(format!("part-{:08}.parquet", state.next_part));
+            write_table(&path, &batches, Vec::new())?;
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            *state.rows.entry(name).or_default() += rows as u64;
+            state.next_part += 1;
+        }
+        state.positions = self.positions.clone();
+        let path = self.dir.join(STATE);
+        let json = serde_json::to_vec_pretty(&state).map_err(other(&path))?;
+        replace_file(&path, &json)?;
+        self.state = state;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StageError> {
+        self.recover()
+    }
+
+    fn report(&self) -> Option<SinkReport> {
+        let dir = self.dir.display();
+        let tables: Vec<String> = self
+            .state
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} ({n} row{})", plural(*n)))
+            .collect();
+        let first = self.state.rows.keys().next()?;
+        Some(SinkReport {
+            wrote: format!("{dir}: {} by UTC day", tables.join(", ")),
+            open_with: Some(format!("pandas.read_parquet(\"{dir}/{first}\")")),
+        })
+    }
+}
