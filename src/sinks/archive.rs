@@ -411,7 +411,9 @@ impl Sink for Archive {
                 }
             },
             // The graph check keeps other kinds away; counted should one arrive.
-            Payload::Correlations(_) | Payload::Spectra(_) | Payload::Table(_) => self.metrics.dropped("wrong_kind", 1),
+            Payload::Correlations(_) | Payload::Spectra(_) | Payload::Table(_) => {
+                self.metrics.dropped("wrong_kind", 1)
+            }
             Payload::Block(c) => {
                 for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
                     let samples = if self.integer {

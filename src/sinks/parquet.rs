@@ -395,7 +395,9 @@ impl Sink for ParquetSink {
                 }
             },
             // The graph check keeps other kinds away; counted should one arrive.
-            Payload::Correlations(_) | Payload::Spectra(_) | Payload::Table(_) => self.metrics.dropped("wrong_kind", 1),
+            Payload::Correlations(_) | Payload::Spectra(_) | Payload::Table(_) => {
+                self.metrics.dropped("wrong_kind", 1)
+            }
             Payload::Block(c) => {
                 for meta in &c.channels {
                     self.observe(

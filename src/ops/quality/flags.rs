@@ -169,9 +169,15 @@ mod tests {
             ..Default::default()
         };
         let sid = SeedId::new("XX", "STA", "00", "HHZ").to_source_id();
-        let bytes = encode(&sid, 0, SampleRate(100.0), &Samples::Int(vec![1, 2, 3]), &opts)
-            .unwrap()
-            .concat();
+        let bytes = encode(
+            &sid,
+            0,
+            SampleRate(100.0),
+            &Samples::Int(vec![1, 2, 3]),
+            &opts,
+        )
+        .unwrap()
+        .concat();
         let rec = RecordReader::new(&bytes).next().unwrap().unwrap();
         let mut hd = rec.header.clone();
         hd.flags = 0b101;

@@ -99,7 +99,10 @@ impl Component for QualityConfig {
         };
         Need::new(
             input.streams * per_stream + out.message_bytes,
-            format!("{} streams x value counts of a {} s window", input.streams, self.window_s),
+            format!(
+                "{} streams x value counts of a {} s window",
+                input.streams, self.window_s
+            ),
             out,
         )
     }
@@ -183,7 +186,8 @@ impl QualityStage {
             em.metrics.dropped("text_record", n.text_records);
         }
         if n.empty_windows_skipped > 0 {
-            em.metrics.events("empty window not reported", n.empty_windows_skipped);
+            em.metrics
+                .events("empty window not reported", n.empty_windows_skipped);
             em.repeats.note(("long silences", true), "quality", 0, None, || {
                 format!(
                     "a silence longer than {MAX_EMPTY_WINDOWS} windows: {} empty windows not reported as rows",

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, StringBuilder, TimestampNanosecondBuilder, UInt64Builder};
+use arrow_array::builder::{
+    Float64Builder, StringBuilder, TimestampNanosecondBuilder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
@@ -37,7 +39,9 @@ const COLUMNS: &[Col] = &[
     Col::Real("sample_rate_hz", |r| r.rate),
     Col::Count("num_records", |r| r.records),
     Col::Count("num_samples", |r| r.samples),
-    Col::Real("percent_availability", |r| Some(r.coverage.percent_availability)),
+    Col::Real("percent_availability", |r| {
+        Some(r.coverage.percent_availability)
+    }),
     Col::Count("num_gaps", |r| r.coverage.num_gaps),
     Col::Real("sum_gaps", |r| Some(r.coverage.sum_gaps)),
     Col::Real("max_gap", |r| r.coverage.max_gap),
@@ -50,8 +54,12 @@ const COLUMNS: &[Col] = &[
     Col::Real("sample_max", |r| r.summary.map(|s| s.max)),
     Col::Real("sample_mean", |r| r.summary.map(|s| s.mean)),
     Col::Real("sample_median", |r| r.summary.map(|s| s.median)),
-    Col::Real("sample_lower_quartile", |r| r.summary.map(|s| s.lower_quartile)),
-    Col::Real("sample_upper_quartile", |r| r.summary.map(|s| s.upper_quartile)),
+    Col::Real("sample_lower_quartile", |r| {
+        r.summary.map(|s| s.lower_quartile)
+    }),
+    Col::Real("sample_upper_quartile", |r| {
+        r.summary.map(|s| s.upper_quartile)
+    }),
     Col::Real("sample_rms", |r| r.summary.map(|s| s.rms)),
     Col::Real("sample_rms_raw", |r| r.summary.map(|s| s.rms_raw)),
     Col::Real("sample_unique", |r| r.summary.map(|s| s.unique as f64)),
@@ -112,9 +120,11 @@ pub fn table(stream: &str, rows: &[Row]) -> Result<Table, arrow_schema::ArrowErr
                     rows.iter().for_each(|r| b.append_value(f(r)));
                     Arc::new(b.finish().with_timezone("UTC"))
                 }
-                Col::Count(_, f) => {
-                    Arc::new(rows.iter().map(|r| Some(f(r))).collect::<arrow_array::UInt64Array>())
-                }
+                Col::Count(_, f) => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(f(r)))
+                        .collect::<arrow_array::UInt64Array>(),
+                ),
                 Col::Real(_, f) => {
                     let mut b = Float64Builder::with_capacity(rows.len());
                     rows.iter().for_each(|r| b.append_option(f(r)));

@@ -315,7 +315,10 @@ mod tests {
             let got = c.summary().unwrap();
             let want = batch(&x.iter().map(|&v| v as f64).collect::<Vec<_>>());
             assert_eq!(got.count, want.count);
-            assert_eq!((got.min, got.max, got.unique), (want.min, want.max, want.unique));
+            assert_eq!(
+                (got.min, got.max, got.unique),
+                (want.min, want.max, want.unique)
+            );
             for (g, w) in [
                 (got.mean, want.mean),
                 (got.median, want.median),

@@ -141,12 +141,10 @@ impl Quality {
         notes: &mut Notes,
     ) -> Result<(), String> {
         let h = &rec.header;
-        let t = h.encoding.sample_type().ok_or_else(|| {
-            format!(
-                "encoding {} cannot be decoded",
-                h.encoding.code()
-            )
-        })?;
+        let t = h
+            .encoding
+            .sample_type()
+            .ok_or_else(|| format!("encoding {} cannot be decoded", h.encoding.code()))?;
         if t == SampleType::Text {
             notes.text_records += 1;
             return Ok(());
@@ -155,7 +153,8 @@ impl Quality {
             self.samples = Samples::empty(t);
         }
         self.samples.truncate(0);
-        rec.decode_into(&mut self.samples).map_err(|e| e.to_string())?;
+        rec.decode_into(&mut self.samples)
+            .map_err(|e| e.to_string())?;
         let n = self.samples.len();
         let rate = h.rate.hz();
         let s = h.start;
@@ -167,16 +166,19 @@ impl Quality {
         let flags = RecordFlags::of(h);
         let window = self.window;
         let first_t0 = self.floor(s);
-        let st = self.streams.entry(stream.to_string()).or_insert_with(|| StreamState {
-            key: stream.to_string(),
-            sid: h.sid.clone(),
-            open: None,
-            closed_until: None,
-            last_arrival: None,
-            last_end: None,
-            last_span: 0,
-            spare: None,
-        });
+        let st = self
+            .streams
+            .entry(stream.to_string())
+            .or_insert_with(|| StreamState {
+                key: stream.to_string(),
+                sid: h.sid.clone(),
+                open: None,
+                closed_until: None,
+                last_arrival: None,
+                last_end: None,
+                last_span: 0,
+                spare: None,
+            });
         if st.open.is_none() {
             let t0 = match st.closed_until {
                 Some(c) if e <= c && n > 0 || s < c && n == 0 => {
@@ -284,9 +286,9 @@ impl Quality {
 
     /// Each stream's last arrival and the end of its last sample, for live gauges.
     pub fn latest(&self) -> impl Iterator<Item = (&str, Nanos, Nanos)> {
-        self.streams.values().filter_map(|s| {
-            Some((s.key.as_str(), s.last_arrival?, s.last_end?))
-        })
+        self.streams
+            .values()
+            .filter_map(|s| Some((s.key.as_str(), s.last_arrival?, s.last_end?)))
     }
 
     /// Bytes held in value tables.
@@ -351,7 +353,11 @@ fn close(st: &mut StreamState, mut w: Window, now: Nanos) -> Row {
         produced: now,
     };
     st.closed_until = Some(w.t1);
-    if st.spare.as_ref().is_none_or(|v| v.bytes() < w.values.bytes()) {
+    if st
+        .spare
+        .as_ref()
+        .is_none_or(|v| v.bytes() < w.values.bytes())
+    {
         w.values.clear();
         st.spare = Some(w.values);
     }
@@ -372,4 +378,153 @@ fn first_at_or_after(start: Nanos, rate: f64, t: Nanos, n: usize) -> usize {
         i += 1;
     }
     i as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::mseed::{encode, EncodeOptions, RecordReader};
+    use crate::model::SampleRate;
+
+    const S: Nanos = 1_000_000_000;
+    /// 2026-12-01T00:00:00Z.
+    const DAY: Nanos = 1_796_083_200 * S;
+
+    /// `count` 100 Hz records of 1000 samples (10 s each) from `start`, one encode each.
+    fn records(start: Nanos, count: usize) -> Vec<Vec<u8>> {
+        let sid = SourceId::from_codes("FR", "TEST", "00", "HHZ");
+        let opts = EncodeOptions {
+            record_length: 4096,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for i in 0..count {
+            let part: Vec<i32> = (0..1000).map(|j| (i as i32 * 1000 + j) % 7 - 3).collect();
+            let r = encode(
+                &sid,
+                start + i as Nanos * 10 * S,
+                SampleRate(100.0),
+                &Samples::Int(part),
+                &opts,
+            )
+            .unwrap();
+            assert_eq!(r.len(), 1);
+            out.push(r.into_iter().next().unwrap());
+        }
+        out
+    }
+
+    fn feed(q: &mut Quality, recs: &[Vec<u8>], now: Nanos) -> (Vec<Row>, Notes) {
+        let (mut rows, mut notes) = (Vec::new(), Notes::default());
+        for b in recs {
+            let rec = RecordReader::new(b).next().unwrap().unwrap();
+            q.record("FR.TEST.00.HHZ", &rec, now, &mut rows, &mut notes)
+                .unwrap();
+        }
+        (rows, notes)
+    }
+
+    #[test]
+    fn continuous_data_gives_full_windows_closed_by_the_next_record() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        // 3 minutes of data: minutes 0 and 1 close as minute 1's and 2's records come.
+        let (mut rows, notes) = feed(&mut q, &records(DAY, 18), DAY + 200 * S);
+        assert_eq!(notes, Notes::default());
+        assert_eq!(rows.len(), 2);
+        q.flush(DAY + 200 * S, &mut rows);
+        assert_eq!(rows.len(), 3);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r.start, DAY + i as Nanos * 60 * S);
+            assert_eq!(r.end, r.start + 60 * S);
+            assert_eq!(r.samples, 6000, "window {i}");
+            assert_eq!(r.records, 6);
+            assert_eq!(r.coverage.num_gaps, 0);
+            assert!((r.coverage.percent_availability - 100.0).abs() < 1e-9);
+            let s = r.summary.as_ref().unwrap();
+            assert_eq!(s.count, 6000);
+            assert_eq!((s.min, s.max), (-3.0, 3.0));
+        }
+        assert_eq!(rows[0].rate, Some(100.0));
+    }
+
+    #[test]
+    fn a_missing_record_is_one_gap_of_its_span() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        let mut recs = records(DAY, 6);
+        recs.remove(2);
+        let (mut rows, _) = feed(&mut q, &recs, DAY);
+        q.flush(DAY, &mut rows);
+        assert_eq!(rows.len(), 1);
+        let c = &rows[0].coverage;
+        assert_eq!(c.num_gaps, 1);
+        // The gap runs from the last sample before it (+1/fs) to the first after: 10 s.
+        assert!((c.sum_gaps - 10.0).abs() < 1e-6, "{}", c.sum_gaps);
+        assert!((c.percent_availability - 100.0 * 50.0 / 60.0).abs() < 1e-6);
+        assert_eq!(rows[0].samples, 5000);
+    }
+
+    #[test]
+    fn a_record_for_a_closed_window_is_counted_late_not_added() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        let recs = records(DAY, 12);
+        let (rows, _) = feed(&mut q, &recs[6..], DAY);
+        assert!(rows.is_empty());
+        let (mut rows, _) = feed(&mut q, &recs[..1], DAY);
+        // Minute 0 opened after minute 1: a record of minute 0 is before the open window.
+        assert!(rows.is_empty());
+        let mut notes = Notes::default();
+        let rec = RecordReader::new(&recs[0]).next().unwrap().unwrap();
+        q.flush(DAY, &mut rows);
+        q.record("FR.TEST.00.HHZ", &rec, DAY, &mut rows, &mut notes)
+            .unwrap();
+        assert_eq!(notes.late_records, 1);
+        assert_eq!(notes.late_samples, 1000);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].samples, 6000);
+    }
+
+    #[test]
+    fn a_silent_stream_is_closed_by_the_clock_then_reported_empty() {
+        let mut q = Quality::new(60 * S, 30 * S);
+        let (mut rows, _) = feed(&mut q, &records(DAY, 3), DAY + 30 * S);
+        // Within the grace: nothing closes.
+        q.expire(DAY + 61 * S, &mut rows);
+        assert!(rows.is_empty());
+        // Silent for long, the window long over: it closes at half availability.
+        q.expire(DAY + 100 * S, &mut rows);
+        assert_eq!(rows.len(), 1);
+        assert!((rows[0].coverage.percent_availability - 50.0).abs() < 1e-6);
+        assert_eq!(rows[0].latency_s, Some(70.0));
+        // Two more minutes of silence: two empty rows, at 0 %, no samples.
+        q.expire(DAY + 215 * S, &mut rows);
+        assert_eq!(rows.len(), 3);
+        for r in &rows[1..] {
+            assert_eq!(r.samples, 0);
+            assert_eq!(r.coverage.percent_availability, 0.0);
+            assert!(r.summary.is_none());
+        }
+        assert_eq!(rows[2].start, DAY + 120 * S);
+    }
+
+    #[test]
+    fn data_after_a_silence_reports_the_windows_missed() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        let all = records(DAY, 36);
+        let mut recs = all[..6].to_vec();
+        recs.extend_from_slice(&all[30..]);
+        let (mut rows, notes) = feed(&mut q, &recs, DAY);
+        q.flush(DAY, &mut rows);
+        assert_eq!(notes, Notes::default());
+        let got: Vec<u64> = rows.iter().map(|r| r.samples).collect();
+        assert_eq!(got, vec![6000, 0, 0, 0, 0, 6000]);
+    }
+
+    #[test]
+    fn sample_indices_fall_on_window_edges() {
+        let start = DAY + 5 * S;
+        assert_eq!(first_at_or_after(start, 100.0, DAY, 1000), 0);
+        assert_eq!(first_at_or_after(start, 100.0, start + S, 1000), 100);
+        assert_eq!(first_at_or_after(start, 100.0, start + S + 1, 1000), 101);
+        assert_eq!(first_at_or_after(start, 100.0, start + 100 * S, 1000), 1000);
+    }
 }
