@@ -119,15 +119,11 @@ fn v3(h: &RecordHeader) -> RecordFlags {
     f
 }
 
-/// Flag counts of a window.
+/// How many of a window's records have each flag set (all records, repeats included: the
+/// count is of records, as ObsPy and MUSTANG count them).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FlagCounts {
     pub counts: [u64; 21],
-    pub time_correction: u64,
-    pub timing_quality_sum: f64,
-    pub timing_quality_n: u64,
-    pub timing_quality_min: Option<f64>,
-    pub timing_quality_max: Option<f64>,
 }
 
 impl FlagCounts {
@@ -137,18 +133,6 @@ impl FlagCounts {
             self.counts[b.trailing_zeros() as usize] += 1;
             b &= b - 1;
         }
-        self.time_correction += f.time_correction as u64;
-        if let Some(q) = f.timing_quality {
-            self.timing_quality_sum += q;
-            self.timing_quality_n += 1;
-            self.timing_quality_min = Some(self.timing_quality_min.map_or(q, |m| m.min(q)));
-            self.timing_quality_max = Some(self.timing_quality_max.map_or(q, |m| m.max(q)));
-        }
-    }
-
-    /// Mean timing quality of the records that state one (MUSTANG's `timing_quality`).
-    pub fn timing_quality_mean(&self) -> Option<f64> {
-        (self.timing_quality_n > 0).then(|| self.timing_quality_sum / self.timing_quality_n as f64)
     }
 }
 

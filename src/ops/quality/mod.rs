@@ -5,7 +5,8 @@
 //!   computes them);
 //! - [`values`]: sample statistics over the window's exact values (min, max, mean, median,
 //!   quartiles, demeaned rms, number of distinct values);
-//! - [`flags`]: miniSEED header flags and timing quality, counted per window;
+//! - [`flags`]: miniSEED header flags, counted per window;
+//! - [`timing`]: timing quality and time corrections of the records that add coverage;
 //! - [`window`]: records cut on UTC-aligned windows, latency and delay as scqc defines them;
 //! - [`table`]: the rows as an Arrow table, the product sinks and subscribers take;
 //! - [`stage`]: the `quality` pipeline stage.
@@ -14,6 +15,7 @@ pub mod coverage;
 pub mod flags;
 pub mod stage;
 pub mod table;
+pub mod timing;
 pub mod values;
 pub mod window;
 

@@ -228,7 +228,7 @@ impl Transform for QualityStage {
 
     fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         let t = now();
-        self.quality.expire(t, &mut self.rows);
+        self.quality.expire(t, &mut self.rows, &mut self.notes);
         self.gauges_now(em, t);
         self.send(em)
     }
@@ -236,7 +236,7 @@ impl Transform for QualityStage {
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
         let t = now();
         self.gauges_now(em, t);
-        self.quality.flush(t, &mut self.rows);
+        self.quality.flush(t, &mut self.rows, &mut self.notes);
         self.send(em)
     }
 }

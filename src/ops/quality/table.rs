@@ -13,6 +13,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::flags::NAMES;
+use super::values::Summary;
 use super::window::Row;
 use crate::model::{SeedId, Table};
 
@@ -63,11 +64,18 @@ const COLUMNS: &[Col] = &[
     Col::Real("sample_rms", |r| r.summary.map(|s| s.rms)),
     Col::Real("sample_rms_raw", |r| r.summary.map(|s| s.rms_raw)),
     Col::Real("sample_unique", |r| r.summary.map(|s| s.unique as f64)),
-    Col::Count("timing_correction_count", |r| r.flags.time_correction),
-    Col::Real("timing_quality_mean", |r| r.flags.timing_quality_mean()),
-    Col::Real("timing_quality_min", |r| r.flags.timing_quality_min),
-    Col::Real("timing_quality_max", |r| r.flags.timing_quality_max),
-    Col::Count("timing_quality_records", |r| r.flags.timing_quality_n),
+    Col::Count("timing_correction_count", |r| r.timing.corrections),
+    Col::Real("timing_quality_mean", |r| tq(r, |q| q.mean)),
+    Col::Real("timing_quality_min", |r| tq(r, |q| q.min)),
+    Col::Real("timing_quality_max", |r| tq(r, |q| q.max)),
+    Col::Real("timing_quality_median", |r| tq(r, |q| q.median)),
+    Col::Real("timing_quality_lower_quartile", |r| {
+        tq(r, |q| q.lower_quartile)
+    }),
+    Col::Real("timing_quality_upper_quartile", |r| {
+        tq(r, |q| q.upper_quartile)
+    }),
+    Col::Count("records_used", |r| r.timing.records_used),
     Col::Real("latency_s", |r| r.latency_s),
     Col::Real("delay_s", |r| r.delay_s),
     Col::Real("max_latency_s", |r| r.max_latency_s),
@@ -78,6 +86,11 @@ const COLUMNS: &[Col] = &[
 /// One SEED code of the row's stream (empty when its source id is not one of SEED's).
 fn code(r: &Row, part: fn(SeedId) -> String) -> String {
     r.sid.to_seed().map(part).unwrap_or_default()
+}
+
+/// A timing quality statistic, when the window has them (every record used states one).
+fn tq(r: &Row, f: fn(&Summary) -> f64) -> Option<f64> {
+    r.timing.quality.as_ref().map(f)
 }
 
 fn utc() -> DataType {

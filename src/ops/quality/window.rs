@@ -7,18 +7,21 @@
 //! later than `t1` (ObsPy's rule: a trace starting exactly at the window's end still ends a gap
 //! in it). A record longer than a window feeds every window it spans.
 //!
-//! A stream's window closes when a record of a later window arrives, when the input ends, or
-//! when the wall clock is past the window's end and the stream has sent nothing for a while
-//! (`grace`, or twice its last record's span if longer: a 1 Hz record spans minutes): a
-//! station that went silent still gets its row, saying how much of the window came. Windows
-//! of a silent stream pass the same way, as rows at 0 % availability, and those of a silence
-//! seen only when data resume (a replay) are reported then. A record for a window already
-//! closed is late: it is counted and left out (the row was already sent).
+//! A stream's windows close when a record starting at or after their end arrives (the stream
+//! has moved on: a record straddling the boundary feeds both windows, and records repeated or
+//! overlapping across it still count in the earlier one), when the input ends, or when the
+//! wall clock is past the window's end and the stream has sent nothing for a while (`grace`,
+//! or twice its last record's span if longer: a 1 Hz record spans minutes): a station that
+//! went silent still gets its row, saying how much of the window came. Windows of a silent
+//! stream pass the same way, as rows at 0 % availability, and those of a silence seen only
+//! when data resume (a replay) are reported then. The part of a record falling in a window
+//! already closed is late: it is counted and left out (the row was already sent).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::coverage::{Coverage, Traces};
 use super::flags::{FlagCounts, RecordFlags};
+use super::timing::{Timing, TimingSummary};
 use super::values::{Summary, ValueCounts};
 use crate::formats::mseed::{Record, SampleType, Samples};
 use crate::model::{sample_time, Nanos, SourceId};
@@ -40,6 +43,7 @@ pub struct Row {
     pub coverage: Coverage,
     pub summary: Option<Summary>,
     pub flags: FlagCounts,
+    pub timing: TimingSummary,
     /// Wall-clock seconds from the last record's arrival to the row (scqc's latency).
     pub latency_s: Option<f64>,
     /// Wall-clock seconds from the end of the last sample to the row (scqc's delay).
@@ -55,7 +59,7 @@ pub struct Row {
 /// What a record or a close produced besides rows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Notes {
-    /// Records that arrived for windows already closed (and their samples).
+    /// Records with a part in windows already closed (and the samples of those parts).
     pub late_records: u64,
     pub late_samples: u64,
     /// Text records (logs): no samples, not counted.
@@ -70,6 +74,7 @@ struct Window {
     traces: Traces,
     values: ValueCounts,
     flags: FlagCounts,
+    timing: Timing,
     records: u64,
     samples: u64,
     rate: Option<f64>,
@@ -85,6 +90,7 @@ impl Window {
             traces: Traces::default(),
             values,
             flags: FlagCounts::default(),
+            timing: Timing::default(),
             records: 0,
             samples: 0,
             rate: None,
@@ -97,8 +103,9 @@ impl Window {
 struct StreamState {
     key: String,
     sid: SourceId,
-    open: Option<Window>,
-    /// End of the last window closed: records ending before it are late.
+    /// Windows taking records, by start: the latest one and those a record reached back to.
+    open: BTreeMap<Nanos, Window>,
+    /// End of the last window closed: record parts before it are late.
     closed_until: Option<Nanos>,
     last_arrival: Option<Nanos>,
     last_end: Option<Nanos>,
@@ -125,10 +132,6 @@ impl Quality {
             streams: HashMap::new(),
             samples: Samples::Int(Vec::new()),
         }
-    }
-
-    fn floor(&self, t: Nanos) -> Nanos {
-        t.div_euclid(self.window) * self.window
     }
 
     /// Takes one record of `stream` that arrived at `now`; appends rows of windows it closed.
@@ -165,94 +168,90 @@ impl Quality {
         };
         let flags = RecordFlags::of(h);
         let window = self.window;
-        let first_t0 = self.floor(s);
         let st = self
             .streams
             .entry(stream.to_string())
             .or_insert_with(|| StreamState {
                 key: stream.to_string(),
                 sid: h.sid.clone(),
-                open: None,
+                open: BTreeMap::new(),
                 closed_until: None,
                 last_arrival: None,
                 last_end: None,
                 last_span: 0,
                 spare: None,
             });
-        if st.open.is_none() {
-            let t0 = match st.closed_until {
-                Some(c) if e <= c && n > 0 || s < c && n == 0 => {
-                    notes.late_records += 1;
-                    notes.late_samples += n as u64;
-                    return Ok(());
-                }
-                // Silence since the last closed window: its windows, empty, then this one.
-                Some(c) => empty_windows(st, c, s, window, now, rows, notes),
-                None => first_t0,
-            };
-            let values = st.spare.take().unwrap_or_default();
-            st.open = Some(Window::new(t0, t0 + window, values));
+        // The stream moved on to `s`: the windows ending by then are done (a record starting
+        // right at a window's end still ends that window's last gap), and so are the silent
+        // windows before it.
+        while let Some(mut w) = take_first(st, |w| w.t1 <= s) {
+            if s == w.t1 && rate > 0.0 {
+                w.traces.add(s, e, rate);
+            }
+            close_after_silence(st, w, now, rows, notes);
         }
-        let Some(w) = st.open.as_ref() else {
-            return Ok(());
-        };
-        if e <= w.t0 && !(n == 0 && s >= w.t0) {
-            notes.late_records += 1;
-            notes.late_samples += n as u64;
-            return Ok(());
+        let t0 = s.div_euclid(window) * window;
+        if st.open.is_empty() {
+            if let Some(c) = st.closed_until.filter(|&c| c < t0) {
+                empty_windows(st, c, t0, window, now, rows, notes);
+            }
         }
         let interval = st.last_arrival.map(|a| now - a);
         st.last_arrival = Some(now);
         st.last_end = Some(st.last_end.map_or(e, |l| l.max(e)));
         st.last_span = e - s;
-        loop {
-            let Some(w) = st.open.as_mut() else { break };
-            if e > w.t0 && s <= w.t1 && rate > 0.0 {
+        // Every window the record reaches: from its first sample's to its last's.
+        let last = if e > s { e - 1 } else { s };
+        let (mut late, mut late_part) = (0, false);
+        let mut t = t0;
+        while t <= last {
+            let (w0, w1) = (t, t + window);
+            t = w1;
+            let i0 = first_at_or_after(s, rate, w0, n);
+            let i1 = first_at_or_after(s, rate, w1, n);
+            if st.closed_until.is_some_and(|c| w0 < c) {
+                late += i1 - i0;
+                late_part = true;
+                continue;
+            }
+            let w = match st.open.entry(w0) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    let values = st.spare.take().unwrap_or_default();
+                    v.insert(Window::new(w0, w1, values))
+                }
+            };
+            if rate > 0.0 {
                 w.traces.add(s, e, rate);
             }
-            if (e > w.t0 || n == 0) && s < w.t1 {
-                w.flags.add(&flags);
-                w.records += 1;
-                w.rate = Some(rate);
-                let i0 = first_at_or_after(s, rate, w.t0, n);
-                let i1 = first_at_or_after(s, rate, w.t1, n);
-                if i1 > i0 {
-                    w.samples += (i1 - i0) as u64;
-                    match &self.samples {
-                        Samples::Int(v) => w.values.push_i32(&v[i0..i1]),
-                        Samples::Float32(v) => w.values.push_f32(&v[i0..i1]),
-                        Samples::Float64(v) => w.values.push_f64(&v[i0..i1]),
-                        Samples::Text(_) => {}
-                    }
+            w.flags.add(&flags);
+            w.timing.add(s.max(w0), e.min(w1), &flags);
+            w.records += 1;
+            w.rate = Some(rate);
+            if i1 > i0 {
+                w.samples += (i1 - i0) as u64;
+                match &self.samples {
+                    Samples::Int(v) => w.values.push_i32(&v[i0..i1]),
+                    Samples::Float32(v) => w.values.push_f32(&v[i0..i1]),
+                    Samples::Float64(v) => w.values.push_f64(&v[i0..i1]),
+                    Samples::Text(_) => {}
                 }
-                if let Some(i) = interval {
-                    w.max_latency = Some(w.max_latency.map_or(i, |m| m.max(i)));
-                }
-                let d = now - e;
-                w.max_delay = Some(w.max_delay.map_or(d, |m| m.max(d)));
             }
-            // The record reaches the next window (or starts right at its start): this one is
-            // done.
-            if e > w.t1 || s >= w.t1 {
-                let Some(done) = st.open.take() else { break };
-                let next = done.t1;
-                rows.push(close(st, done, now));
-                let values = st.spare.take().unwrap_or_default();
-                // A record far past the window (the stream was silent): empty windows, then
-                // the record's own.
-                let t = empty_windows(st, next, s, window, now, rows, notes);
-                st.open = Some(Window::new(t, t + window, values));
-            } else {
-                break;
+            if let Some(i) = interval {
+                w.max_latency = Some(w.max_latency.map_or(i, |m| m.max(i)));
             }
+            let d = now - e;
+            w.max_delay = Some(w.max_delay.map_or(d, |m| m.max(d)));
         }
+        notes.late_records += late_part as u64;
+        notes.late_samples += late as u64;
         Ok(())
     }
 
     /// Closes the windows of streams that went silent: the wall clock is past the window's
     /// end and nothing came for the grace time. A stream that stays silent gets a row at 0 %
     /// for each window that passes.
-    pub fn expire(&mut self, now: Nanos, rows: &mut Vec<Row>) {
+    pub fn expire(&mut self, now: Nanos, rows: &mut Vec<Row>, notes: &mut Notes) {
         let (grace, window) = (self.grace, self.window);
         for st in self.streams.values_mut() {
             let wait = grace.max(2 * st.last_span);
@@ -260,10 +259,10 @@ impl Quality {
             if !silent {
                 continue;
             }
-            if let Some(w) = st.open.take_if(|w| now - w.t1 > wait) {
-                rows.push(close(st, w, now));
+            while let Some(w) = take_first(st, |w| now - w.t1 > wait) {
+                close_after_silence(st, w, now, rows, notes);
             }
-            while st.open.is_none() {
+            while st.open.is_empty() {
                 match st.closed_until {
                     Some(c) if now - (c + window) > wait => {
                         let w = Window::new(c, c + window, ValueCounts::with_capacity(0));
@@ -276,10 +275,10 @@ impl Quality {
     }
 
     /// The input ended: every open window closes.
-    pub fn flush(&mut self, now: Nanos, rows: &mut Vec<Row>) {
+    pub fn flush(&mut self, now: Nanos, rows: &mut Vec<Row>, notes: &mut Notes) {
         for st in self.streams.values_mut() {
-            if let Some(w) = st.open.take() {
-                rows.push(close(st, w, now));
+            while let Some(w) = take_first(st, |_| true) {
+                close_after_silence(st, w, now, rows, notes);
             }
         }
     }
@@ -296,11 +295,33 @@ impl Quality {
         self.streams
             .values()
             .map(|s| {
-                s.open.as_ref().map_or(0, |w| w.values.bytes())
+                s.open.values().map(|w| w.values.bytes()).sum::<usize>()
                     + s.spare.as_ref().map_or(0, |v| v.bytes())
             })
             .sum()
     }
+}
+
+/// The stream's earliest open window, removed, if `done` says it is.
+fn take_first(st: &mut StreamState, done: impl Fn(&Window) -> bool) -> Option<Window> {
+    st.open
+        .first_entry()
+        .filter(|w| done(w.get()))
+        .map(|w| w.remove())
+}
+
+/// Closes `w`, after the rows of the silent windows between the last one closed and it.
+fn close_after_silence(
+    st: &mut StreamState,
+    w: Window,
+    now: Nanos,
+    rows: &mut Vec<Row>,
+    notes: &mut Notes,
+) {
+    if let Some(c) = st.closed_until.filter(|&c| c < w.t0) {
+        empty_windows(st, c, w.t0, w.t1 - w.t0, now, rows, notes);
+    }
+    rows.push(close(st, w, now));
 }
 
 /// Rows for the windows from `from` that end before `s` (no data came for them); returns the
@@ -344,6 +365,7 @@ fn close(st: &mut StreamState, mut w: Window, now: Nanos) -> Row {
         coverage: w.traces.coverage(w.t0, w.t1),
         summary,
         flags: w.flags,
+        timing: w.timing.summary(),
         latency_s: st.last_arrival.map(|a| secs(now - a)),
         delay_s: st.last_end.map(|e| secs(now - e)),
         max_latency_s: st
@@ -431,7 +453,7 @@ mod tests {
         let (mut rows, notes) = feed(&mut q, &records(DAY, 18), DAY + 200 * S);
         assert_eq!(notes, Notes::default());
         assert_eq!(rows.len(), 2);
-        q.flush(DAY + 200 * S, &mut rows);
+        q.flush(DAY + 200 * S, &mut rows, &mut Notes::default());
         assert_eq!(rows.len(), 3);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(r.start, DAY + i as Nanos * 60 * S);
@@ -453,7 +475,7 @@ mod tests {
         let mut recs = records(DAY, 6);
         recs.remove(2);
         let (mut rows, _) = feed(&mut q, &recs, DAY);
-        q.flush(DAY, &mut rows);
+        q.flush(DAY, &mut rows, &mut Notes::default());
         assert_eq!(rows.len(), 1);
         let c = &rows[0].coverage;
         assert_eq!(c.num_gaps, 1);
@@ -464,23 +486,42 @@ mod tests {
     }
 
     #[test]
-    fn a_record_for_a_closed_window_is_counted_late_not_added() {
+    fn a_window_takes_records_until_one_starts_after_it_then_they_are_late() {
         let mut q = Quality::new(60 * S, 300 * S);
-        let recs = records(DAY, 12);
-        let (rows, _) = feed(&mut q, &recs[6..], DAY);
+        let recs = records(DAY, 13);
+        // Minute 1, then a record of minute 0: both windows are open.
+        let (rows, _) = feed(&mut q, &recs[6..12], DAY);
         assert!(rows.is_empty());
-        let (mut rows, _) = feed(&mut q, &recs[..1], DAY);
-        // Minute 0 opened after minute 1: a record of minute 0 is before the open window.
+        let (rows, _) = feed(&mut q, &recs[..1], DAY);
         assert!(rows.is_empty());
-        let mut notes = Notes::default();
-        let rec = RecordReader::new(&recs[0]).next().unwrap().unwrap();
-        q.flush(DAY, &mut rows);
-        q.record("FR.TEST.00.HHZ", &rec, DAY, &mut rows, &mut notes)
-            .unwrap();
-        assert_eq!(notes.late_records, 1);
-        assert_eq!(notes.late_samples, 1000);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].samples, 6000);
+        // A record of minute 2 closes both.
+        let (rows, notes) = feed(&mut q, &recs[12..], DAY);
+        assert_eq!(notes, Notes::default());
+        let got: Vec<(Nanos, u64)> = rows.iter().map(|r| (r.start - DAY, r.samples)).collect();
+        assert_eq!(got, vec![(0, 1000), (60 * S, 6000)]);
+        // Another record of minute 0 is late: counted, not added.
+        let (rows, notes) = feed(&mut q, &recs[1..2], DAY);
+        assert!(rows.is_empty());
+        assert_eq!((notes.late_records, notes.late_samples), (1, 1000));
+    }
+
+    #[test]
+    fn a_record_across_a_window_edge_feeds_both_and_a_repeat_is_an_overlap() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        let rec = records(DAY + 55 * S, 1);
+        let twice = [rec[0].clone(), rec[0].clone()];
+        let (mut rows, notes) = feed(&mut q, &twice, DAY);
+        q.flush(DAY, &mut rows, &mut Notes::default());
+        assert_eq!(notes, Notes::default());
+        assert_eq!(rows.len(), 2);
+        for r in &rows {
+            // Each window has 500 samples of each copy, one overlap of 5 s, and the repeat
+            // adds nothing to the timing count.
+            assert_eq!((r.records, r.samples), (2, 1000));
+            assert_eq!(r.coverage.num_overlaps, 1);
+            assert_eq!(r.timing.records_used, 1);
+            assert!((r.coverage.percent_availability - 100.0 * 5.0 / 60.0).abs() < 1e-6);
+        }
     }
 
     #[test]
@@ -488,15 +529,15 @@ mod tests {
         let mut q = Quality::new(60 * S, 30 * S);
         let (mut rows, _) = feed(&mut q, &records(DAY, 3), DAY + 30 * S);
         // Within the grace: nothing closes.
-        q.expire(DAY + 61 * S, &mut rows);
+        q.expire(DAY + 61 * S, &mut rows, &mut Notes::default());
         assert!(rows.is_empty());
         // Silent for long, the window long over: it closes at half availability.
-        q.expire(DAY + 100 * S, &mut rows);
+        q.expire(DAY + 100 * S, &mut rows, &mut Notes::default());
         assert_eq!(rows.len(), 1);
         assert!((rows[0].coverage.percent_availability - 50.0).abs() < 1e-6);
         assert_eq!(rows[0].latency_s, Some(70.0));
         // Two more minutes of silence: two empty rows, at 0 %, no samples.
-        q.expire(DAY + 215 * S, &mut rows);
+        q.expire(DAY + 215 * S, &mut rows, &mut Notes::default());
         assert_eq!(rows.len(), 3);
         for r in &rows[1..] {
             assert_eq!(r.samples, 0);
@@ -513,7 +554,7 @@ mod tests {
         let mut recs = all[..6].to_vec();
         recs.extend_from_slice(&all[30..]);
         let (mut rows, notes) = feed(&mut q, &recs, DAY);
-        q.flush(DAY, &mut rows);
+        q.flush(DAY, &mut rows, &mut Notes::default());
         assert_eq!(notes, Notes::default());
         let got: Vec<u64> = rows.iter().map(|r| r.samples).collect();
         assert_eq!(got, vec![6000, 0, 0, 0, 0, 6000]);
