@@ -30,8 +30,14 @@ fn quality_run(dir: &Path, input: &Path, window_s: u64) -> std::path::PathBuf {
     let log = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{log}");
     let out = dir.join(format!("tables-{window_s}"));
-    assert!(log.contains("quality ("), "the run says what it wrote:\n{log}");
-    assert!(log.contains(&format!("pandas.read_parquet(\"{}/quality\")", out.display())));
+    assert!(
+        log.contains("quality ("),
+        "the run says what it wrote:\n{log}"
+    );
+    assert!(log.contains(&format!(
+        "pandas.read_parquet(\"{}/quality\")",
+        out.display()
+    )));
     out
 }
 
@@ -39,7 +45,10 @@ fn quality_run(dir: &Path, input: &Path, window_s: u64) -> std::path::PathBuf {
 fn quality_rows_equal_obspy_mseedmetadata() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    run_python("check_quality.py", &[OsStr::new("prepare"), input.as_os_str()]);
+    run_python(
+        "check_quality.py",
+        &[OsStr::new("prepare"), input.as_os_str()],
+    );
     for window_s in [86_400, 3_600] {
         let tables = quality_run(dir.path(), &input, window_s);
         let out = run_python(

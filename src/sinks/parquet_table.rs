@@ -7,9 +7,12 @@
 //! `_state.json` with the Kafka positions those parts account for and the number of the next
 //! part. On restart, parts numbered at or past that (a sync cut short) are removed and the
 //! messages they held are delivered again; messages below the positions are skipped. So a
-//! crash neither loses nor duplicates a row.
+//! crash neither loses nor duplicates a row. A row is also known by its stream and window
+//! (the `stream` column and the partition column): one already stored is not stored again,
+//! so replaying the same files into the same directory adds nothing
+//! (`dropped{reason="row_already_stored"}`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -17,14 +20,14 @@ use arrow_array::types::TimestampNanosecondType;
 use arrow_array::RecordBatch;
 use serde::{Deserialize, Serialize};
 
-use super::parquet::{ten, write_table};
+use super::parquet::{read_table, ten, write_table};
 use super::{replace_file, Positions, Sink, SinkReport};
 use crate::bus::{DataKind, Message, Payload};
 use crate::model::Iso;
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Flow, Need};
-use crate::pipeline::summary::plural;
+use crate::pipeline::summary::{plural, Count};
 use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -97,6 +100,8 @@ pub struct ParquetTableSink {
     held: BTreeMap<(String, String), Vec<RecordBatch>>,
     /// Positions of what `held` holds too.
     positions: Positions,
+    /// (table, stream, partition column) of every row stored or held.
+    keys: HashSet<(String, String, i64)>,
     metrics: StageMetrics,
 }
 
@@ -127,6 +132,7 @@ impl ParquetTableSink {
             state: State::default(),
             held: BTreeMap::new(),
             positions: Positions::default(),
+            keys: HashSet::new(),
             metrics,
         };
         s.recover()?;
@@ -160,6 +166,24 @@ impl ParquetTableSink {
                 plural(removed)
             );
         }
+        self.keys.clear();
+        for part in self.parts()? {
+            let table = part
+                .parent()
+                .and_then(|d| d.parent())
+                .and_then(|t| t.file_name())
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some((batches, _)) = read_table(&part)? else {
+                continue;
+            };
+            for b in &batches {
+                let keys = row_keys(b, &self.partition_by)
+                    .map_err(|e| StageError::Other(format!("{}: {e}", part.display())))?;
+                self.keys
+                    .extend(keys.into_iter().map(|(s, t)| (table.clone(), s, t)));
+            }
+        }
         Ok(())
     }
 
@@ -189,16 +213,24 @@ impl ParquetTableSink {
 
     /// Splits a table's rows by the UTC day of the partition column (rows in time order
     /// give one slice per day).
-    fn hold(&mut self, name: &str, batch: &RecordBatch) -> Result<(), String> {
+    /// Returns the number of rows left out as already stored.
+    fn hold(&mut self, name: &str, batch: &RecordBatch) -> Result<u64, String> {
+        let keys = row_keys(batch, &self.partition_by).map_err(|e| format!("table {name}: {e}"))?;
+        let new: Vec<bool> = keys
+            .into_iter()
+            .map(|(s, t)| self.keys.insert((name.to_string(), s, t)))
+            .collect();
+        let stored = new.iter().filter(|n| !**n).count() as u64;
+        let batch = if stored > 0 {
+            let mask = arrow_array::BooleanArray::from(new);
+            arrow_select::filter::filter_record_batch(batch, &mask).map_err(|e| e.to_string())?
+        } else {
+            batch.clone()
+        };
         let col = batch
             .column_by_name(&self.partition_by)
             .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
-            .ok_or_else(|| {
-                format!(
-                    "table {name} has no timestamp column `{}` to partition by",
-                    self.partition_by
-                )
-            })?;
+            .ok_or_else(|| format!("no timestamp column `{}`", self.partition_by))?;
         let day = |i: usize| Iso(col.value(i)).to_string()[..10].to_string();
         let mut from = 0;
         while from < batch.num_rows() {
@@ -213,8 +245,23 @@ impl ParquetTableSink {
                 .push(batch.slice(from, to - from));
             from = to;
         }
-        Ok(())
+        Ok(stored)
     }
+}
+
+/// The (stream, partition time) of each row: what makes a row the same row.
+fn row_keys(batch: &RecordBatch, partition_by: &str) -> Result<Vec<(String, i64)>, String> {
+    let time = batch
+        .column_by_name(partition_by)
+        .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
+        .ok_or_else(|| format!("no timestamp column `{partition_by}` to partition by"))?;
+    let stream = batch
+        .column_by_name("stream")
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| "no text column `stream`".to_string())?;
+    Ok((0..batch.num_rows())
+        .map(|i| (stream.value(i).to_string(), time.value(i)))
+        .collect())
 }
 
 impl Sink for ParquetTableSink {
@@ -228,9 +275,13 @@ impl Sink for ParquetTableSink {
             self.metrics.dropped("wrong_kind", 1);
             return Ok(());
         };
-        if let Err(e) = self.hold(&t.name, &t.batch) {
-            self.metrics.dropped("bad_table", 1);
-            tracing::warn!(stream = %m.key, "rows not stored{}: {e}", m.origin());
+        match self.hold(&t.name, &t.batch) {
+            Ok(0) => {}
+            Ok(n) => self.metrics.dropped("row_already_stored", n),
+            Err(e) => {
+                self.metrics.dropped("bad_table", t.rows() as u64);
+                tracing::warn!(stream = %m.key, "rows not stored{}: {e}", m.origin());
+            }
         }
         Ok(())
     }
@@ -264,7 +315,7 @@ impl Sink for ParquetTableSink {
             .state
             .rows
             .iter()
-            .map(|(t, n)| format!("{t} ({n} row{})", plural(*n)))
+            .map(|(t, n)| format!("{t} ({} row{})", Count(*n), plural(*n)))
             .collect();
         let first = self.state.rows.keys().next()?;
         Some(SinkReport {
@@ -278,13 +329,12 @@ impl Sink for ParquetTableSink {
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::{Float64Array, TimestampNanosecondArray};
+    use arrow_array::{Float64Array, StringArray, TimestampNanosecondArray};
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
     use super::*;
     use crate::bus::Position;
     use crate::model::Table;
-    use crate::sinks::parquet::read_table;
     use crate::telemetry::metrics::Metrics;
 
     const DAY: i64 = 86_400_000_000_000;
@@ -298,12 +348,14 @@ mod tests {
                 DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
                 false,
             ),
+            Field::new("stream", DataType::Utf8, false),
             Field::new("percent_availability", DataType::Float64, true),
         ]);
         let batch = RecordBatch::try_new(
             Arc::new(schema),
             vec![
                 Arc::new(TimestampNanosecondArray::from(starts.to_vec()).with_timezone("UTC")),
+                Arc::new(StringArray::from(vec!["FR.A.00.HHZ"; starts.len()])),
                 Arc::new(Float64Array::from(vec![100.0; starts.len()])),
             ],
         )
@@ -367,6 +419,15 @@ mod tests {
         assert_eq!(rows_in(&q.join("date=2026-12-01")), 2);
         assert_eq!(rows_in(&q.join("date=2026-12-02")), 2);
         assert_eq!(s.state.rows["quality"], 4);
+
+        // The same rows again from a replay (no Kafka positions): nothing added.
+        let mut again = message(9, &[T0, T0 + DAY + 60, T0 + 2 * DAY]);
+        again.position = None;
+        s.write(&again).unwrap();
+        s.sync().unwrap();
+        assert_eq!(s.state.rows["quality"], 5);
+        assert_eq!(rows_in(&q.join("date=2026-12-03")), 1);
+        assert_eq!(rows_in(&q.join("date=2026-12-01")), 2);
     }
 
     #[test]
