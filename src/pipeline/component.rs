@@ -140,6 +140,11 @@ pub trait Transform: Send {
     fn idle(&mut self, _em: &mut Emitter<'_>) -> Result<(), StageError> {
         Ok(())
     }
+    /// About once a second, whether input comes or not: for stages that watch the wall
+    /// clock (a stream gone silent). Returns whether it emitted anything.
+    fn tick(&mut self, _em: &mut Emitter<'_>) -> Result<bool, StageError> {
+        Ok(false)
+    }
     /// The input ended: emit whatever is held.
     fn finish(&mut self, _em: &mut Emitter<'_>) -> Result<(), StageError> {
         Ok(())

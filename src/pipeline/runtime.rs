@@ -297,6 +297,14 @@ impl Work {
         }
     }
 
+    /// The wall clock moved on a second: returns whether the transform emitted anything.
+    fn tick(&mut self, em: &mut Emitter<'_>) -> Result<bool, StageError> {
+        match self {
+            Work::Transform(t) => t.tick(em),
+            _ => Ok(false),
+        }
+    }
+
     /// The input ended, or (`resumable`) the stage stops while its input stays in Kafka: a
     /// sink then keeps what it holds back in its checkpoint for the next run, rather than
     /// writing it out early (short records that the next run would not have written).
@@ -409,6 +417,7 @@ fn consume_loop(
         }
         if now - last_gauge >= Duration::from_secs(1) {
             gauges(sub.as_ref(), em.metrics, kafka);
+            pending |= work.tick(em)?;
             last_gauge = now;
         }
     }

@@ -227,10 +227,17 @@ impl Transform for QualityStage {
     }
 
     fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+        self.tick(em).map(|_| ())
+    }
+
+    /// Silent streams: their windows close on the clock, their latency and delay grow.
+    fn tick(&mut self, em: &mut Emitter<'_>) -> Result<bool, StageError> {
         let t = now();
         self.quality.expire(t, &mut self.rows, &mut self.notes);
         self.gauges_now(em, t);
-        self.send(em)
+        let any = !self.rows.is_empty();
+        self.send(em)?;
+        Ok(any)
     }
 
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {

@@ -10,11 +10,14 @@
 //! A stream's windows close when a record starting at or after their end arrives (the stream
 //! has moved on: a record straddling the boundary feeds both windows, and records repeated or
 //! overlapping across it still count in the earlier one), when the input ends, or when the
-//! wall clock is past the window's end and the stream has sent nothing for a while (`grace`,
-//! or twice its last record's span if longer: a 1 Hz record spans minutes): a station that
-//! went silent still gets its row, saying how much of the window came. Windows of a silent
-//! stream pass the same way, as rows at 0 % availability, and those of a silence seen only
-//! when data resume (a replay) are reported then. The part of a record falling in a window
+//! stream has sent nothing for a while (`grace`, or twice its last record's span if longer: a
+//! 1 Hz record spans minutes) and time has gone past the window's end by as much: a station
+//! that went silent still gets its row, saying how much of the window came. Windows of a
+//! silent stream pass the same way, as rows at 0 % availability, and those of a silence seen
+//! only when data resume are reported then. "Time" is the data's: the latest sample any
+//! stream has delivered, or the wall clock for a stream that was live (its records came less
+//! than a window after they were recorded), so a replay of old recordings reports a station
+//! that stops before the others, not every window from then until today. The part of a record falling in a window
 //! already closed is late: it is counted and left out (the row was already sent).
 
 use std::collections::{BTreeMap, HashMap};
@@ -111,6 +114,8 @@ struct StreamState {
     last_end: Option<Nanos>,
     /// Span of the last record: how long the stream may stay silent between records.
     last_span: Nanos,
+    /// The last record came less than a window after its end: the wall clock is its time.
+    live: bool,
     /// A value table kept from the last closed window, for the next one.
     spare: Option<ValueCounts>,
 }
@@ -121,6 +126,8 @@ pub struct Quality {
     grace: Nanos,
     streams: HashMap<String, StreamState>,
     samples: Samples,
+    /// The end of the latest sample of any stream.
+    data_clock: Option<Nanos>,
 }
 
 impl Quality {
@@ -131,6 +138,7 @@ impl Quality {
             grace,
             streams: HashMap::new(),
             samples: Samples::Int(Vec::new()),
+            data_clock: None,
         }
     }
 
@@ -179,6 +187,7 @@ impl Quality {
                 last_arrival: None,
                 last_end: None,
                 last_span: 0,
+                live: false,
                 spare: None,
             });
         // The stream moved on to `s`: the windows ending by then are done (a record starting
@@ -200,6 +209,8 @@ impl Quality {
         st.last_arrival = Some(now);
         st.last_end = Some(st.last_end.map_or(e, |l| l.max(e)));
         st.last_span = e - s;
+        st.live = now - e < window;
+        self.data_clock = Some(self.data_clock.map_or(e, |c| c.max(e)));
         // Every window the record reaches: from its first sample's to its last's.
         let last = if e > s { e - 1 } else { s };
         let (mut late, mut late_part) = (0, false);
@@ -248,23 +259,28 @@ impl Quality {
         Ok(())
     }
 
-    /// Closes the windows of streams that went silent: the wall clock is past the window's
-    /// end and nothing came for the grace time. A stream that stays silent gets a row at 0 %
+    /// Closes the windows of streams that went silent: nothing came for the grace time and
+    /// time (the data's, or the wall clock for a live stream) is past the window's end by as
+    /// much. A stream that stays silent gets a row at 0 %
     /// for each window that passes.
     pub fn expire(&mut self, now: Nanos, rows: &mut Vec<Row>, notes: &mut Notes) {
         let (grace, window) = (self.grace, self.window);
+        let Some(data) = self.data_clock else {
+            return;
+        };
         for st in self.streams.values_mut() {
             let wait = grace.max(2 * st.last_span);
             let silent = st.last_arrival.is_some_and(|a| now - a > wait);
             if !silent {
                 continue;
             }
-            while let Some(w) = take_first(st, |w| now - w.t1 > wait) {
+            let time = if st.live { data.max(now) } else { data };
+            while let Some(w) = take_first(st, |w| time - w.t1 > wait) {
                 close_after_silence(st, w, now, rows, notes);
             }
             while st.open.is_empty() {
                 match st.closed_until {
-                    Some(c) if now - (c + window) > wait => {
+                    Some(c) if time - (c + window) > wait => {
                         let w = Window::new(c, c + window, ValueCounts::with_capacity(0));
                         rows.push(close(st, w, now));
                     }
@@ -437,11 +453,14 @@ mod tests {
     }
 
     fn feed(q: &mut Quality, recs: &[Vec<u8>], now: Nanos) -> (Vec<Row>, Notes) {
+        feed_as(q, "FR.TEST.00.HHZ", recs, now)
+    }
+
+    fn feed_as(q: &mut Quality, stream: &str, recs: &[Vec<u8>], now: Nanos) -> (Vec<Row>, Notes) {
         let (mut rows, mut notes) = (Vec::new(), Notes::default());
         for b in recs {
             let rec = RecordReader::new(b).next().unwrap().unwrap();
-            q.record("FR.TEST.00.HHZ", &rec, now, &mut rows, &mut notes)
-                .unwrap();
+            q.record(stream, &rec, now, &mut rows, &mut notes).unwrap();
         }
         (rows, notes)
     }
@@ -545,6 +564,31 @@ mod tests {
             assert!(r.summary.is_none());
         }
         assert_eq!(rows[2].start, DAY + 120 * S);
+    }
+
+    #[test]
+    fn in_a_replay_a_stream_that_stops_is_closed_by_the_others_data_not_the_clock() {
+        let mut q = Quality::new(60 * S, 5 * S);
+        let year = 365 * 86_400 * S;
+        let now = DAY + year;
+        let recs = records(DAY, 30);
+        feed_as(&mut q, "B", &recs[..3], now);
+        feed_as(&mut q, "A", &recs[..3], now);
+        // Wall clock a year on, B silent: its window waits, as A's data have not passed it.
+        let mut rows = Vec::new();
+        q.expire(now + 60 * S, &mut rows, &mut Notes::default());
+        assert!(rows.is_empty());
+        // A's data run on to 3 min: B's first window closes, and the one after it (empty),
+        // not a year of windows.
+        let (mut rows, _) = feed_as(&mut q, "A", &recs[3..18], now + 120 * S);
+        assert_eq!(rows.len(), 2, "A's own rows");
+        q.expire(now + 200 * S, &mut rows, &mut Notes::default());
+        let b: Vec<(Nanos, u64)> = rows
+            .iter()
+            .filter(|r| r.stream == "B")
+            .map(|r| ((r.start - DAY) / S, r.samples))
+            .collect();
+        assert_eq!(b, vec![(0, 3000), (60, 0)]);
     }
 
     #[test]
