@@ -61,3 +61,101 @@ fn quality_rows_equal_obspy_mseedmetadata() {
         assert!(v["values_checked"].as_u64().unwrap() > 500, "{out}");
     }
 }
+
+/// Two stations replayed at ten times real time; B stops for 80 s of data (8 s of wall
+/// clock) and comes back. On `/metrics`, B's latency rises through the silence and falls when
+/// it resumes; in the Parquet table, B's windows say how much came, the silent minute at 0 %.
+#[test]
+fn a_station_going_silent_and_back_shows_in_metrics_and_rows() {
+    use seisreduce::formats::mseed::{encode, EncodeOptions, Samples};
+    use seisreduce::model::{SampleRate, SourceId};
+    use std::time::{Duration, Instant};
+
+    const S: i64 = 1_000_000_000;
+    let t0 = 1_735_689_600 * S; // 2025-01-01T00:00:00Z
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    let opts = EncodeOptions {
+        record_length: 512,
+        ..Default::default()
+    };
+    for sec in 0..200i64 {
+        for sta in ["A", "B"] {
+            if sta == "B" && (50..130).contains(&sec) {
+                continue;
+            }
+            let sid = SourceId::from_codes("XX", sta, "", "HHZ");
+            let x: Vec<i32> = (0..100)
+                .map(|i| ((sec * 100 + i) % 11 - 5) as i32)
+                .collect();
+            let r = encode(
+                &sid,
+                t0 + sec * S,
+                SampleRate(100.0),
+                &Samples::Int(x),
+                &opts,
+            )
+            .unwrap();
+            assert_eq!(r.len(), 1);
+            bytes.extend_from_slice(&r[0]);
+        }
+    }
+    let input = dir.path().join("two.mseed");
+    std::fs::write(&input, &bytes).unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"live\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\
+             speed = \"realtime\"\nspeedup = 10\n\n\
+             [operators.quality]\ntype = \"quality\"\ninputs = [\"files\"]\nwindow_s = 60\ngrace_s = 1\n\n\
+             [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"quality\"]\npath = \"tables\"\ncommit_interval_s = 1\n",
+            input.display()
+        ),
+    );
+    let port = free_port();
+    let mut cmd = bin();
+    cmd.args(["run", p.to_str().unwrap()])
+        .env("SEISREDUCE_STORAGE_ROOT", dir.path())
+        .env("SEISREDUCE_METRICS_LISTEN", format!("127.0.0.1:{port}"));
+    let mut proc = Proc::spawn(cmd, dir.path().join("run.log"));
+    let series = |name: &str| {
+        format!("seisreduce_quality_{name}{{pipeline=\"live\",stage=\"quality\",stream=\"FDSN:XX_B__H_H_Z\"}}")
+    };
+    // Latency of B, sampled through the run: (seconds since start, value).
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    while proc.child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
+        if let Some(v) = metric(port, &series("latency_seconds")) {
+            seen.push((start.elapsed().as_secs_f64(), v));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let status = proc.wait(Duration::from_secs(30));
+    let log = proc.log_text();
+    assert!(status.success(), "{log}");
+    let peak = seen.iter().map(|s| s.1).fold(0.0, f64::max);
+    assert!(
+        peak > 5.0 && peak < 12.0,
+        "B's latency peaks over the 8 s silence: {seen:?}"
+    );
+    let i = seen.iter().position(|s| s.1 == peak).unwrap();
+    assert!(
+        seen[i..].iter().any(|s| s.1 < 2.0),
+        "B's latency falls once it resumes: {seen:?}"
+    );
+    let out = run_python(
+        "check_quality.py",
+        &[OsStr::new("rows"), dir.path().join("tables").as_os_str()],
+    );
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let avail = |sta: &str| -> Vec<f64> {
+        rows[format!("XX.{sta}..HHZ")]
+            .as_array()
+            .unwrap_or_else(|| panic!("rows of {sta}: {out}\n{log}"))
+            .iter()
+            .map(|v| (v.as_f64().unwrap() * 1000.0).round() / 1000.0)
+            .collect()
+    };
+    assert_eq!(avail("A"), vec![100.0, 100.0, 100.0, 33.333], "{out}");
+    assert_eq!(avail("B"), vec![83.333, 0.0, 83.333, 33.333], "{out}");
+}

@@ -7,6 +7,9 @@ reference implementation of the MUSTANG-style metrics seisreduce's `quality` sta
         copies of a day of CH.BALST: records dropped (gaps), repeated (overlaps), header flag
         bits and time corrections set.
 
+    check_quality.py rows TABLE_DIR
+        Prints each stream's availability, window by window (the live test reads it).
+
     check_quality.py compare IN_DIR TABLE_DIR
         Reads the `quality` Parquet dataset with pandas, runs MSEEDMetadata on each input over
         each row's window, and checks every metric both report: counts exactly, times and
@@ -183,8 +186,20 @@ def compare(inputs, tables):
     return 1 if bad else 0
 
 
+def rows(tables):
+    """Each stream's percent_availability, window by window, as JSON."""
+    df = pd.read_parquet(tables / "quality").sort_values("window_start")
+    out = {}
+    for _, r in df.iterrows():
+        sid = f"{r['network']}.{r['station']}.{r['location']}.{r['channel']}"
+        out.setdefault(sid, []).append(float(r["percent_availability"]))
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "prepare":
         prepare(Path(sys.argv[2]))
+    elif sys.argv[1] == "rows":
+        rows(Path(sys.argv[2]))
     else:
         sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
