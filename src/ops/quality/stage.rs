@@ -3,8 +3,9 @@
 //! It reads records, not sample blocks, because half of what it reports lives in the record
 //! headers (flags, timing quality, where each record starts and ends) and is gone once the
 //! samples are decoded into blocks. Rows are gathered and sent as one table per stream when
-//! the input goes idle (at once for live data, in batches for a replay), and the per-stream
-//! gauges (availability, gaps, latency, delay) are kept current for `/metrics`.
+//! the input goes idle (at once for live data, in batches for a replay) and each second (the
+//! runtime's tick: silent streams' windows close on the clock), and the per-stream gauges
+//! (availability, gaps, latency, delay) are kept current for `/metrics`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
