@@ -5,6 +5,7 @@
 //!   computes them);
 //! - [`values`]: sample statistics over the window's exact values (min, max, mean, median,
 //!   quartiles, demeaned rms, number of distinct values);
+//! - [`spikes`]: MUSTANG's `num_spikes` (rolling Hampel filter, 41 samples, threshold 10);
 //! - [`flags`]: miniSEED header flags, counted per window;
 //! - [`timing`]: timing quality and time corrections of the records that add coverage;
 //! - [`window`]: records cut on UTC-aligned windows, latency and delay as scqc defines them;
@@ -13,6 +14,7 @@
 
 pub mod coverage;
 pub mod flags;
+pub mod spikes;
 pub mod stage;
 pub mod table;
 pub mod timing;

@@ -25,6 +25,8 @@ enum Col {
     Text(&'static str, fn(&Row) -> String),
     Time(&'static str, fn(&Row) -> i64),
     Count(&'static str, fn(&Row) -> u64),
+    /// A count that may not exist for the window (null).
+    MaybeCount(&'static str, fn(&Row) -> Option<u64>),
     Real(&'static str, fn(&Row) -> Option<f64>),
 }
 
@@ -63,7 +65,8 @@ const COLUMNS: &[Col] = &[
     }),
     Col::Real("sample_rms", |r| r.summary.map(|s| s.rms)),
     Col::Real("sample_rms_raw", |r| r.summary.map(|s| s.rms_raw)),
-    Col::Real("sample_unique", |r| r.summary.map(|s| s.unique as f64)),
+    Col::MaybeCount("sample_unique", |r| r.summary.map(|s| s.unique)),
+    Col::MaybeCount("num_spikes", |r| r.num_spikes),
     Col::Count("timing_correction_count", |r| r.timing.corrections),
     Col::Real("timing_quality_mean", |r| tq(r, |q| q.mean)),
     Col::Real("timing_quality_min", |r| tq(r, |q| q.min)),
@@ -106,6 +109,7 @@ pub fn schema() -> Schema {
             Col::Text(n, _) => Field::new(*n, DataType::Utf8, false),
             Col::Time(n, _) => Field::new(*n, utc(), false),
             Col::Count(n, _) => Field::new(*n, DataType::UInt64, false),
+            Col::MaybeCount(n, _) => Field::new(*n, DataType::UInt64, true),
             Col::Real(n, _) => Field::new(*n, DataType::Float64, true),
         })
         .collect();
@@ -138,6 +142,9 @@ pub fn table(stream: &str, rows: &[Row]) -> Result<Table, arrow_schema::ArrowErr
                         .map(|r| Some(f(r)))
                         .collect::<arrow_array::UInt64Array>(),
                 ),
+                Col::MaybeCount(_, f) => {
+                    Arc::new(rows.iter().map(f).collect::<arrow_array::UInt64Array>())
+                }
                 Col::Real(_, f) => {
                     let mut b = Float64Builder::with_capacity(rows.len());
                     rows.iter().for_each(|r| b.append_option(f(r)));

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::coverage::{Coverage, Traces};
 use super::flags::{FlagCounts, RecordFlags};
+use super::spikes::Spikes;
 use super::timing::{Timing, TimingSummary};
 use super::values::{Summary, ValueCounts};
 use crate::formats::mseed::{Record, SampleType, Samples};
@@ -45,6 +46,8 @@ pub struct Row {
     pub samples: u64,
     pub coverage: Coverage,
     pub summary: Option<Summary>,
+    /// MUSTANG's `num_spikes` (null where it has no value).
+    pub num_spikes: Option<u64>,
     pub flags: FlagCounts,
     pub timing: TimingSummary,
     /// Wall-clock seconds from the last record's arrival to the row (scqc's latency).
@@ -76,6 +79,7 @@ struct Window {
     t1: Nanos,
     traces: Traces,
     values: ValueCounts,
+    spikes: Spikes,
     flags: FlagCounts,
     timing: Timing,
     records: u64,
@@ -92,6 +96,7 @@ impl Window {
             t1,
             traces: Traces::default(),
             values,
+            spikes: Spikes::default(),
             flags: FlagCounts::default(),
             timing: Timing::default(),
             records: 0,
@@ -242,9 +247,18 @@ impl Quality {
             if i1 > i0 {
                 w.samples += (i1 - i0) as u64;
                 match &self.samples {
-                    Samples::Int(v) => w.values.push_i32(&v[i0..i1]),
-                    Samples::Float32(v) => w.values.push_f32(&v[i0..i1]),
-                    Samples::Float64(v) => w.values.push_f64(&v[i0..i1]),
+                    Samples::Int(v) => {
+                        w.values.push_i32(&v[i0..i1]);
+                        w.spikes.push_i32(&v[i0..i1]);
+                    }
+                    Samples::Float32(v) => {
+                        w.values.push_f32(&v[i0..i1]);
+                        w.spikes.push_f32(&v[i0..i1]);
+                    }
+                    Samples::Float64(v) => {
+                        w.values.push_f64(&v[i0..i1]);
+                        w.spikes.push_f64(&v[i0..i1]);
+                    }
                     Samples::Text(_) => {}
                 }
             }
@@ -380,6 +394,7 @@ fn close(st: &mut StreamState, mut w: Window, now: Nanos) -> Row {
         samples: w.samples,
         coverage: w.traces.coverage(w.t0, w.t1),
         summary,
+        num_spikes: w.spikes.count(),
         flags: w.flags,
         timing: w.timing.summary(),
         latency_s: st.last_arrival.map(|a| secs(now - a)),
