@@ -16,7 +16,9 @@ pub use ccf::{CorrBlock, Pair, SpectraBlock};
 pub use das::DasMeta;
 pub use ids::{IdError, SeedId, SourceId};
 pub use table::Table;
-pub use time::{now, now_coarse, parse_iso, sample_time, Iso, Nanos, YearDayTime};
+pub use time::{
+    first_at_or_after, now, now_coarse, parse_iso, sample_time, Iso, Nanos, YearDayTime,
+};
 
 use ndarray::Array2;
 

@@ -230,6 +230,22 @@ pub fn parse_iso(s: &str) -> Option<Nanos> {
     Some((days * SECS_PER_DAY + h * 3600 + mi * 60 + sec) * NS_PER_SEC + ns)
 }
 
+/// Index of the first of `n` samples from `start` at `rate` whose time is at or after `t`.
+pub fn first_at_or_after(start: Nanos, rate: f64, t: Nanos, n: usize) -> usize {
+    if t <= start || rate <= 0.0 {
+        return 0;
+    }
+    let guess = (((t - start) as f64) * rate / 1e9).ceil().max(0.0) as i64;
+    let mut i = guess.min(n as i64);
+    while i > 0 && sample_time(start, i - 1, rate) >= t {
+        i -= 1;
+    }
+    while i < n as i64 && sample_time(start, i, rate) < t {
+        i += 1;
+    }
+    i as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod detrend;
 pub mod filter;
 pub mod quality;
 pub mod rows;
+pub mod rsam;
 pub mod stream;
 pub mod taper;
 pub mod window;

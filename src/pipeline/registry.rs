@@ -45,6 +45,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::assemble::AssembleConfig>(),
     entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
+    entry::<crate::ops::rsam::RsamConfig>(),
     entry::<crate::ops::quality::stage::QualityConfig>(),
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),

@@ -28,7 +28,7 @@ use super::spikes::Spikes;
 use super::timing::{Timing, TimingSummary};
 use super::values::{Summary, ValueCounts};
 use crate::formats::mseed::{Record, SampleType, Samples};
-use crate::model::{sample_time, Nanos, SourceId};
+use crate::model::{first_at_or_after, sample_time, Nanos, SourceId};
 
 /// Empty windows reported for one silence at most; a longer one is summarised in one event.
 pub const MAX_EMPTY_WINDOWS: u64 = 10_080;
@@ -415,22 +415,6 @@ fn close(st: &mut StreamState, mut w: Window, now: Nanos) -> Row {
         st.spare = Some(w.values);
     }
     row
-}
-
-/// Index of the first of `n` samples from `start` at `rate` whose time is at or after `t`.
-fn first_at_or_after(start: Nanos, rate: f64, t: Nanos, n: usize) -> usize {
-    if t <= start || rate <= 0.0 {
-        return 0;
-    }
-    let guess = (((t - start) as f64) * rate / 1e9).ceil().max(0.0) as i64;
-    let mut i = guess.min(n as i64);
-    while i > 0 && sample_time(start, i - 1, rate) >= t {
-        i -= 1;
-    }
-    while i < n as i64 && sample_time(start, i, rate) < t {
-        i += 1;
-    }
-    i as usize
 }
 
 #[cfg(test)]
