@@ -14,8 +14,6 @@
 //! 21-value block around the median) is computed only when a cheap lower bound of it cannot
 //! already rule the sample out.
 
-use std::collections::VecDeque;
-
 /// The filter's window, samples.
 pub const WINDOW: usize = 41;
 const HALF: usize = WINDOW / 2;
@@ -24,16 +22,33 @@ const L: f64 = 1.4826;
 const THRESHOLD: f64 = 10.0;
 
 /// One window's spike count, fed samples in order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Spikes {
-    /// The last `WINDOW` samples in arrival order, and the same values sorted.
-    recent: VecDeque<f64>,
-    sorted: Vec<f64>,
+    /// The last `WINDOW` samples, a ring from `head`, and the same values sorted.
+    ring: [f64; WINDOW],
+    sorted: [f64; WINDOW],
+    head: usize,
+    /// Samples held (up to `WINDOW`).
+    len: usize,
     spikes: u64,
     /// The previous centre was an outlier (a run continues).
     in_run: bool,
     /// Some centre had a defined `h`.
     defined: bool,
+}
+
+impl Default for Spikes {
+    fn default() -> Self {
+        Spikes {
+            ring: [0.0; WINDOW],
+            sorted: [0.0; WINDOW],
+            head: 0,
+            len: 0,
+            spikes: 0,
+            in_run: false,
+            defined: false,
+        }
+    }
 }
 
 impl Spikes {
@@ -49,30 +64,53 @@ impl Spikes {
         v.iter().for_each(|&x| self.push(x));
     }
 
+    #[inline]
     fn push(&mut self, x: f64) {
         if x.is_nan() {
             // Not a sample the median can order; it ends the run of what came before.
             self.in_run = false;
             return;
         }
-        if self.recent.len() == WINDOW {
-            let old = self.recent.pop_front().unwrap_or(x);
-            let i = self.sorted.partition_point(|&v| v < old);
-            self.sorted.remove(i);
+        if self.len < WINDOW {
+            let n = self.len;
+            let i = self.sorted[..n].partition_point(|&v| v < x);
+            self.sorted.copy_within(i..n, i + 1);
+            self.sorted[i] = x;
+            self.ring[(self.head + n) % WINDOW] = x;
+            self.len += 1;
+            if self.len == WINDOW {
+                self.centre();
+            }
+            return;
         }
-        self.recent.push_back(x);
-        let i = self.sorted.partition_point(|&v| v < x);
-        self.sorted.insert(i, x);
-        if self.recent.len() == WINDOW {
-            self.centre();
+        // The oldest value leaves, the new one comes: one shift of the values between.
+        let old = self.ring[self.head];
+        self.ring[self.head] = x;
+        self.head = (self.head + 1) % WINDOW;
+        let out = self.sorted.partition_point(|&v| v < old);
+        if x >= old {
+            let to = self.sorted.partition_point(|&v| v <= x) - 1;
+            self.sorted.copy_within(out + 1..=to, out);
+            self.sorted[to] = x;
+        } else {
+            let to = self.sorted[..out].partition_point(|&v| v < x);
+            self.sorted.copy_within(to..out, to + 1);
+            self.sorted[to] = x;
         }
+        self.centre();
     }
 
     /// Tests the sample in the middle of the full window.
+    #[inline]
     fn centre(&mut self) {
         let a = &self.sorted;
         let m = a[HALF];
-        let d = (self.recent[HALF] - m).abs();
+        let d = (self.ring[(self.head + HALF) % WINDOW] - m).abs();
+        if d == 0.0 && self.defined {
+            // h is 0 (or undefined): not an outlier, and nothing new to learn.
+            self.in_run = false;
+            return;
+        }
         // The 21 values nearest the median are a block a[i..=i+20] around it, so MAD is at
         // least the smaller of m - a[10] and a[30] - m.
         let low = (m - a[HALF / 2]).min(a[HALF + HALF / 2] - m);
@@ -97,11 +135,7 @@ impl Spikes {
     }
 
     pub fn clear(&mut self) {
-        self.recent.clear();
-        self.sorted.clear();
-        self.spikes = 0;
-        self.in_run = false;
-        self.defined = false;
+        *self = Spikes::default();
     }
 }
 
