@@ -313,6 +313,7 @@ fn shipped_pipelines_pass_check() {
         ("pipelines/noise-correlation.toml", &[]),
         ("pipelines/seedlink-resif.toml", &[]),
         ("pipelines/station-quality.toml", &[]),
+        ("pipelines/volcano-rsam.toml", &[]),
         // The processing side of a split pipeline: the acquisition host's archive is not here.
         (
             "pipelines/network-kafka.toml",
