@@ -29,8 +29,8 @@ fn bench_quality(c: &mut Criterion) {
         .map(|r| r.header.sample_count)
         .sum();
     let now = 1_800_000_000 * S;
-    let run = || {
-        let mut q = Quality::new(3600 * S, 300 * S);
+    let run = |spikes: bool| {
+        let mut q = Quality::new(3600 * S, 300 * S).with_spikes(spikes);
         let (mut rows, mut notes) = (Vec::new(), Notes::default());
         for (stream, raw) in &records {
             let rec = RecordReader::new(raw).next().unwrap().unwrap();
@@ -39,7 +39,7 @@ fn bench_quality(c: &mut Criterion) {
         q.flush(now, &mut rows, &mut notes);
         rows
     };
-    let rows = run();
+    let rows = run(true);
     eprintln!(
         "quality input: {} records, {samples} samples, {} streams: {} rows",
         records.len(),

@@ -76,7 +76,7 @@ impl Spikes {
             let i = self.sorted[..n].partition_point(|&v| v < x);
             self.sorted.copy_within(i..n, i + 1);
             self.sorted[i] = x;
-            self.ring[(self.head + n) % WINDOW] = x;
+            self.ring[n] = x;
             self.len += 1;
             if self.len == WINDOW {
                 self.centre();
@@ -86,7 +86,11 @@ impl Spikes {
         // The oldest value leaves, the new one comes: one shift of the values between.
         let old = self.ring[self.head];
         self.ring[self.head] = x;
-        self.head = (self.head + 1) % WINDOW;
+        self.head = if self.head + 1 == WINDOW {
+            0
+        } else {
+            self.head + 1
+        };
         let out = self.sorted.partition_point(|&v| v < old);
         if x >= old {
             let to = self.sorted.partition_point(|&v| v <= x) - 1;
@@ -105,7 +109,8 @@ impl Spikes {
     fn centre(&mut self) {
         let a = &self.sorted;
         let m = a[HALF];
-        let d = (self.ring[(self.head + HALF) % WINDOW] - m).abs();
+        let c = self.head + HALF;
+        let d = (self.ring[if c >= WINDOW { c - WINDOW } else { c }] - m).abs();
         if d == 0.0 && self.defined {
             // h is 0 (or undefined): not an outlier, and nothing new to learn.
             self.in_run = false;

@@ -41,6 +41,14 @@ pub struct QualityConfig {
     /// that is longer).
     #[serde(default = "default_grace")]
     pub grace_s: u64,
+    /// Count spikes (MUSTANG's `num_spikes`, a rolling 41-sample median per sample: most of
+    /// the stage's work); false leaves the column null.
+    #[serde(default = "yes")]
+    pub spikes: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_window() -> u64 {
@@ -113,7 +121,8 @@ impl Component for QualityConfig {
             .map_err(|e| StageError::Other(e.to_string()))?;
         let s = 1_000_000_000;
         Ok(Work::Transform(Box::new(QualityStage {
-            quality: Quality::new(self.window_s as Nanos * s, self.grace_s as Nanos * s),
+            quality: Quality::new(self.window_s as Nanos * s, self.grace_s as Nanos * s)
+                .with_spikes(self.spikes),
             rows: Vec::new(),
             notes: Notes::default(),
             gauges: HashMap::new(),

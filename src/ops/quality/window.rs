@@ -133,6 +133,8 @@ pub struct Quality {
     samples: Samples,
     /// The end of the latest sample of any stream.
     data_clock: Option<Nanos>,
+    /// Count spikes (MUSTANG's `num_spikes`): the costliest metric, so it can be left out.
+    spikes: bool,
 }
 
 impl Quality {
@@ -144,7 +146,14 @@ impl Quality {
             streams: HashMap::new(),
             samples: Samples::Int(Vec::new()),
             data_clock: None,
+            spikes: true,
         }
+    }
+
+    /// Leaves `num_spikes` out (null) when `on` is false.
+    pub fn with_spikes(mut self, on: bool) -> Quality {
+        self.spikes = on;
+        self
     }
 
     /// Takes one record of `stream` that arrived at `now`; appends rows of windows it closed.
@@ -246,18 +255,25 @@ impl Quality {
             w.rate = Some(rate);
             if i1 > i0 {
                 w.samples += (i1 - i0) as u64;
+                let spikes = self.spikes;
                 match &self.samples {
                     Samples::Int(v) => {
                         w.values.push_i32(&v[i0..i1]);
-                        w.spikes.push_i32(&v[i0..i1]);
+                        if spikes {
+                            w.spikes.push_i32(&v[i0..i1]);
+                        }
                     }
                     Samples::Float32(v) => {
                         w.values.push_f32(&v[i0..i1]);
-                        w.spikes.push_f32(&v[i0..i1]);
+                        if spikes {
+                            w.spikes.push_f32(&v[i0..i1]);
+                        }
                     }
                     Samples::Float64(v) => {
                         w.values.push_f64(&v[i0..i1]);
-                        w.spikes.push_f64(&v[i0..i1]);
+                        if spikes {
+                            w.spikes.push_f64(&v[i0..i1]);
+                        }
                     }
                     Samples::Text(_) => {}
                 }
