@@ -159,3 +159,83 @@ fn a_station_going_silent_and_back_shows_in_metrics_and_rows() {
     assert_eq!(avail("A"), vec![100.0, 100.0, 100.0, 33.333], "{out}");
     assert_eq!(avail("B"), vec![83.333, 0.0, 83.333, 33.333], "{out}");
 }
+
+/// Quality rows as a Kafka product: the quality stage in one process publishes its table to
+/// a topic of a real Kafka-protocol broker (tansu), the `parquet_table` sink in another
+/// consumes it, and the rows stored still equal ObsPy's.
+#[test]
+fn quality_rows_over_kafka_equal_obspy_mseedmetadata() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let input = dir.path().join("in");
+    run_python(
+        "check_quality.py",
+        &[OsStr::new("prepare"), input.as_os_str()],
+    );
+    let p = write_pipeline(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"qk\"\nbus = \"kafka\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n\
+             [operators.quality]\ntype = \"quality\"\ninputs = [\"files\"]\n\n\
+             [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"quality\"]\npath = \"tables\"\ncommit_interval_s = 0.5\n",
+            input.display()
+        ),
+    );
+    let spawn = |stages: &str, port: u16| {
+        let mut c = bin();
+        c.args(["run", p.to_str().unwrap(), "--stages", stages])
+            .env("SEISREDUCE_KAFKA_BROKERS", broker.address())
+            .env("SEISREDUCE_STORAGE_ROOT", dir.path())
+            .env("SEISREDUCE_METRICS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SEISREDUCE_LOG_LEVEL", "info,librdkafka=off,rdkafka=off");
+        Proc::spawn(c, dir.path().join(format!("{stages}.log")))
+    };
+    let minute = Duration::from_secs(60);
+    let series = |stage: &str, what: &str| {
+        format!("seisreduce_records_{what}_total{{pipeline=\"qk\",stage=\"{stage}\"}}")
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = spawn("files,quality", pa);
+    wait_until(minute, "every record through the quality stage", || {
+        let out = metric(pa, &series("files", "out")).unwrap_or(-1.0);
+        out > 0.0 && metric(pa, &series("quality", "in")) == Some(out)
+    });
+    // Stopping the stage closes its open windows: their rows go to the topic.
+    let s = a.terminate(minute);
+    assert!(s.success(), "{}", a.log_text());
+    let rows_out = sent_in_summary(&a.log_text());
+    let mut b = spawn("tables", pb);
+    wait_until(minute, "every table message stored", || {
+        metric(pb, &series("tables", "in")).is_some_and(|n| n as u64 == rows_out)
+    });
+    let s = b.terminate(minute);
+    assert!(s.success(), "{}", b.log_text());
+    let out = run_python(
+        "check_quality.py",
+        &[
+            OsStr::new("compare"),
+            input.as_os_str(),
+            dir.path().join("tables").as_os_str(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["mismatches"], 0, "{out}");
+    assert_eq!(v["streams"], 9, "{out}");
+}
+
+/// The messages the quality stage sent, from its run summary (`quality ... N out`).
+fn sent_in_summary(log: &str) -> u64 {
+    let line = log
+        .lines()
+        .find(|l| l.trim_start().starts_with("quality ") && l.contains(" out"))
+        .unwrap_or_else(|| panic!("no summary line for the quality stage:\n{log}"));
+    let before = line.split(" out").next().unwrap();
+    let n = before
+        .rsplit(|c: char| c == ' ' || c == '(')
+        .next()
+        .unwrap();
+    n.replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"))
+}
