@@ -231,10 +231,7 @@ fn sent_in_summary(log: &str) -> u64 {
         .find(|l| l.trim_start().starts_with("quality ") && l.contains(" out"))
         .unwrap_or_else(|| panic!("no summary line for the quality stage:\n{log}"));
     let before = line.split(" out").next().unwrap();
-    let n = before
-        .rsplit(|c: char| c == ' ' || c == '(')
-        .next()
-        .unwrap();
+    let n = before.rsplit([' ', '(']).next().unwrap();
     n.replace(',', "")
         .parse()
         .unwrap_or_else(|_| panic!("{line}"))
