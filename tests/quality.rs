@@ -2,7 +2,9 @@
 //! recordings, ObsPy's own flag and timing-quality test files, and damaged copies of a day
 //! (records dropped and repeated, header flags and time corrections set) through
 //! `seisreduce run` into the `parquet_table` sink, read back with pandas and compared metric
-//! by metric on UTC-day windows and on hour windows.
+//! by metric on UTC-day windows and on hour windows; the same over Kafka between two
+//! processes; and a live replay with a station going silent, seen on `/metrics` and in the
+//! rows.
 
 mod common;
 
