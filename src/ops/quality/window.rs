@@ -382,16 +382,20 @@ fn empty_windows(
     notes: &mut Notes,
 ) -> Nanos {
     let mut t = from;
-    let mut empty = 0;
-    while t + window <= s {
-        if empty < MAX_EMPTY_WINDOWS {
-            let w = Window::new(t, t + window, ValueCounts::with_capacity(0));
-            rows.push(close(st, w, now));
-        } else {
-            notes.empty_windows_skipped += 1;
-        }
-        empty += 1;
+    let mut reported = 0;
+    while t + window <= s && reported < MAX_EMPTY_WINDOWS {
+        let w = Window::new(t, t + window, ValueCounts::with_capacity(0));
+        rows.push(close(st, w, now));
+        reported += 1;
         t += window;
+    }
+    if t + window <= s {
+        // The rest of a long silence (or a corrupt far-future time), counted in one step and
+        // marked as passed, so that it is not reported later either.
+        let skipped = (s - t) / window;
+        notes.empty_windows_skipped += skipped as u64;
+        t += skipped * window;
+        st.closed_until = Some(t);
     }
     t
 }
@@ -604,6 +608,23 @@ mod tests {
             .map(|r| ((r.start - DAY) / S, r.samples))
             .collect();
         assert_eq!(b, vec![(0, 3000), (60, 0)]);
+    }
+
+    #[test]
+    fn a_silence_longer_than_the_cap_is_counted_once_not_reported() {
+        let mut q = Quality::new(60 * S, 300 * S);
+        let recs = records(DAY, 1);
+        let later = records(DAY + 20_000 * 60 * S, 1);
+        let (mut rows, mut notes) = feed(&mut q, &recs, DAY);
+        let (more, n) = feed(&mut q, &later, DAY);
+        rows.extend(more);
+        notes.empty_windows_skipped += n.empty_windows_skipped;
+        q.flush(DAY, &mut rows, &mut notes);
+        // The first minute, the cap's worth of empty ones, the last minute; the rest counted.
+        assert_eq!(rows.len() as u64, 1 + MAX_EMPTY_WINDOWS + 1);
+        assert_eq!(notes.empty_windows_skipped, 20_000 - 1 - MAX_EMPTY_WINDOWS);
+        assert_eq!(rows.last().unwrap().start, DAY + 20_000 * 60 * S);
+        assert_eq!(rows.last().unwrap().samples, 1000);
     }
 
     #[test]
