@@ -43,3 +43,47 @@ fn rsam_windows_equal_numpy_on_the_raw_samples() {
     assert_eq!(v["windows"], 24, "{out}");
     assert_eq!(v["nan_windows"], 6, "{out}");
 }
+
+/// RSAM served over SeedLink as each value is made (`fill_records = false`): ObsPy's
+/// SeedLink client gets every 1-minute value, equal to the archived ones.
+#[test]
+fn rsam_served_over_seedlink_value_by_value() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let p = write_pipeline(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"rsam-live\"\n\n\
+             [sources.synth]\ntype = \"synthetic\"\nchannels = 3\nseconds = 600\n\n\
+             [operators.rsam1]\ntype = \"rsam\"\ninputs = [\"synth\"]\nwindow_s = 60\n\n\
+             [sinks.archive]\ntype = \"mseed\"\ninputs = [\"rsam1\"]\npath = \"rsam\"\n\n\
+             [sinks.serve]\ntype = \"seedlink\"\ninputs = [\"rsam1\"]\nlisten = \"127.0.0.1:{port}\"\n\
+             fill_records = false\nlinger_s = 30\n"
+        ),
+    );
+    let mut c = bin();
+    c.args(["run", p.to_str().unwrap()])
+        .env("SEISREDUCE_STORAGE_ROOT", dir.path());
+    let mut proc = Proc::spawn(c, dir.path().join("run.log"));
+    wait_until(Duration::from_secs(60), "the input served", || {
+        proc.log_text().contains("still serving")
+    });
+    let out = run_python(
+        "check_rsam.py",
+        &[
+            OsStr::new("served"),
+            OsStr::new(&port.to_string()),
+            dir.path().join("rsam").as_os_str(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["mismatches"], 0, "{out}");
+    assert_eq!(v["streams"], 3, "{out}");
+    proc.signal(libc::SIGTERM);
+    assert!(
+        proc.wait(Duration::from_secs(30)).success(),
+        "{}",
+        proc.log_text()
+    );
+}

@@ -66,6 +66,15 @@ pub struct SeedlinkSinkConfig {
     pub linger_s: f64,
     #[serde(default = "one")]
     pub commit_interval_s: f64,
+    /// Blocks are filled to whole records across blocks (true); false serves each block at
+    /// once in records of its own, for slow products such as RSAM, whose 512-byte record
+    /// would otherwise take a day to fill.
+    #[serde(default = "yes")]
+    pub fill_records: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn listen() -> String {
@@ -195,6 +204,8 @@ pub struct SeedlinkSink {
     auto: bool,
     /// `encoding = "FLOAT32"`: every block as floats.
     floats: bool,
+    /// `fill_records = false`: each block served at once.
+    at_once: bool,
     dir: PathBuf,
     metrics: StageMetrics,
     linger: Duration,
@@ -245,6 +256,7 @@ impl SeedlinkSink {
             packer,
             auto: enc.is_none(),
             floats: enc == Some(Encoding::Float32),
+            at_once: !cfg.fill_records,
             dir,
             metrics,
             linger: Duration::from_secs_f64(cfg.linger_s),
@@ -293,12 +305,19 @@ impl Sink for SeedlinkSink {
                     } else {
                         Samples::Float32(row.to_vec())
                     };
-                    let recs = self
+                    let encoding =
+                        |e| StageError::Other(format!("encoding {}: {e}", meta.source_id));
+                    let mut recs = self
                         .packer
                         .push(&meta.source_id, c.start, c.rate, samples)
-                        .map_err(|e| {
-                            StageError::Other(format!("encoding {}: {e}", meta.source_id))
-                        })?;
+                        .map_err(encoding)?;
+                    if self.at_once {
+                        recs.extend(
+                            self.packer
+                                .flush_stream(&meta.source_id)
+                                .map_err(encoding)?,
+                        );
+                    }
                     self.serve(recs)?;
                 }
                 Ok(())

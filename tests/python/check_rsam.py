@@ -1,6 +1,9 @@
 """RSAM from seisreduce against NumPy: each window's value recomputed from the raw samples.
 
     check_rsam.py RAW_DIR RSAM_DIR WINDOW_S MIN_COVERAGE
+    check_rsam.py served PORT RSAM_DIR
+        Fetches every stream from the SeedLink server on 127.0.0.1:PORT with ObsPy's client
+        and checks the values equal those archived in RSAM_DIR.
 
 Reads both SDS archives with ObsPy; for each RSAM sample (a window starting at its time),
 takes the raw samples whose times fall in the window and computes
@@ -54,5 +57,28 @@ def main():
     return 1 if bad else 0
 
 
+def served(port, folder):
+    from obspy.clients.seedlink.basic_client import Client
+    want = read(folder)
+    client = Client("127.0.0.1", int(port), timeout=20)
+    bad = []
+    t0 = min(tr.stats.starttime for tr in want.values())
+    t1 = max(tr.stats.endtime for tr in want.values()) + 1
+    nets = {sid.split(".")[0] for sid in want}
+    st = obspy.Stream()
+    for n in nets:
+        st += client.get_waveforms(n, "*", "*", "*", t0, t1)
+    st.merge(method=0)
+    served_ids = {tr.id: tr for tr in st}
+    for sid, tr in sorted(want.items()):
+        got = served_ids[sid].data if sid in served_ids else np.array([])
+        if len(got) != len(tr.data) or not np.array_equal(got, tr.data, equal_nan=True):
+            bad.append(f"{sid}: served {list(got)}, archived {list(tr.data)}")
+    print(json.dumps({"streams": len(want), "mismatches": len(bad), "first": bad[:5]}))
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "served":
+        sys.exit(served(sys.argv[2], sys.argv[3]))
     sys.exit(main())

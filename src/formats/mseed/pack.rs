@@ -5,7 +5,8 @@
 //! Each push encodes what is waiting; every record but the last is full and is given out,
 //! the last one's samples wait for more. A gap, a rate change or a change of sample type
 //! ends the waiting record first (short, as it must be). [`Packer::flush`] gives out what
-//! is waiting (end of the run); [`Packer::pending`] and [`Packer::restore`] carry it across
+//! is waiting (end of the run), [`Packer::flush_stream`] what waits of one stream (a sink
+//! serving each block at once); [`Packer::pending`] and [`Packer::restore`] carry it across
 //! a restart.
 
 use std::collections::BTreeMap;
@@ -171,6 +172,23 @@ impl Packer {
         Ok(out)
     }
 
+    /// What waits of one stream, as (short) records; its record numbering goes on.
+    pub fn flush_stream(&mut self, sid: &SourceId) -> Result<Vec<Packed>, EncodeError> {
+        let Some(p) = self
+            .streams
+            .get(sid.as_str())
+            .filter(|p| p.len() > 0)
+            .cloned()
+        else {
+            return Ok(Vec::new());
+        };
+        let (records, _) = self.records(sid, &p, true)?;
+        let st = self.streams.get_mut(sid.as_str()).expect("seen above");
+        st.drop_front(p.len());
+        st.next_sequence = st.next_sequence.wrapping_add(records.len() as u32) % 1_000_000;
+        Ok(records)
+    }
+
     /// What waits, to be saved with the sink's state.
     pub fn pending(&self) -> &BTreeMap<String, Pending> {
         &self.streams
@@ -202,6 +220,35 @@ fn sample_count(r: &[u8]) -> usize {
 mod tests {
     use super::*;
     use crate::formats::mseed::{read_buffer, Encoding};
+
+    #[test]
+    fn a_stream_flushed_at_once_gives_each_sample_its_record_numbered_on() {
+        // RSAM-like: one float sample every 10 minutes.
+        let sid = SourceId::from_codes("FR", "CIEL", "00", "HHZ");
+        let mut p = Packer::new(EncodeOptions {
+            record_length: 512,
+            ..Default::default()
+        });
+        let t0 = 1_735_689_600_000_000_000;
+        let rate = SampleRate(1.0 / 600.0);
+        let mut recs = Vec::new();
+        for k in 0..3 {
+            let start = t0 + k * 600_000_000_000;
+            let got = p
+                .push(&sid, start, rate, Samples::Float32(vec![k as f32 + 0.5]))
+                .unwrap();
+            assert!(got.is_empty(), "one sample does not fill a record");
+            recs.extend(p.flush_stream(&sid).unwrap());
+        }
+        assert_eq!(recs.len(), 3);
+        assert!(p.flush_stream(&sid).unwrap().is_empty());
+        let bytes: Vec<u8> = recs.iter().flat_map(|(_, r)| r.clone()).collect();
+        let a = read_buffer(&bytes);
+        assert_eq!(a.segments.len(), 1, "three records, one contiguous trace");
+        assert_eq!(a.segments[0].samples, Samples::Float32(vec![0.5, 1.5, 2.5]));
+        let seq: Vec<&[u8]> = recs.iter().map(|(_, r)| &r[0..6]).collect();
+        assert_eq!(seq, [b"000001", b"000002", b"000003"]);
+    }
 
     #[test]
     fn blocks_of_any_size_fill_whole_records_and_lose_nothing() {
