@@ -138,10 +138,6 @@ impl Spikes {
     pub fn count(&self) -> Option<u64> {
         self.defined.then_some(self.spikes)
     }
-
-    pub fn clear(&mut self) {
-        *self = Spikes::default();
-    }
 }
 
 /// The median absolute deviation of sorted `a` from its median `m`: the smallest of the

@@ -80,10 +80,6 @@ impl Timing {
         }
         out
     }
-
-    pub fn clear(&mut self) {
-        self.spans.clear();
-    }
 }
 
 #[cfg(test)]
