@@ -100,8 +100,9 @@ pub struct ParquetTableSink {
     held: BTreeMap<(String, String), Vec<RecordBatch>>,
     /// Positions of what `held` holds too.
     positions: Positions,
-    /// (table, stream, partition column) of every row stored or held.
+    /// (table, stream, partition column) of every row stored, and of those held.
     keys: HashSet<(String, String, i64)>,
+    held_keys: HashSet<(String, String, i64)>,
     metrics: StageMetrics,
 }
 
@@ -133,13 +134,16 @@ impl ParquetTableSink {
             held: BTreeMap::new(),
             positions: Positions::default(),
             keys: HashSet::new(),
+            held_keys: HashSet::new(),
             metrics,
         };
         s.recover()?;
+        s.load_keys()?;
         Ok(s)
     }
 
-    /// Reads the state back and removes the parts of a sync that did not complete.
+    /// Reads the state back, forgets what was held and removes the parts of a sync that did
+    /// not complete.
     fn recover(&mut self) -> Result<(), StageError> {
         let path = self.dir.join(STATE);
         self.state = match std::fs::read(&path) {
@@ -149,6 +153,7 @@ impl ParquetTableSink {
         };
         self.positions = self.state.positions.clone();
         self.held.clear();
+        self.held_keys.clear();
         let mut removed = 0;
         for part in self.parts()? {
             let n = part
@@ -166,6 +171,11 @@ impl ParquetTableSink {
                 plural(removed)
             );
         }
+        Ok(())
+    }
+
+    /// The keys of every row stored, read once at open (syncs add theirs as they go).
+    fn load_keys(&mut self) -> Result<(), StageError> {
         self.keys.clear();
         for part in self.parts()? {
             let table = part
@@ -218,7 +228,10 @@ impl ParquetTableSink {
         let keys = row_keys(batch, &self.partition_by).map_err(|e| format!("table {name}: {e}"))?;
         let new: Vec<bool> = keys
             .into_iter()
-            .map(|(s, t)| self.keys.insert((name.to_string(), s, t)))
+            .map(|(s, t)| {
+                let k = (name.to_string(), s, t);
+                !self.keys.contains(&k) && self.held_keys.insert(k)
+            })
             .collect();
         let stored = new.iter().filter(|n| !**n).count() as u64;
         let batch = if stored > 0 {
@@ -302,6 +315,7 @@ impl Sink for ParquetTableSink {
         let json = serde_json::to_vec_pretty(&state).map_err(other(&path))?;
         replace_file(&path, &json)?;
         self.state = state;
+        self.keys.extend(self.held_keys.drain());
         Ok(())
     }
 
