@@ -5,6 +5,7 @@
 //! - [`kaiser`], [`response`], [`cascade`]: anti-alias FIR design, verified against its spec.
 //! - [`dot`]: the polyphase decimator's inner loop (AVX2/FMA at run time, portable fallback).
 //! - [`butter`], [`zpk2sos`], [`sos`]: Butterworth design as SciPy does it, and running it.
+//! - [`welch`]: Welch power spectral density as ObsPy's PPSD computes it (matplotlib's).
 
 pub mod butter;
 pub mod cascade;
@@ -12,4 +13,5 @@ pub mod dot;
 pub mod kaiser;
 pub mod response;
 pub mod sos;
+pub mod welch;
 pub mod zpk2sos;

@@ -46,6 +46,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
     entry::<crate::ops::rsam::RsamConfig>(),
+    entry::<crate::ops::ppsd::stage::PpsdConfig>(),
     entry::<crate::ops::quality::stage::QualityConfig>(),
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),

@@ -10,6 +10,9 @@ pub struct Cut {
     pub missing: usize,
     /// ns from the window's start to its first sample (under one sample period).
     pub offset_ns: f64,
+    /// Whether the window's first and last samples were recorded: a window the data start
+    /// or end inside is not whole, whatever gaps are allowed within it.
+    pub ends_recorded: bool,
 }
 
 /// One channel's samples on its grid.
@@ -133,6 +136,8 @@ impl ChannelBuf {
         let a = k0.clamp(0, len) as usize;
         let b = (k0 + npts as i64).clamp(0, len) as usize;
         let mut held = 0;
+        let recorded = |k: i64| (0..len).contains(&k) && self.valid[self.head + k as usize];
+        let ends_recorded = recorded(k0) && recorded(k0 + npts as i64 - 1);
         if b > a {
             let at = (a as i64 - k0) as usize;
             let (h, bh) = (self.head + a, self.head + b);
@@ -142,6 +147,7 @@ impl ChannelBuf {
         Cut {
             missing: npts - held,
             offset_ns,
+            ends_recorded,
         }
     }
 
@@ -197,6 +203,9 @@ mod tests {
         assert_eq!(c.offset_ns, 30_000_000.0);
         assert_eq!(x[0], 0.0); // index 10 is in the gap
         assert_eq!(c.missing, 5);
+        assert!(!c.ends_recorded); // the first sample falls in the gap
+        assert!(b.cut(sec + sec / 2, 10, &mut Vec::new()).ends_recorded);
+        assert!(!b.cut(-sec, 10, &mut Vec::new()).ends_recorded); // before the first sample
         assert_eq!(x[5], 15.0);
         b.drop_before(2 * sec);
         assert_eq!(b.held(), 5);
