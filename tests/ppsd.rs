@@ -45,6 +45,7 @@ fn compare(dir: &Path, pipeline: &str, mseed: &Path) -> serde_json::Value {
             paz.as_os_str(),
         ],
     );
+    eprintln!("ObsPy comparison: {out}");
     serde_json::from_str(&out).unwrap()
 }
 

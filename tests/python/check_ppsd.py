@@ -55,7 +55,8 @@ def compare(mseed, tables, paz_json):
         "sensitivity": paz["sensitivity"],
     }
     path = Path(mseed)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = (sorted(p for p in path.rglob("*") if p.is_file() and ".seisreduce" not in p.parts)
+             if path.is_dir() else [path])
     st = obspy.Stream()
     for f in files:
         st += obspy.read(str(f))
