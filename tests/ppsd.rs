@@ -1,8 +1,9 @@
 //! PPSD against ObsPy's `PPSD` (`tests/python/check_ppsd.py`): a real day of CH.BALST LHE
-//! from the shared files, and two hours of realistic 100 Hz stations with events, each run
-//! through `seisreduce run` into the `parquet_table` sink, read back with pandas and compared
-//! segment by segment with ObsPy given the same data and the same poles and zeros. Peterson's
-//! models are checked against the tables ObsPy ships.
+//! from the shared files (run twice into the same folder), and two hours of realistic 100 Hz
+//! stations with events, each run through `seisreduce run` into the `parquet_table` sink and
+//! a `zarr` sink of daily histograms, read back with pandas and xarray and compared segment
+//! by segment, and day by day, with ObsPy given the same data and the same poles and zeros.
+//! Peterson's models are checked against the tables ObsPy ships.
 
 mod common;
 
@@ -25,15 +26,19 @@ fn response_toml() -> String {
     )
 }
 
-/// Runs `pipeline`, then compares its `tables/ppsd` with ObsPy on `mseed`.
-fn compare(dir: &Path, pipeline: &str, mseed: &Path) -> serde_json::Value {
+/// Runs `pipeline` `runs` times into the same folder (a replay must add nothing: no row
+/// stored twice, no segment counted twice in a histogram), then compares its `tables/ppsd`
+/// and `pdf.zarr` with ObsPy on `mseed`.
+fn compare(dir: &Path, pipeline: &str, mseed: &Path, runs: usize) -> serde_json::Value {
     let p = write_pipeline(dir, pipeline);
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", dir.to_str().unwrap())],
-    );
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{log}");
+    for _ in 0..runs {
+        let o = run(
+            &["run", p.to_str().unwrap()],
+            &[("SEISREDUCE_STORAGE_ROOT", dir.to_str().unwrap())],
+        );
+        let log = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{log}");
+    }
     let paz = dir.join("paz.json");
     std::fs::write(&paz, PAZ).unwrap();
     let out = run_python(
@@ -43,6 +48,7 @@ fn compare(dir: &Path, pipeline: &str, mseed: &Path) -> serde_json::Value {
             mseed.as_os_str(),
             dir.join("tables").as_os_str(),
             paz.as_os_str(),
+            dir.join("pdf.zarr").as_os_str(),
         ],
     );
     eprintln!("ObsPy comparison: {out}");
@@ -59,6 +65,8 @@ fn assert_equal_to_obspy(v: &serde_json::Value, channels: u64, segments: u64) {
     // ObsPy stores float32: the smoothed values agree to its precision, far inside 0.1 dB.
     assert!(v["max_db_diff"].as_f64().unwrap() < 1e-3, "{s}");
     assert_eq!(v["histogram_mismatches"], 0, "{s}");
+    assert!(v["histogram_days"].as_u64().unwrap() >= 1, "{s}");
+    assert!(v["probability_max_diff"].as_f64().unwrap() < 1e-6, "{s}");
     // shares against ObsPy's tabulated models: at most one bin apart (a value on a model line)
     assert!(v["share_diff_bins"].as_f64().unwrap() <= 1.0, "{s}");
 }
@@ -72,11 +80,12 @@ fn a_real_day_of_lhe_equals_obspy() {
         "[pipeline]\nname = \"ppsd-real\"\n\n[sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n\
          [operators.decode]\ntype = \"decode\"\ninputs = [\"files\"]\n\n\
          [operators.ppsd]\ntype = \"ppsd\"\ninputs = [\"decode\"]\n{}\n\
-         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"ppsd\"]\npath = \"tables\"\n",
+         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"ppsd\"]\npath = \"tables\"\n\n\
+         [sinks.pdf]\ntype = \"zarr\"\ninputs = [\"ppsd\"]\npath = \"pdf.zarr\"\n",
         file.display(),
         response_toml()
     );
-    let v = compare(dir.path(), &pipeline, &file);
+    let v = compare(dir.path(), &pipeline, &file, 2);
     // 00:02:53 to 00:01:55 the next day: segments from 00:30 every 30 min, the last at 23:00
     assert_equal_to_obspy(&v, 1, 46);
 }
@@ -89,11 +98,12 @@ fn realistic_100_hz_stations_with_events_equal_obspy() {
          [sources.synth]\ntype = \"synthetic\"\nchannels = 2\nseconds = 7200\nstart = \"2025-01-01T00:00:00Z\"\nevents_per_hour = 20\n\n\
          [operators.ppsd]\ntype = \"ppsd\"\ninputs = [\"synth\"]\n{}\n\
          [sinks.raw]\ntype = \"mseed\"\ninputs = [\"synth\"]\npath = \"raw\"\n\n\
-         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"ppsd\"]\npath = \"tables\"\n",
+         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"ppsd\"]\npath = \"tables\"\n\n\
+         [sinks.pdf]\ntype = \"zarr\"\ninputs = [\"ppsd\"]\npath = \"pdf.zarr\"\n",
         response_toml()
     );
     let raw = dir.path().join("raw");
-    let v = compare(dir.path(), &pipeline, &raw);
+    let v = compare(dir.path(), &pipeline, &raw, 1);
     // two hours: segments at 00:00, 00:30 and 01:00 for each channel
     assert_equal_to_obspy(&v, 2, 6);
 }

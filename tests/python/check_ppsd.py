@@ -1,11 +1,13 @@
 """Compares seisreduce's `ppsd` rows with ObsPy's PPSD on the same data.
 
 Usage:
-  check_ppsd.py compare MSEED_DIR_OR_FILE TABLES_DIR PAZ_JSON
+  check_ppsd.py compare MSEED_DIR_OR_FILE TABLES_DIR PAZ_JSON ZARR
       every channel read with ObsPy from the first segment time seisreduce used (its segments
       start on the step grid; ObsPy's at the trace start), PPSD(stats, paz).add(trace), and
-      its segments (times, smoothed values), histogram and the noise-model shares compared
-      with the `ppsd` table read with pandas. Prints a JSON summary.
+      its segments (times, smoothed values) and the noise-model shares compared with the
+      `ppsd` table read with pandas, and each UTC day's histogram with the one ObsPy stacks
+      for that day (`calculate_histogram(starttime, endtime)`), read with xarray from ZARR.
+      Prints a JSON summary.
   check_ppsd.py models
       ObsPy's NLNM and NHNM tables as JSON: {"periods": [...], "nlnm": [...], "nhnm": [...]}.
 """
@@ -42,9 +44,10 @@ def share_outside(centers, values):
     return 100.0 * (v[keep] > hi_c).sum() / n, 100.0 * (v[keep] < lo_c).sum() / n, n
 
 
-def compare(mseed, tables, paz_json):
+def compare(mseed, tables, paz_json, zarr):
     import obspy
     import pandas as pd
+    import xarray as xr
     from obspy.signal import PPSD
 
     paz = json.loads(Path(paz_json).read_text())
@@ -64,7 +67,7 @@ def compare(mseed, tables, paz_json):
     df = pd.read_parquet(Path(tables) / "ppsd")
     out = {"channels": 0, "segments": 0, "obspy_segments": 0, "max_db_diff": 0.0,
            "nan_mismatches": 0, "time_mismatches": 0, "share_diff_bins": 0.0,
-           "histogram_mismatches": 0}
+           "histogram_mismatches": 0, "histogram_days": 0, "probability_max_diff": 0.0}
     for tr in st:
         rows = df[df["stream"] == tr.id].sort_values("window_start")
         if rows.empty:
@@ -92,17 +95,22 @@ def compare(mseed, tables, paz_json):
         out["nan_mismatches"] += int((nan_o != nan_t).sum())
         both = ~nan_o & ~nan_t
         out["max_db_diff"] = max(out["max_db_diff"], float(np.abs(ours[both] - theirs[both]).max()))
-        # the day's histogram, stacked as ObsPy does
-        ppsd.calculate_histogram()
-        hist = ppsd.current_histogram
-        edges = ppsd.db_bin_edges
-        inds = edges.searchsorted(ours.astype(np.float32), side="left") - 1
-        inds[inds == -1] = 0
-        inds[inds == len(edges) - 1] -= 1
-        mine = np.zeros_like(hist)
-        for i in range(ours.shape[1]):
-            mine[i, :] = np.bincount(inds[:, i], minlength=len(edges) - 1)
-        out["histogram_mismatches"] += int((mine != hist).sum())
+        # each day's histogram, as ObsPy stacks it, against the Zarr store
+        ds = xr.open_zarr(zarr, group=tr.id)
+        for i, day in enumerate(ds["day"].values):
+            t0 = obspy.UTCDateTime(str(day))
+            ppsd.calculate_histogram(starttime=t0, endtime=t0 + 86400 - 1e-6)
+            hist = ppsd.current_histogram
+            counts = ds["counts"].isel(day=i).values
+            out["histogram_days"] += 1
+            out["histogram_mismatches"] += int((counts != hist).sum())
+            n = int(ds["segments"].isel(day=i))
+            assert n == ppsd.current_histogram_count, (n, ppsd.current_histogram_count)
+            prob = ds["probability"].isel(day=i).values
+            diff = float(np.abs(prob - hist / n).max())
+            out["probability_max_diff"] = max(out["probability_max_diff"], diff)
+            assert np.allclose(ds["db"].values, ppsd.db_bin_centers)
+            assert np.allclose(ds["period"].values, ppsd.period_bin_centers, rtol=1e-12)
         # the noise-model shares against ObsPy's model tables
         for (_, r), v in zip(rows.iterrows(), theirs):
             above, below, n = share_outside(centers, v)
@@ -116,4 +124,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "models":
         models()
     else:
-        compare(*sys.argv[2:5])
+        compare(*sys.argv[2:6])

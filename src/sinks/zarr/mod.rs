@@ -16,6 +16,7 @@ pub mod column;
 pub mod grid;
 pub mod layout;
 pub mod node;
+pub mod ppsd;
 pub mod product;
 pub mod store;
 
@@ -70,6 +71,14 @@ pub struct ZarrConfig {
     /// Seconds between syncs (each rewrites the open shards; then Kafka offsets are committed).
     #[serde(default = "ten")]
     pub commit_interval_s: f64,
+    /// PPSD histograms (`ppsd` rows in): the dB bins `[min, max, width]`, ObsPy's `db_bins`.
+    /// The default suits acceleration PSDs; PSDs in counts need a range of their own.
+    #[serde(default = "obspy_db_bins")]
+    pub ppsd_db_bins: [f64; 3],
+}
+
+fn obspy_db_bins() -> [f64; 3] {
+    [-200.0, -50.0, 1.0]
 }
 
 fn default_chunk() -> Vec<u64> {
@@ -92,8 +101,9 @@ impl StageType for ZarrConfig {
     const NAME: &'static str = "zarr";
     const ROLE: Role = Role::Sink;
     const ABOUT: &'static str =
-        "analysis-ready Zarr v3 that xarray opens, local or on S3: (channel, time) samples, or (pair, time, lag) correlations";
-    const ACCEPTS: &'static [DataKind] = &[DataKind::Samples, DataKind::Correlations];
+        "analysis-ready Zarr v3 that xarray opens, local or on S3: (channel, time) samples, (pair, time, lag) correlations, or daily PPSD histograms";
+    const ACCEPTS: &'static [DataKind] =
+        &[DataKind::Samples, DataKind::Correlations, DataKind::Table];
     const EMITS: Option<DataKind> = None;
 }
 
@@ -165,6 +175,9 @@ pub struct ZarrSink {
     product: Option<Product>,
     /// Correlation products (a store holds samples or correlations, not both).
     ccf: Option<ccf::CcfProducts>,
+    /// Daily PPSD histograms (a store of their own too).
+    ppsd: Option<ppsd::PpsdProducts>,
+    db_bins: [f64; 3],
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
 }
@@ -195,6 +208,8 @@ impl ZarrSink {
             units_set: cfg.units.is_some(),
             product: None,
             ccf: None,
+            ppsd: None,
+            db_bins: cfg.ppsd_db_bins,
             metrics,
             warned_rates: Default::default(),
         };
@@ -268,13 +283,35 @@ impl ZarrSink {
 impl ZarrSink {
     fn mixed(&self) -> StageError {
         StageError::Other(format!(
-            "{}: sample blocks and correlations into one store; give each its own zarr sink",
+            "{}: sample blocks, correlations and PPSD histograms into one store; give each its own zarr sink",
             self.store.location
         ))
     }
 
+    fn write_histograms(&mut self, t: &crate::model::Table) -> Result<(), StageError> {
+        if self.product.is_some() || self.ccf.is_some() {
+            return Err(self.mixed());
+        }
+        if self.ppsd.is_none() {
+            self.ppsd = Some(ppsd::PpsdProducts::new(
+                self.store.storage.clone(),
+                &self.store.base,
+                self.desc.group_attributes.clone(),
+                self.db_bins,
+            )?);
+        }
+        let p = self.ppsd.as_mut().expect("set above");
+        let repeated = p.repeated;
+        p.write(t)?;
+        if p.repeated > repeated {
+            self.metrics
+                .dropped("segment_already_counted", p.repeated - repeated);
+        }
+        Ok(())
+    }
+
     fn write_correlations(&mut self, b: &crate::model::CorrBlock) -> Result<(), StageError> {
-        if self.product.is_some() {
+        if self.product.is_some() || self.ppsd.is_some() {
             return Err(self.mixed());
         }
         let ccf = self.ccf.get_or_insert_with(|| {
@@ -323,12 +360,13 @@ impl Sink for ZarrSink {
         let c = match &m.payload {
             Payload::Block(c) => c,
             Payload::Correlations(b) => return self.write_correlations(b),
-            Payload::Record(_) | Payload::Spectra(_) | Payload::Table(_) => {
+            Payload::Table(t) => return self.write_histograms(t),
+            Payload::Record(_) | Payload::Spectra(_) => {
                 self.metrics.dropped("wrong_kind", 1);
                 return Ok(());
             }
         };
-        if self.ccf.is_some() {
+        if self.ccf.is_some() || self.ppsd.is_some() {
             return Err(self.mixed());
         }
         if c.n_samples() == 0 {
@@ -345,13 +383,17 @@ impl Sink for ZarrSink {
         if let Some(p) = self.product.as_mut() {
             p.flush()?;
         }
+        if let Some(p) = self.ppsd.as_mut() {
+            p.flush()?;
+        }
         self.store.sync()
     }
 
     fn rollback(&mut self) -> Result<(), StageError> {
         // What was taken since the last sync comes again; the store has everything before.
-        if self.ccf.is_some() {
+        if self.ccf.is_some() || self.ppsd.is_some() {
             self.ccf = None;
+            self.ppsd = None;
             return Ok(());
         }
         self.reopen()
@@ -364,6 +406,13 @@ impl Sink for ZarrSink {
             let group = first.split('`').nth(1).unwrap_or("linear_1d").to_string();
             return Some(SinkReport {
                 wrote: format!("{at}: {}", ccf.describe().join("; ")),
+                open_with: Some(format!("xarray.open_zarr({at:?}, group={group:?})")),
+            });
+        }
+        if let Some(p) = &self.ppsd {
+            let group = p.first_channel().unwrap_or_default().to_string();
+            return Some(SinkReport {
+                wrote: format!("{at}: {}", p.describe().join("; ")),
                 open_with: Some(format!("xarray.open_zarr({at:?}, group={group:?})")),
             });
         }
