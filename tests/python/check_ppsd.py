@@ -96,7 +96,7 @@ def compare(mseed, tables, paz_json, zarr):
         both = ~nan_o & ~nan_t
         out["max_db_diff"] = max(out["max_db_diff"], float(np.abs(ours[both] - theirs[both]).max()))
         # each day's histogram, as ObsPy stacks it, against the Zarr store
-        ds = xr.open_zarr(zarr, group=tr.id)
+        ds = xr.open_zarr(zarr, group=tr.id, consolidated=True)
         for i, day in enumerate(ds["day"].values):
             t0 = obspy.UTCDateTime(str(day))
             ppsd.calculate_histogram(starttime=t0, endtime=t0 + 86400 - 1e-6)

@@ -192,8 +192,9 @@ impl PpsdStage {
             em.repeats
                 .note(("segments not whole", false), "ppsd", 0, None, || {
                     format!(
-                        "{} segments had data starting or ending inside them (or gaps, with skip_on_gaps): no PSD",
-                        n.incomplete_segments
+                        "{} segment{} with data starting or ending inside (or gaps, with skip_on_gaps): no PSD",
+                        n.incomplete_segments,
+                        crate::pipeline::summary::plural(n.incomplete_segments)
                     )
                 });
         }

@@ -27,6 +27,7 @@ use crate::model::{Iso, Nanos, Table};
 use crate::ops::ppsd::histogram::DbBins;
 use crate::ops::ppsd::table as ppsd_table;
 use crate::pipeline::emit::StageError;
+use crate::pipeline::summary::plural;
 
 const DAY: Nanos = 86_400_000_000_000;
 /// Segments a day can count (segments at least a minute apart).
@@ -188,6 +189,7 @@ impl PpsdProducts {
     /// days of each channel in memory.
     pub fn flush(&mut self) -> Result<(), StageError> {
         let w = self.bins.len() as u64;
+        let mut any = false;
         for g in self.groups.values_mut() {
             let mut changed = false;
             for (&day, d) in g.open.iter_mut().filter(|(_, d)| d.dirty) {
@@ -233,21 +235,37 @@ impl PpsdProducts {
                 g.segment_start.set_shape(vec![n, SLOTS])?;
                 g.day.set_shape(vec![n])?;
                 g.store_metadata(&self.store)?;
+                any = true;
             }
             while g.open.len() > 2 {
                 let first = *g.open.keys().next().expect("not empty");
                 g.open.remove(&first);
             }
         }
+        if any {
+            self.store_root()?;
+        }
         Ok(())
     }
 
+    /// The root group, its metadata consolidated over every channel's group and arrays (what
+    /// `xarray.open_zarr(PATH, group=CHANNEL)` looks for at the root).
     fn store_root(&self) -> Result<(), StageError> {
         let mut attrs = self.attributes.clone();
         if let Some(o) = attrs.as_object_mut() {
             o.insert("channels".into(), json!(self.groups.keys().collect::<Vec<_>>()));
         }
-        let doc = json!({"zarr_format": 3, "node_type": "group", "attributes": attrs});
+        let mut members = Vec::new();
+        for (name, g) in &self.groups {
+            members.push((
+                name.clone(),
+                json!({"zarr_format": 3, "node_type": "group", "attributes": g.attributes}),
+            ));
+            for (array, node) in g.arrays() {
+                members.push((format!("{name}/{array}"), node.document().clone()));
+            }
+        }
+        let doc = super::layout::consolidated_group(attrs, &members);
         let key = meta_key(&self.base)?;
         let body = serde_json::to_vec_pretty(&doc).map_err(err("zarr.json"))?;
         self.store.set(&key, body.into()).map_err(err("zarr.json"))
@@ -260,11 +278,14 @@ impl PpsdProducts {
             .map(|(name, g)| {
                 let mut days = g.days.clone();
                 days.sort_unstable();
+                let day = |t: &Nanos| Iso(*t).to_string()[..10].to_string();
                 let span = match (days.first(), days.last()) {
-                    (Some(a), Some(b)) => format!(" from {} to {}", Iso(*a), Iso(*b)),
+                    (Some(a), Some(b)) if a == b => format!(" on {}", day(a)),
+                    (Some(a), Some(b)) => format!(" from {} to {}", day(a), day(b)),
                     _ => String::new(),
                 };
-                format!("`{name}` {} days of PPSD histograms{span}", g.days.len())
+                let n = g.days.len() as u64;
+                format!("`{name}` {n} day{} of PPSD histograms{span}", plural(n))
             })
             .collect()
     }
@@ -470,8 +491,8 @@ impl Group {
         Ok(self.open.get_mut(&day).expect("inserted above"))
     }
 
-    fn store_metadata(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
-        let arrays = [
+    fn arrays(&self) -> [(&'static str, &Node); 7] {
+        [
             ("counts", &self.counts),
             ("probability", &self.probability),
             ("segments", &self.segments),
@@ -479,9 +500,12 @@ impl Group {
             ("day", &self.day),
             ("period", &self.period),
             ("db", &self.db),
-        ];
+        ]
+    }
+
+    fn store_metadata(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
         let mut members = Vec::new();
-        for (name, a) in arrays {
+        for (name, a) in self.arrays() {
             a.store(store)?;
             members.push((name.to_string(), a.document().clone()));
         }
