@@ -15,6 +15,7 @@ pub mod decimate;
 pub mod decode;
 pub mod detrend;
 pub mod filter;
+pub mod health;
 pub mod ppsd;
 pub mod quality;
 pub mod rows;

@@ -14,6 +14,10 @@
 //! A window ends when a sample of a later one arrives, or at the end of the input; samples for
 //! a window already sent are late and dropped (counted). The mean needs the whole window, so
 //! each channel's samples of the open window are held (4 bytes each).
+//!
+//! The same windows carry the other per-channel [`Statistic`]s of a window that
+//! [`crate::ops::health`] offers for DAS channel health (RMS, mean square, dead and saturated
+//! flags): one engine, one set of window rules.
 
 use std::collections::HashMap;
 
@@ -57,19 +61,64 @@ impl OperatorStage for RsamConfig {
     }
 
     fn state(&self, input: &Flow) -> Need {
-        let per_channel = (self.window_s as f64 * input.rate_hz).ceil() as u64 * 4;
-        let n = input.all_channels();
-        let out = Flow {
-            message_bytes: input.channels.max(1) * 4 + CHUNK_OVERHEAD,
-            rate_hz: 1.0 / self.window_s as f64,
-            ..*input
-        };
-        Need::new(
-            n * per_channel,
-            format!("{n} ch x one {} s window of samples", self.window_s),
-            out,
-        )
+        window_state(self.window_s, input)
     }
+}
+
+/// What the windows hold (every channel's samples of one open window) and what they emit.
+pub fn window_state(window_s: u64, input: &Flow) -> Need {
+    let per_channel = (window_s as f64 * input.rate_hz).ceil() as u64 * 4;
+    let n = input.all_channels();
+    let out = Flow {
+        message_bytes: input.channels.max(1) * 4 + CHUNK_OVERHEAD,
+        rate_hz: 1.0 / window_s as f64,
+        ..*input
+    };
+    Need::new(
+        n * per_channel,
+        format!("{n} ch x one {window_s} s window of samples"),
+        out,
+    )
+}
+
+/// What a window's samples of one channel become.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    /// RSAM: `mean(|x - mean(x)|)`.
+    MeanAbsDemeaned,
+    /// `sqrt(mean((x - mean(x))²))`.
+    Rms,
+    /// `mean(x²)`: the energy of a band when a band-pass `filter` comes before.
+    MeanSquare,
+    /// 1 when the demeaned RMS is at most the threshold (a channel that records nothing), else 0.
+    Dead { max_rms: f64 },
+    /// 1 when at least `fraction` of the samples reach `|x| >= level` (the digitiser's or the
+    /// interrogator's full scale), else 0.
+    Saturated { level: f64, fraction: f64 },
+}
+
+impl Statistic {
+    pub fn of(self, x: &[f32]) -> f64 {
+        match self {
+            Statistic::MeanAbsDemeaned => mean_abs_demeaned(x),
+            Statistic::Rms => rms_demeaned(x),
+            Statistic::MeanSquare => {
+                x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / x.len() as f64
+            }
+            Statistic::Dead { max_rms } => (rms_demeaned(x) <= max_rms) as u8 as f64,
+            Statistic::Saturated { level, fraction } => {
+                let n = x.iter().filter(|&&v| (v as f64).abs() >= level).count();
+                (n as f64 >= fraction * x.len() as f64) as u8 as f64
+            }
+        }
+    }
+}
+
+/// `sqrt(mean((x - mean(x))²))` in float64, two passes (no cancellation for large offsets).
+pub fn rms_demeaned(x: &[f32]) -> f64 {
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt()
 }
 
 /// One stream's open window.
@@ -82,10 +131,11 @@ struct Open {
     samples: Vec<Vec<f32>>,
 }
 
-/// The RSAM of every stream.
+/// The RSAM (or another [`Statistic`]) of every stream.
 pub struct Rsam {
     window: Nanos,
     min_coverage: f64,
+    statistic: Statistic,
     open: HashMap<String, Open>,
     /// End of each stream's last window sent: samples before it are late.
     sent_until: HashMap<String, Nanos>,
@@ -108,9 +158,16 @@ impl Rsam {
         Ok(Rsam {
             window: window_s as Nanos * 1_000_000_000,
             min_coverage,
+            statistic: Statistic::MeanAbsDemeaned,
             open: HashMap::new(),
             sent_until: HashMap::new(),
         })
+    }
+
+    /// The same windows, another statistic.
+    pub fn with_statistic(mut self, statistic: Statistic) -> Rsam {
+        self.statistic = statistic;
+        self
     }
 
     /// The value of each channel of a finished window, as a one-sample block.
@@ -122,7 +179,7 @@ impl Rsam {
         let mut data = Array2::from_elem((w.samples.len(), 1), f32::NAN);
         for (c, x) in w.samples.iter().enumerate() {
             if (x.len() as f64) >= need {
-                data[[c, 0]] = mean_abs_demeaned(x) as f32;
+                data[[c, 0]] = self.statistic.of(x) as f32;
             }
         }
         out.chunks.push(Chunk {

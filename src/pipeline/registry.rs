@@ -47,6 +47,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::xcorr::XcorrConfig>(),
     entry::<crate::ops::rsam::RsamConfig>(),
     entry::<crate::ops::ppsd::stage::PpsdConfig>(),
+    entry::<crate::ops::health::HealthConfig>(),
     entry::<crate::ops::quality::stage::QualityConfig>(),
     entry::<crate::sinks::archive::ArchiveConfig>(),
     entry::<crate::sinks::zarr::ZarrConfig>(),
