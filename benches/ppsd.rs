@@ -95,7 +95,9 @@ fn bench_ppsd(c: &mut Criterion) {
     let mut g = c.benchmark_group("ppsd");
     g.sample_size(10);
     g.throughput(Throughput::Elements(samples as u64));
-    g.bench_function("steim2_6ch_3h_hour_segments", |b| b.iter(|| black_box(run())));
+    g.bench_function("steim2_6ch_3h_hour_segments", |b| {
+        b.iter(|| black_box(run()))
+    });
     g.finish();
 }
 

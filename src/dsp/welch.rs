@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 /// ObsPy's `cosine_taper(npts, p)` with its defaults (half-cosine ends, not SAC's): `p` is the
@@ -53,25 +54,87 @@ pub fn cosine_taper(npts: usize, p: f64) -> Vec<f64> {
     w
 }
 
-/// Removes the least-squares line of `y` (matplotlib's `detrend_linear`), writing `out`.
-/// Sums run in f64 around the middle index, so the slope of an hour of counts stays exact.
-fn detrend_linear(y: &[f64], out: &mut [f64]) {
+/// Removes the least-squares line of `y` (matplotlib's `detrend_linear`) and applies `taper`,
+/// writing `out`; `ramp[i] = i - (n - 1) / 2`. Sums run in f64 around the middle index (the
+/// slope of an hour of counts stays exact) in eight lanes, so they vectorise instead of
+/// waiting on one accumulator, as numpy's pairwise sums do not either.
+fn detrend_taper(y: &[f32], ramp: &[f64], taper: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        return unsafe { detrend_taper_avx2(y, ramp, taper, out) };
+    }
+    detrend_taper_body(y, ramp, taper, out)
+}
+
+/// Whether the wide kernels can run (std caches the answer).
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+/// The same code compiled for AVX2: the f32 to f64 widening and the lanes in 256-bit
+/// registers. Rust never fuses a multiply and an add on its own, so the results are those of
+/// the portable build, bit for bit.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn detrend_taper_avx2(y: &[f32], ramp: &[f64], taper: &[f64], out: &mut [f64]) {
+    detrend_taper_body(y, ramp, taper, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn add_power_avx2(psd: &mut [f64], spectrum: &[Complex<f64>]) {
+    add_power_body(psd, spectrum)
+}
+
+/// `psd[k] += |X[k]|²`.
+fn add_power(psd: &mut [f64], spectrum: &[Complex<f64>]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        return unsafe { add_power_avx2(psd, spectrum) };
+    }
+    add_power_body(psd, spectrum)
+}
+
+#[inline(always)]
+fn add_power_body(psd: &mut [f64], spectrum: &[Complex<f64>]) {
+    for (p, c) in psd.iter_mut().zip(spectrum) {
+        *p += c.re * c.re + c.im * c.im;
+    }
+}
+
+#[inline(always)]
+fn detrend_taper_body(y: &[f32], ramp: &[f64], taper: &[f64], out: &mut [f64]) {
     let n = y.len();
     if n == 0 {
         return;
     }
-    let mx = (n as f64 - 1.0) / 2.0;
-    let (mut sy, mut sxy) = (0.0, 0.0);
-    for (i, &v) in y.iter().enumerate() {
-        sy += v;
-        sxy += (i as f64 - mx) * v;
+    let (mut sy, mut sxy) = ([0.0f64; 8], [0.0f64; 8]);
+    let (yc, rc) = (y.chunks_exact(8), ramp.chunks_exact(8));
+    let (mut ty, mut txy) = (0.0, 0.0);
+    for (&v, &r) in yc.remainder().iter().zip(rc.remainder()) {
+        ty += v as f64;
+        txy += r * v as f64;
     }
-    let my = sy / n as f64;
+    for (a, r) in yc.zip(rc) {
+        for l in 0..8 {
+            let v = a[l] as f64;
+            sy[l] += v;
+            sxy[l] += r[l] * v;
+        }
+    }
+    let my = (sy.iter().sum::<f64>() + ty) / n as f64;
     // Σ (i - mx)² over 0..n = n (n² - 1) / 12.
     let sxx = n as f64 * (n as f64 * n as f64 - 1.0) / 12.0;
-    let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    for (i, (o, &v)) in out.iter_mut().zip(y).enumerate() {
-        *o = v - (my + b * (i as f64 - mx));
+    let b = if sxx > 0.0 {
+        (sxy.iter().sum::<f64>() + txy) / sxx
+    } else {
+        0.0
+    };
+    for (((o, &v), &r), &w) in out.iter_mut().zip(y).zip(ramp).zip(taper) {
+        *o = (v as f64 - (my + b * r)) * w;
     }
 }
 
@@ -80,6 +143,8 @@ pub struct Welch {
     nfft: usize,
     step: usize,
     taper: Vec<f64>,
+    /// `i - (nfft - 1) / 2`: the abscissa of the detrending line.
+    ramp: Vec<f64>,
     /// `Σ w²`: the density's window normalisation.
     taper_power: f64,
     fft: Arc<dyn RealToComplex<f64>>,
@@ -88,13 +153,19 @@ pub struct Welch {
 impl Welch {
     /// `nfft` samples per sub-window (even), `noverlap` of them shared with the next.
     pub fn new(nfft: usize, noverlap: usize) -> Welch {
-        assert!(nfft >= 2 && nfft % 2 == 0 && noverlap < nfft, "nfft {nfft}, noverlap {noverlap}");
+        assert!(
+            nfft >= 2 && nfft % 2 == 0 && noverlap < nfft,
+            "nfft {nfft}, noverlap {noverlap}"
+        );
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
         let taper = cosine_taper(nfft, 0.2);
         Welch {
             nfft,
             step: nfft - noverlap,
             taper_power: taper.iter().map(|w| w * w).sum(),
+            ramp: (0..nfft)
+                .map(|i| i as f64 - (nfft as f64 - 1.0) / 2.0)
+                .collect(),
             taper,
             fft,
         }
@@ -114,15 +185,21 @@ impl Welch {
     }
 
     /// The one-sided density of `x` at `fs`, into `psd` (`nfft / 2 + 1` values, DC first):
-    /// units² / Hz. A segment shorter than `nfft` is zero-padded, as matplotlib does.
-    pub fn psd(&self, x: &[f64], fs: f64, psd: &mut Vec<f64>) {
+    /// units² / Hz. A segment shorter than `nfft` is zero-padded, as matplotlib does. Samples
+    /// are f32 (what blocks carry), every sum and product f64 (as matplotlib on float64).
+    pub fn psd(&self, x: &[f32], fs: f64, psd: &mut Vec<f64>) {
         let half = self.nfft / 2 + 1;
         psd.clear();
         psd.resize(half, 0.0);
         let windows = self.windows(x.len());
-        let padded: Vec<f64>;
+        let padded: Vec<f32>;
         let x = if x.len() < self.nfft {
-            padded = x.iter().copied().chain(std::iter::repeat(0.0)).take(self.nfft).collect();
+            padded = x
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0.0))
+                .take(self.nfft)
+                .collect();
             &padded[..]
         } else {
             x
@@ -132,16 +209,11 @@ impl Welch {
         let mut scratch = self.fft.make_scratch_vec();
         for k in 0..windows {
             let seg = &x[k * self.step..k * self.step + self.nfft];
-            detrend_linear(seg, &mut work);
-            for (v, w) in work.iter_mut().zip(&self.taper) {
-                *v *= w;
-            }
+            detrend_taper(seg, &self.ramp, &self.taper, &mut work);
             self.fft
                 .process_with_scratch(&mut work, &mut spectrum, &mut scratch)
                 .expect("buffers made by the plan");
-            for (p, c) in psd.iter_mut().zip(&spectrum) {
-                *p += c.norm_sqr();
-            }
+            add_power(psd, &spectrum);
         }
         let scale = 1.0 / (windows as f64 * fs * self.taper_power);
         let last = half - 1;
@@ -170,9 +242,10 @@ mod tests {
 
     #[test]
     fn a_line_is_removed_whole() {
-        let y: Vec<f64> = (0..1000).map(|i| 3.0 + 0.25 * i as f64).collect();
-        let mut out = vec![0.0; 1000];
-        detrend_linear(&y, &mut out);
+        let y: Vec<f32> = (0..1001).map(|i| 3.0 + 0.25 * i as f32).collect();
+        let ramp: Vec<f64> = (0..1001).map(|i| i as f64 - 500.0).collect();
+        let mut out = vec![0.0; 1001];
+        detrend_taper(&y, &ramp, &[1.0; 1001], &mut out);
         assert!(out.iter().all(|v| v.abs() < 1e-9));
     }
 
@@ -180,7 +253,7 @@ mod tests {
     fn white_noise_density_is_its_variance_over_half_the_rate() {
         // Parseval: a one-sided density of unit-variance white noise at fs is 2 / fs.
         let mut r = crate::synthetic::signal::Rng::new(11);
-        let x: Vec<f64> = (0..1 << 16).map(|_| r.normal()).collect();
+        let x: Vec<f32> = (0..1 << 16).map(|_| r.normal() as f32).collect();
         let w = Welch::new(4096, 3072);
         let mut p = Vec::new();
         w.psd(&x, 100.0, &mut p);

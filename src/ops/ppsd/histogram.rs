@@ -17,7 +17,9 @@ impl DbBins {
     /// `(min, max, width)`, as ObsPy's `db_bins` (default `(-200, -50, 1)`).
     pub fn new(min: f64, max: f64, width: f64) -> Result<DbBins, String> {
         if !(width > 0.0 && max > min) {
-            return Err(format!("db_bins [{min}, {max}, {width}]: need min < max and width > 0"));
+            return Err(format!(
+                "db_bins [{min}, {max}, {width}]: need min < max and width > 0"
+            ));
         }
         let n = ((max - min) / width) as usize;
         if n == 0 {

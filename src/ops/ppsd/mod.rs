@@ -189,7 +189,10 @@ impl Ppsd {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|_| meta.source_id.to_string());
             let row = chunk.data.row(c);
-            let row = row.as_slice().map(|s| s.to_vec()).unwrap_or_else(|| row.to_vec());
+            let row = row
+                .as_slice()
+                .map(|s| s.to_vec())
+                .unwrap_or_else(|| row.to_vec());
             self.push(&id, meta, &plan, chunk.start, &row);
         }
         Ok(())
@@ -263,7 +266,9 @@ impl Ppsd {
         jobs.into_par_iter()
             .with_max_len(1)
             .map(|j| {
-                let psd_db = j.plan.smoothed(&j.samples, j.correction.as_deref().map(|v| &v[..]));
+                let psd_db = j
+                    .plan
+                    .smoothed(&j.samples, j.correction.as_deref().map(|v| &v[..]));
                 let outside = j
                     .correction
                     .as_ref()
@@ -335,7 +340,9 @@ mod tests {
 
     fn noise(n: usize) -> Vec<f32> {
         let mut r = crate::synthetic::signal::Rng::new(2);
-        (0..n).map(|i| (r.normal() * 50.0 + (i as f64 * 0.3).sin() * 80.0) as f32).collect()
+        (0..n)
+            .map(|i| (r.normal() * 50.0 + (i as f64 * 0.3).sin() * 80.0) as f32)
+            .collect()
     }
 
     fn run(pieces: &[usize], x: &[f32], skip: bool) -> (Vec<Row>, Notes) {
@@ -378,7 +385,8 @@ mod tests {
         for skip in [false, true] {
             let mut p = Ppsd::new(shape(600.0), skip, vec![]).unwrap();
             p.process(&chunk(T0, &x[..a])).unwrap();
-            p.process(&chunk(T0 + b as Nanos * S / 20, &x[b..])).unwrap();
+            p.process(&chunk(T0 + b as Nanos * S / 20, &x[b..]))
+                .unwrap();
             let rows = p.rows();
             let notes = p.take_notes();
             assert_eq!(notes.gap_samples, 2_000);

@@ -129,9 +129,8 @@ impl Plan {
     /// Welch density, DC dropped, times `correction` (or counts²/Hz without one), floored at
     /// the smallest normal f64, 10·log10, then each bin the mean of its dB values.
     pub fn smoothed(&self, segment: &[f32], correction: Option<&[f64]>) -> Vec<f32> {
-        let x: Vec<f64> = segment.iter().map(|&v| v as f64).collect();
         let mut psd = Vec::with_capacity(self.nfft / 2 + 1);
-        self.welch.psd(&x, self.rate, &mut psd);
+        self.welch.psd(segment, self.rate, &mut psd);
         let half = self.nfft / 2;
         // Prefix sums of the dB values in period order: each bin is then two lookups.
         let mut prefix = Vec::with_capacity(half + 1);
@@ -162,8 +161,7 @@ impl Plan {
     pub fn outside_models(&self, db: &[f32]) -> Option<(f64, f64)> {
         let (mut n, mut above, mut below) = (0u32, 0u32, 0u32);
         for (b, &v) in self.bins.iter().zip(db) {
-            let (Some(hi), Some(lo)) = (peterson::nhnm(b.center), peterson::nlnm(b.center))
-            else {
+            let (Some(hi), Some(lo)) = (peterson::nhnm(b.center), peterson::nlnm(b.center)) else {
                 continue;
             };
             if !v.is_finite() {

@@ -149,15 +149,16 @@ impl Component for PpsdConfig {
         };
         Need::new(
             n * per_channel + batch,
-            format!("{n} ch x {} s of samples", self.ppsd_length_s * (2.0 - self.overlap)),
+            format!(
+                "{n} ch x {} s of samples",
+                self.ppsd_length_s * (2.0 - self.overlap)
+            ),
             out,
         )
     }
 
     fn build(&self, _ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        let ppsd = self
-            .ppsd()
-            .map_err(|e| StageError::Other(e.to_string()))?;
+        let ppsd = self.ppsd().map_err(|e| StageError::Other(e.to_string()))?;
         Ok(Work::Transform(Box::new(PpsdStage { ppsd })))
     }
 }

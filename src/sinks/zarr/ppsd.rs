@@ -253,7 +253,10 @@ impl PpsdProducts {
     fn store_root(&self) -> Result<(), StageError> {
         let mut attrs = self.attributes.clone();
         if let Some(o) = attrs.as_object_mut() {
-            o.insert("channels".into(), json!(self.groups.keys().collect::<Vec<_>>()));
+            o.insert(
+                "channels".into(),
+                json!(self.groups.keys().collect::<Vec<_>>()),
+            );
         }
         let mut members = Vec::new();
         for (name, g) in &self.groups {
@@ -354,11 +357,21 @@ impl Group {
             )?,
             probability: node(
                 "probability",
-                cube("float32", json!(0.0), "probability density: counts / segments"),
+                cube(
+                    "float32",
+                    json!(0.0),
+                    "probability density: counts / segments",
+                ),
             )?,
             segments: node(
                 "segments",
-                coordinate_array(0, 1, "uint32", "day", json!({"long_name": "segments stacked"})),
+                coordinate_array(
+                    0,
+                    1,
+                    "uint32",
+                    "day",
+                    json!({"long_name": "segments stacked"}),
+                ),
             )?,
             segment_start: node("segment_start", slots)?,
             day: node(
@@ -378,7 +391,13 @@ impl Group {
             )?,
             period: node(
                 "period",
-                coordinate_array(p, p, "float64", "period", json!({"units": "s", "long_name": "period bin centre"})),
+                coordinate_array(
+                    p,
+                    p,
+                    "float64",
+                    "period",
+                    json!({"units": "s", "long_name": "period bin centre"}),
+                ),
             )?,
             db: node(
                 "db",
@@ -403,7 +422,10 @@ impl Group {
         Ok(g)
     }
 
-    fn open(store: &ReadableWritableListableStorage, path: &str) -> Result<Option<Group>, StageError> {
+    fn open(
+        store: &ReadableWritableListableStorage,
+        path: &str,
+    ) -> Result<Option<Group>, StageError> {
         let Some(counts) = Node::open(store, &join(path, "counts"))? else {
             return Ok(None);
         };
@@ -442,11 +464,7 @@ impl Group {
     }
 
     /// The day's state: held, read back from the store, or new (appended along `day`).
-    fn day_state(
-        &mut self,
-        day: Nanos,
-        bins: &DbBins,
-    ) -> Result<&mut Day, StageError> {
+    fn day_state(&mut self, day: Nanos, bins: &DbBins) -> Result<&mut Day, StageError> {
         if !self.open.contains_key(&day) {
             let cells = self.periods.len() * bins.len();
             let d = match self.days.iter().position(|&d| d == day) {
