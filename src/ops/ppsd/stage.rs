@@ -96,9 +96,8 @@ impl PpsdConfig {
         let c = |v: &[f64; 2]| Complex::new(v[0], v[1]);
         let mut responses = Vec::new();
         for r in &self.response {
-            if !(r.sensitivity.is_finite() && r.sensitivity != 0.0)
-                || !(r.normalization.is_finite() && r.normalization != 0.0)
-            {
+            let usable = |v: f64| v.is_finite() && v != 0.0;
+            if !(usable(r.sensitivity) && usable(r.normalization)) {
                 return Err(ConfigError::invalid(
                     "response",
                     format!(
