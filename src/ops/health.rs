@@ -17,7 +17,7 @@
 
 use serde::Deserialize;
 
-use super::rsam::{window_state, Rsam, Statistic};
+use super::rsam::{default_coverage, window_state, Rsam, Statistic};
 use super::{ConfigError, Operator};
 use crate::pipeline::component::{OperatorStage, Role, StageType};
 use crate::pipeline::memory::{Flow, Need};
@@ -31,7 +31,7 @@ pub struct HealthConfig {
     #[serde(default = "minute")]
     pub window_s: u64,
     /// The share of a window's samples needed for a value; below it the value is NaN.
-    #[serde(default = "half")]
+    #[serde(default = "default_coverage")]
     pub min_coverage: f64,
     /// `dead`: the demeaned RMS at or below which a channel is dead.
     #[serde(default)]
@@ -46,9 +46,6 @@ pub struct HealthConfig {
 
 fn minute() -> u64 {
     60
-}
-fn half() -> f64 {
-    0.5
 }
 fn thousandth() -> f64 {
     0.001

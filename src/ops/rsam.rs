@@ -44,7 +44,7 @@ fn default_window() -> u64 {
     600
 }
 
-fn default_coverage() -> f64 {
+pub(crate) fn default_coverage() -> f64 {
     0.5
 }
 

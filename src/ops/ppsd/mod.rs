@@ -106,20 +106,6 @@ pub struct Ppsd {
     pub notes: Notes,
 }
 
-/// Whether `id` matches a glob of `*` (any run) and `?` (one character).
-pub fn glob(pattern: &str, id: &str) -> bool {
-    fn m(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
-            (Some(b'?'), Some(_)) => m(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    m(pattern.as_bytes(), id.as_bytes())
-}
-
 impl Ppsd {
     pub fn new(shape: Shape, skip_on_gaps: bool, responses: Vec<Response>) -> Result<Ppsd, String> {
         if !(shape.ppsd_length_s >= 1.0 && shape.ppsd_length_s <= 86_400.0) {
@@ -161,7 +147,10 @@ impl Ppsd {
     }
 
     fn correction(&mut self, id: &str, plan: &Arc<Plan>) -> Option<Arc<Vec<f64>>> {
-        let k = self.responses.iter().position(|r| glob(&r.channels, id))?;
+        let k = self
+            .responses
+            .iter()
+            .position(|r| crate::sources::files::glob(&r.channels, id))?;
         let key = (plan.rate.to_bits(), k);
         let r = &self.responses[k];
         Some(
@@ -406,12 +395,5 @@ mod tests {
         p.process(&chunk(T0 + S, &x[20..])).unwrap();
         assert_eq!((p.rows()[0].start - T0) / S, 300);
         assert_eq!(p.take_notes().incomplete_segments, 1);
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("FR.*..HH?", "FR.CIEL..HHZ"));
-        assert!(!glob("FR.*..HH?", "FR.CIEL.00.HHZ"));
-        assert!(glob("*", ""));
     }
 }

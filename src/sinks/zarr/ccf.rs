@@ -20,16 +20,12 @@ use zarrs::array::ArraySubset;
 use zarrs::storage::ReadableWritableListableStorage;
 
 use super::layout::coordinate_array;
-use super::node::{err, meta_key, Node};
+use super::node::{err, join, member, meta_key, store_group, Node};
 use crate::model::{CorrBlock, Iso, Nanos, Pair, SourceId};
 use crate::pipeline::emit::StageError;
 
 /// Pairs per chunk along `pair`.
 const PAIR_CHUNK: u64 = 64;
-
-fn join(base: &str, name: &str) -> String {
-    format!("{}/{name}", base.trim_end_matches('/'))
-}
 
 struct Group {
     path: String,
@@ -255,10 +251,7 @@ impl Group {
         let Some(ccf) = Node::open(store, &join(path, "ccf"))? else {
             return Ok(None);
         };
-        let need = |name: &str| -> Result<Node, StageError> {
-            Node::open(store, &join(path, name))?
-                .ok_or_else(|| StageError::Other(format!("{path}: `ccf` without `{name}`")))
-        };
+        let need = |name: &str| member(store, path, "ccf", name);
         let (windows, source, receiver, distance, time, lag) = (
             need("windows")?,
             need("source")?,
@@ -429,14 +422,6 @@ impl Group {
             ("time", &self.time),
             ("lag", &self.lag),
         ];
-        let mut members = Vec::new();
-        for (name, a) in arrays {
-            a.store(store)?;
-            members.push((name.to_string(), a.document().clone()));
-        }
-        let group = super::layout::consolidated_group(self.attributes.clone(), &members);
-        let key = meta_key(&self.path)?;
-        let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
-        store.set(&key, body.into()).map_err(err("zarr.json"))
+        store_group(store, &self.path, &self.attributes, &arrays)
     }
 }

@@ -113,3 +113,39 @@ impl Node {
             .map_err(err(self.key.as_str()))
     }
 }
+
+/// `base/name`, as the groups of a store nest their arrays.
+pub fn join(base: &str, name: &str) -> String {
+    format!("{}/{name}", base.trim_end_matches('/'))
+}
+
+/// The array `name` of the group at `path`, which must be there once the group's `first`
+/// array is (a store cut short is named, not half read).
+pub fn member(
+    store: &ReadableWritableListableStorage,
+    path: &str,
+    first: &str,
+    name: &str,
+) -> Result<Node, StageError> {
+    Node::open(store, &join(path, name))?
+        .ok_or_else(|| StageError::Other(format!("{path}: `{first}` without `{name}`")))
+}
+
+/// Stores each array's document, then the group's `zarr.json` at `path` with their metadata
+/// consolidated (one read opens the group).
+pub fn store_group(
+    store: &ReadableWritableListableStorage,
+    path: &str,
+    attributes: &Value,
+    arrays: &[(&str, &Node)],
+) -> Result<(), StageError> {
+    let mut members = Vec::new();
+    for (name, a) in arrays {
+        a.store(store)?;
+        members.push((name.to_string(), a.document().clone()));
+    }
+    let group = super::layout::consolidated_group(attributes.clone(), &members);
+    let key = meta_key(path)?;
+    let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
+    store.set(&key, body.into()).map_err(err("zarr.json"))
+}

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use zarrs::storage::ReadableWritableListableStorage;
 
 use super::layout::coordinate_array;
-use super::node::{err, meta_key, Node};
+use super::node::{err, join, member, meta_key, store_group, Node};
 use crate::model::{Iso, Nanos, Table};
 use crate::ops::ppsd::histogram::DbBins;
 use crate::ops::ppsd::table as ppsd_table;
@@ -32,10 +32,6 @@ use crate::pipeline::summary::plural;
 const DAY: Nanos = 86_400_000_000_000;
 /// Segments a day can count (segments at least a minute apart).
 const SLOTS: u64 = 1440;
-
-fn join(base: &str, name: &str) -> String {
-    format!("{}/{name}", base.trim_end_matches('/'))
-}
 
 /// One day of one channel, as held between syncs.
 struct Day {
@@ -429,10 +425,7 @@ impl Group {
         let Some(counts) = Node::open(store, &join(path, "counts"))? else {
             return Ok(None);
         };
-        let need = |name: &str| -> Result<Node, StageError> {
-            Node::open(store, &join(path, name))?
-                .ok_or_else(|| StageError::Other(format!("{path}: `counts` without `{name}`")))
-        };
+        let need = |name: &str| member(store, path, "counts", name);
         let period = need("period")?;
         let day = need("day")?;
         let group: Value = store
@@ -522,14 +515,6 @@ impl Group {
     }
 
     fn store_metadata(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
-        let mut members = Vec::new();
-        for (name, a) in self.arrays() {
-            a.store(store)?;
-            members.push((name.to_string(), a.document().clone()));
-        }
-        let group = super::layout::consolidated_group(self.attributes.clone(), &members);
-        let key = meta_key(&self.path)?;
-        let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
-        store.set(&key, body.into()).map_err(err("zarr.json"))
+        store_group(store, &self.path, &self.attributes, &self.arrays())
     }
 }
