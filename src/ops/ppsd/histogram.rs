@@ -78,11 +78,20 @@ impl Day {
 
     /// Adds one segment's smoothed PSD (one value per period bin).
     pub fn add(&mut self, psd_db: &[f32], bins: &DbBins) {
-        let w = bins.len();
-        for (p, &v) in psd_db.iter().enumerate().take(self.periods) {
-            self.counts[p * w + bins.index(v)] += 1;
-        }
+        count(
+            &mut self.counts,
+            &psd_db[..psd_db.len().min(self.periods)],
+            bins,
+        );
         self.segments += 1;
+    }
+}
+
+/// Adds one segment's values to `counts[period * bins + db]` (the Zarr sink's days too).
+pub fn count(counts: &mut [u32], psd_db: &[f32], bins: &DbBins) {
+    let w = bins.len();
+    for (p, &v) in psd_db.iter().enumerate() {
+        counts[p * w + bins.index(v)] += 1;
     }
 }
 

@@ -178,10 +178,10 @@ impl Ppsd {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|_| meta.source_id.to_string());
             let row = chunk.data.row(c);
-            let row = row
-                .as_slice()
-                .map(|s| s.to_vec())
-                .unwrap_or_else(|| row.to_vec());
+            let row = match row.as_slice() {
+                Some(r) => std::borrow::Cow::Borrowed(r),
+                None => std::borrow::Cow::Owned(row.to_vec()),
+            };
             self.push(&id, meta, &plan, chunk.start, &row);
         }
         Ok(())

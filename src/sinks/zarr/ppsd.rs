@@ -171,10 +171,7 @@ impl PpsdProducts {
                 Iso(day)
             )));
         }
-        let w = self.bins.len();
-        for (p, &v) in r.db.iter().enumerate() {
-            d.counts[p * w + self.bins.index(v)] += 1;
-        }
+        crate::ops::ppsd::histogram::count(&mut d.counts, &r.db, &self.bins);
         d.starts.push(r.start);
         d.dirty = true;
         self.rows += 1;
