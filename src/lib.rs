@@ -9,6 +9,7 @@ pub mod dsp;
 pub mod formats;
 pub mod inspect;
 pub mod memory;
+pub mod metadata;
 pub mod model;
 pub mod ops;
 pub mod paths;

@@ -81,6 +81,40 @@ enum Command {
         #[command(subcommand)]
         command: SeedlinkCommand,
     },
+    /// Station metadata from StationXML files, folders or FDSN station query URLs: one line
+    /// per channel epoch (coordinates, rate, sensitivity, stages), and what was left out.
+    Stations {
+        #[arg(required = true)]
+        sources: Vec<String>,
+        /// JSON (every stage of every response) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A channel's instrument response on an FFT grid, evaluated as ObsPy's
+    /// `Response.get_evalresp_response` evaluates it: frequency, amplitude, phase.
+    Response {
+        /// StationXML files, folders or FDSN station query URLs.
+        #[arg(required = true)]
+        sources: Vec<String>,
+        /// NET.STA.LOC.CHA
+        #[arg(long)]
+        channel: String,
+        /// The time whose epoch answers (ISO 8601; default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// DISP, VEL, ACC or DEF (the chain's own input units).
+        #[arg(long, default_value = "VEL")]
+        output: String,
+        /// nfft/2+1 frequencies from 0 Hz to the Nyquist frequency of --t-samp.
+        #[arg(long, default_value_t = 4096)]
+        nfft: usize,
+        /// Sample interval in seconds (default: the channel's).
+        #[arg(long)]
+        t_samp: Option<f64>,
+        /// JSON (complex values) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the stage types a pipeline file may use (`--markdown`: the table in
     /// pipelines/README.md).
     Types {
@@ -295,6 +329,57 @@ fn run() -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 write!(out, "{}", seisreduce::seedlink::info::table(&level, &text))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stations { sources, json } => {
+            let catalogue =
+                seisreduce::metadata::fetch::load(&sources).map_err(anyhow::Error::msg)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &seisreduce::metadata::table::json(&catalogue),
+                )?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", seisreduce::metadata::table::text(&catalogue))?;
+            }
+            Ok(if catalogue.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Response {
+            sources,
+            channel,
+            time,
+            output,
+            nfft,
+            t_samp,
+            json,
+        } => {
+            use seisreduce::metadata::evaluate::Output;
+            let catalogue =
+                seisreduce::metadata::fetch::load(&sources).map_err(anyhow::Error::msg)?;
+            let id = seisreduce::model::ids::SeedId::parse(&channel)?;
+            let at = match &time {
+                Some(t) => seisreduce::model::time::parse_iso(t)
+                    .with_context(|| format!("--time {t}: not an ISO 8601 time"))?,
+                None => seisreduce::model::time::now(),
+            };
+            let output = Output::parse(&output)
+                .with_context(|| format!("--output {output}: one of DISP, VEL, ACC, DEF"))?;
+            let epoch = catalogue.at(&id, at)?;
+            let grid = seisreduce::metadata::table::response_grid(epoch, output, nfft, t_samp)
+                .map_err(anyhow::Error::msg)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut out, &grid.json())?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", grid.text())?;
             }
             Ok(ExitCode::SUCCESS)
         }

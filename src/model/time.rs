@@ -227,7 +227,10 @@ pub fn parse_iso(s: &str) -> Option<Nanos> {
         return None;
     }
     let days = days_from_civil(y, mo, d);
-    Some((days * SECS_PER_DAY + h * 3600 + mi * 60 + sec) * NS_PER_SEC + ns)
+    // Beyond 1677-2262 nanoseconds leave i64: not a time we can hold.
+    (days * SECS_PER_DAY + h * 3600 + mi * 60 + sec)
+        .checked_mul(NS_PER_SEC)?
+        .checked_add(ns)
 }
 
 /// Index of the first of `n` samples from `start` at `rate` whose time is at or after `t`.
