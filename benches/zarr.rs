@@ -50,7 +50,15 @@ fn sink(root: &Path, codec: &str) -> ZarrSink {
         ..Default::default()
     };
     let metrics = Metrics::new("bench").stage("zarr");
-    ZarrSink::open(&cfg, &storage, "das".into(), serde_json::json!({}), metrics).unwrap()
+    ZarrSink::open(
+        &cfg,
+        &storage,
+        "das".into(),
+        serde_json::json!({}),
+        None,
+        metrics,
+    )
+    .unwrap()
 }
 
 fn blocks(data: &Array2<f32>, meta: &[ChannelMeta]) -> Vec<Message> {
@@ -156,6 +164,7 @@ fn ratios_on_real_data() {
             &storage,
             "hsf".into(),
             serde_json::json!({}),
+            None,
             Metrics::new("b").stage("z"),
         )
         .unwrap();

@@ -68,6 +68,15 @@ pub struct Header {
     pub queue: usize,
 }
 
+/// `[metadata]`: the pipeline's station metadata, named once for every stage that uses it.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataDecl {
+    /// StationXML files, folders or FDSN station query URLs; relative paths are read from the
+    /// pipeline file's folder.
+    pub stationxml: Vec<String>,
+}
+
 fn default_queue() -> usize {
     64
 }
@@ -105,6 +114,8 @@ pub struct PipelineFile {
     pub text: String,
     pub header: Header,
     pub stages: Vec<StageDecl>,
+    /// `[metadata]`, if the file has one.
+    pub metadata: Option<MetadataDecl>,
 }
 
 type RawStage = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
@@ -120,6 +131,8 @@ struct RawFile {
     operators: RawRole,
     #[serde(default)]
     sinks: RawRole,
+    #[serde(default)]
+    metadata: Option<MetadataDecl>,
 }
 
 impl PipelineFile {
@@ -162,6 +175,7 @@ impl PipelineFile {
                 queue: default_queue(),
             },
             stages: Vec::new(),
+            metadata: None,
         };
         let raw: RawFile = toml::from_str(&file.text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(&file.text, s.start));
@@ -175,6 +189,7 @@ impl PipelineFile {
         })?;
         let header_line = line_of(&file.text, raw.pipeline.span().start);
         file.header = raw.pipeline.into_inner();
+        file.metadata = raw.metadata;
         let name = &file.header.name;
         if name.is_empty()
             || !name

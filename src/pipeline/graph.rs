@@ -15,6 +15,9 @@ pub struct Pipeline {
     pub file: PipelineFile,
     /// Stage names in an order where every stage comes after its inputs.
     pub order: Vec<String>,
+    /// The `[metadata]` catalogue, read on first use and shared by the stages.
+    catalogue:
+        std::sync::OnceLock<Result<Option<std::sync::Arc<crate::metadata::Catalogue>>, String>>,
 }
 
 impl Pipeline {
@@ -118,7 +121,48 @@ impl Pipeline {
                 .map_err(|(k, m)| err(k.as_deref(), m))?;
         }
         let order = topological(&file, &by_name)?;
-        Ok(Pipeline { file, order })
+        Ok(Pipeline {
+            file,
+            order,
+            catalogue: Default::default(),
+        })
+    }
+
+    /// The station metadata named by `[metadata]` (None without one), read once: a source
+    /// that cannot be read is an error naming it; channels left out are logged.
+    pub fn catalogue(&self) -> Result<Option<std::sync::Arc<crate::metadata::Catalogue>>, String> {
+        self.catalogue
+            .get_or_init(|| {
+                let Some(m) = &self.file.metadata else {
+                    return Ok(None);
+                };
+                let base = self.file.path.parent().unwrap_or(std::path::Path::new("."));
+                let sources: Vec<String> = m
+                    .stationxml
+                    .iter()
+                    .map(|s| {
+                        let p = std::path::Path::new(s);
+                        if s.contains("://") || p.is_absolute() {
+                            s.clone()
+                        } else {
+                            base.join(p).display().to_string()
+                        }
+                    })
+                    .collect();
+                let c = crate::metadata::fetch::load(&sources)
+                    .map_err(|e| format!("[metadata] stationxml: {e}"))?;
+                for p in &c.problems {
+                    tracing::warn!("station metadata: {p}");
+                }
+                tracing::info!(
+                    epochs = c.epochs().len(),
+                    channels = c.channels(),
+                    "station metadata read from {}",
+                    sources.join(", ")
+                );
+                Ok(Some(std::sync::Arc::new(c)))
+            })
+            .clone()
     }
 
     /// Checks what depends on the host that runs `stages` (all when `None`): that the files

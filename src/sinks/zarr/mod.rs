@@ -153,11 +153,13 @@ impl Component for ZarrConfig {
             .first()
             .cloned()
             .unwrap_or_else(|| ctx.stage.to_string());
+        let catalogue = ctx.pipeline.catalogue().map_err(StageError::Other)?;
         let sink = ZarrSink::open(
             self,
             &ctx.settings.storage,
             product,
             crate::pipeline::provenance::attributes(ctx.pipeline, ctx.stage),
+            catalogue,
             ctx.metrics.clone(),
         )?;
         Ok(Work::sink(sink, self.commit_interval_s))
@@ -178,6 +180,8 @@ pub struct ZarrSink {
     /// Daily PPSD histograms (a store of their own too).
     ppsd: Option<ppsd::PpsdProducts>,
     db_bins: [f64; 3],
+    /// The pipeline's station metadata: channel coordinates.
+    catalogue: Option<std::sync::Arc<crate::metadata::Catalogue>>,
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
 }
@@ -189,6 +193,7 @@ impl ZarrSink {
         storage: &StorageSettings,
         array: String,
         group_attributes: Value,
+        catalogue: Option<std::sync::Arc<crate::metadata::Catalogue>>,
         metrics: StageMetrics,
     ) -> Result<ZarrSink, StageError> {
         let layout = Layout::from_config(cfg).map_err(|(_, m)| StageError::Other(m))?;
@@ -210,6 +215,7 @@ impl ZarrSink {
             ccf: None,
             ppsd: None,
             db_bins: cfg.ppsd_db_bins,
+            catalogue,
             metrics,
             warned_rates: Default::default(),
         };
@@ -230,6 +236,7 @@ impl ZarrSink {
             &self.store.base,
             self.desc.clone(),
             self.layout.clone(),
+            self.catalogue.clone(),
             self.metrics.clone(),
         )?;
         Ok(())
@@ -264,6 +271,7 @@ impl ZarrSink {
                 desc,
                 self.layout.clone(),
                 grid,
+                self.catalogue.clone(),
                 self.metrics.clone(),
             )?);
         }

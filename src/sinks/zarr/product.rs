@@ -25,6 +25,9 @@ use super::column::{ChunkCodec, Column, Shape, Stored};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
+use crate::metadata::Catalogue;
+use crate::model::ids::SourceId;
+use crate::model::time::Nanos;
 use crate::model::{Chunk, Iso};
 use crate::pipeline::emit::StageError;
 use crate::telemetry::metrics::StageMetrics;
@@ -38,6 +41,8 @@ const CHANNEL_CHUNK: u64 = 4096;
 struct Channel {
     id: String,
     distance: f64,
+    /// Latitude, longitude (degrees) and elevation (m) from the station metadata; NaN without.
+    place: [f64; 3],
     /// Where this channel's samples are relative to the grid (ns): sub-sample timing offsets
     /// between stations are kept, not rounded away silently.
     offset_ns: i64,
@@ -68,6 +73,10 @@ pub struct Product {
     channel: Node,
     distance: Node,
     offset: Node,
+    /// `latitude`, `longitude`, `elevation` per channel.
+    places: [Node; 3],
+    /// The pipeline's station metadata, where channels' coordinates come from.
+    catalogue: Option<Arc<Catalogue>>,
     channels: Vec<Channel>,
     index: HashMap<String, usize>,
     /// Channels whose coordinates are in the store.
@@ -113,6 +122,7 @@ impl Product {
         desc: Description,
         layout: Layout,
         grid: TimeGrid,
+        catalogue: Option<Arc<Catalogue>>,
         metrics: StageMetrics,
     ) -> Result<Product, StageError> {
         let [_, width] = layout.block();
@@ -121,7 +131,7 @@ impl Product {
             "long_name": desc.name,
             "sampling_rate_hz": grid.rate,
             "time_origin_ns": grid.origin,
-            "coordinates": "distance time_offset",
+            "coordinates": "distance time_offset latitude longitude elevation",
             "gaps": [],
             "channel_end": [],
         });
@@ -190,6 +200,7 @@ impl Product {
                 }),
             ),
         )?;
+        let places = place_arrays(&store, base, false)?;
         let mut p = Product {
             store,
             base: base.to_string(),
@@ -201,6 +212,8 @@ impl Product {
             channel,
             distance,
             offset,
+            places,
+            catalogue,
             channels: Vec::new(),
             index: HashMap::new(),
             stored_channels: 0,
@@ -225,6 +238,7 @@ impl Product {
         base: &str,
         desc: Description,
         layout: Layout,
+        catalogue: Option<Arc<Catalogue>>,
         metrics: StageMetrics,
     ) -> Result<Option<Product>, StageError> {
         let path = join(base, &desc.name);
@@ -272,6 +286,7 @@ impl Product {
             .map(|(i, id)| Channel {
                 id,
                 distance: dist.get(i).copied().unwrap_or(f64::NAN),
+                place: [f64::NAN; 3],
                 offset_ns: offs.get(i).copied().unwrap_or(0),
                 end: ends.get(i).copied().unwrap_or(len),
             })
@@ -281,6 +296,24 @@ impl Product {
             .enumerate()
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
+        // Stores written before coordinates were kept get the arrays now, and every
+        // channel's coordinates are stored again from the metadata.
+        let had_places = Node::open(&store, &join(base, "latitude"))?.is_some();
+        let places = place_arrays(&store, base, had_places)?;
+        let mut channels = channels;
+        if had_places {
+            let read = |n: &Node| n.read_all::<f64>();
+            let (lat, lon, elev) = (read(&places[0])?, read(&places[1])?, read(&places[2])?);
+            for (i, c) in channels.iter_mut().enumerate() {
+                c.place =
+                    [lat.get(i), lon.get(i), elev.get(i)].map(|v| v.copied().unwrap_or(f64::NAN));
+            }
+        } else if let Some(cat) = &catalogue {
+            for c in channels.iter_mut() {
+                c.place = locate(cat, &c.id, origin);
+            }
+        }
+        let stored_channels = if had_places { channels.len() } else { 0 };
         Ok(Some(Product {
             store,
             base: base.to_string(),
@@ -292,7 +325,9 @@ impl Product {
             channel,
             distance,
             offset,
-            stored_channels: channels.len(),
+            places,
+            catalogue,
+            stored_channels,
             channels,
             index,
             time_chunks: len.div_ceil(width),
@@ -336,7 +371,7 @@ impl Product {
         let first = (i0 + skip) as u64;
         let end = (i0 + n) as u64;
         for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
-            let ch = self.channel_row(meta.source_id.as_str(), meta.distance_m, off);
+            let ch = self.channel_row(meta.source_id.as_str(), meta.distance_m, off, c.start);
             let chan = &mut self.channels[ch];
             if chan.offset_ns != off && (chan.offset_ns - off).abs() > 1000 {
                 self.metrics.event("time_shift");
@@ -375,14 +410,25 @@ impl Product {
         self.retire_columns()
     }
 
-    fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64) -> usize {
+    fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64, at: Nanos) -> usize {
         if let Some(&i) = self.index.get(id) {
             return i;
         }
         let i = self.channels.len();
+        let place = match &self.catalogue {
+            Some(cat) => {
+                let p = locate(cat, id, at);
+                if p.iter().all(|v| v.is_nan()) {
+                    self.metrics.event("no_metadata");
+                }
+                p
+            }
+            None => [f64::NAN; 3],
+        };
         self.channels.push(Channel {
             id: id.to_string(),
             distance: distance.unwrap_or(f64::NAN),
+            place,
             offset_ns: off,
             end: 0,
         });
@@ -475,7 +521,10 @@ impl Product {
             return Ok(());
         }
         let chunk = CHANNEL_CHUNK as usize;
-        for a in [&mut self.channel, &mut self.distance, &mut self.offset] {
+        for a in [&mut self.channel, &mut self.distance, &mut self.offset]
+            .into_iter()
+            .chain(self.places.iter_mut())
+        {
             a.set_shape(vec![n as u64])?;
         }
         for ck in self.stored_channels / chunk..n.div_ceil(chunk) {
@@ -510,6 +559,14 @@ impl Product {
                 .array
                 .store_chunk(&ck, offs)
                 .map_err(err("time_offset"))?;
+            for (k, (node, name)) in self.places.iter().zip(PLACE_NAMES).enumerate() {
+                let v: Vec<f64> = chans
+                    .iter()
+                    .map(|c| c.place[k])
+                    .chain(std::iter::repeat_n(f64::NAN, pad))
+                    .collect();
+                node.array.store_chunk(&ck, v).map_err(err(name))?;
+            }
         }
         self.stored_channels = n;
         // The channel axis grows in the metadata before any chunk with the new rows is stored.
@@ -642,12 +699,15 @@ impl Product {
         self.data
             .set_attribute("gaps", Value::Array(self.gaps.clone()));
         self.data.set_attribute("channel_end", ends);
-        let arrays: [(&str, &Node); 5] = [
+        let arrays: [(&str, &Node); 8] = [
             (&self.desc.name, &self.data),
             ("time", &self.time),
             ("channel", &self.channel),
             ("distance", &self.distance),
             ("time_offset", &self.offset),
+            (PLACE_NAMES[0], &self.places[0]),
+            (PLACE_NAMES[1], &self.places[1]),
+            (PLACE_NAMES[2], &self.places[2]),
         ];
         let mut members = Vec::new();
         for (name, a) in arrays {
@@ -658,6 +718,60 @@ impl Product {
         let key = meta_key(&self.base)?;
         let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
         self.store.set(&key, body.into()).map_err(err("zarr.json"))
+    }
+}
+
+const PLACE_NAMES: [&str; 3] = ["latitude", "longitude", "elevation"];
+
+/// The `latitude`, `longitude` and `elevation` coordinate arrays (CF names and units):
+/// opened when `exist`, else created empty.
+fn place_arrays(
+    store: &ReadableWritableListableStorage,
+    base: &str,
+    exist: bool,
+) -> Result<[Node; 3], StageError> {
+    let attrs = [
+        json!({"units": "degrees_north", "standard_name": "latitude", "long_name": "station latitude (station metadata); NaN without"}),
+        json!({"units": "degrees_east", "standard_name": "longitude", "long_name": "station longitude (station metadata); NaN without"}),
+        json!({"units": "m", "long_name": "elevation above sea level (station metadata); NaN without", "positive": "up"}),
+    ];
+    let [a0, a1, a2] = attrs;
+    let make = |name: &str, a: Value| -> Result<Node, StageError> {
+        let path = join(base, name);
+        if exist {
+            Node::open(store, &path)?
+                .ok_or_else(|| StageError::Other(format!("{path}: coordinate `{name}` missing")))
+        } else {
+            Node::create(
+                store,
+                &path,
+                coordinate_array(0, CHANNEL_CHUNK, "float64", "channel", a),
+            )
+        }
+    };
+    Ok([
+        make(PLACE_NAMES[0], a0)?,
+        make(PLACE_NAMES[1], a1)?,
+        make(PLACE_NAMES[2], a2)?,
+    ])
+}
+
+/// A channel's latitude, longitude and elevation at `at` from the catalogue; NaN (and a
+/// warning naming the channel and time) where it has none.
+fn locate(cat: &Catalogue, id: &str, at: Nanos) -> [f64; 3] {
+    let seed = match SourceId::parse(id).and_then(|s| s.to_seed()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(channel = id, "no station metadata: {e}");
+            return [f64::NAN; 3];
+        }
+    };
+    match cat.at(&seed, at) {
+        Ok(e) => [e.latitude, e.longitude, e.elevation].map(|v| v.unwrap_or(f64::NAN)),
+        Err(missing) => {
+            tracing::warn!(channel = id, "{missing}; its coordinates are NaN");
+            [f64::NAN; 3]
+        }
     }
 }
 

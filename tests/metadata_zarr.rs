@@ -1,0 +1,77 @@
+//! Station metadata in a pipeline: `[metadata] stationxml = [...]` named once, and the Zarr
+//! product of the real IU.ULN.00.LH1 recording carries the channel's latitude, longitude and
+//! elevation from IRIS's StationXML, as xarray opens it and as ObsPy reads the same file. A
+//! pipeline whose metadata lacks the channel still stores the data, with NaN coordinates and
+//! a warning naming the channel and time.
+
+mod common;
+
+use std::path::Path;
+
+use common::procs::{run, write_named};
+use common::run_python;
+
+fn pipeline(dir: &Path, name: &str, xml: &Path) -> std::path::PathBuf {
+    let mseed = common::test_data().join("mseed/IU_ULN_00_LH1_2015-07-18T02.mseed");
+    write_named(
+        dir,
+        name,
+        &format!(
+            "[pipeline]\nname = \"{name}\"\n\n\
+             [metadata]\nstationxml = [\"{}\"]\n\n\
+             [sources.files]\ntype = \"mseed\"\npath = \"{}\"\nprogress = false\n\n\
+             [operators.decoded]\ntype = \"decode\"\ninputs = [\"files\"]\n\n\
+             [sinks.store]\ntype = \"zarr\"\ninputs = [\"decoded\"]\npath = \"{name}.zarr\"\norigin = \"first\"\n",
+            xml.display(),
+            mseed.display()
+        ),
+    )
+}
+
+#[test]
+fn zarr_products_carry_station_coordinates() {
+    let dir = tempfile::tempdir().unwrap();
+    let xmls = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/stationxml");
+    let root = dir.path().to_str().unwrap();
+
+    let p = pipeline(dir.path(), "uln", &xmls.join("IU_ULN_00_LH1.xml"));
+    let o = run(
+        &["run", p.to_str().unwrap()],
+        &[("SEISREDUCE_STORAGE_ROOT", root)],
+    );
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("station metadata read from"), "{log}");
+
+    // Metadata without the channel: data stored, coordinates NaN, the channel named.
+    let p = pipeline(dir.path(), "bare", &xmls.join("G_CAN__LHZ.xml"));
+    let o = run(
+        &["run", p.to_str().unwrap()],
+        &[("SEISREDUCE_STORAGE_ROOT", root)],
+    );
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{log}");
+    assert!(
+        log.contains("no metadata for channel IU.ULN.00.LH1"),
+        "{log}"
+    );
+
+    let store = dir.path().join("uln.zarr");
+    let bare = dir.path().join("bare.zarr");
+    let xml = xmls.join("IU_ULN_00_LH1.xml");
+    let out = run_python(
+        "check_metadata_zarr.py",
+        &[store.as_os_str(), bare.as_os_str(), xml.as_os_str()],
+    );
+    eprintln!("{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["channels"], 1, "{out}");
+    assert_eq!(v["coordinates_equal_obspy"], true, "{out}");
+    assert_eq!(v["units"], json_str("degrees_north"), "{out}");
+    assert_eq!(v["bare_nan"], true, "{out}");
+    assert_eq!(v["bare_samples_equal"], true, "{out}");
+}
+
+fn json_str(s: &str) -> serde_json::Value {
+    serde_json::Value::String(s.into())
+}
