@@ -72,6 +72,19 @@ fn zarr_products_carry_station_coordinates() {
     assert_eq!(v["bare_samples_equal"], true, "{out}");
 }
 
+#[test]
+fn unreadable_metadata_stops_the_check_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(dir.path(), "missing", Path::new("/no/such/stations.xml"));
+    let o = run(&["check", p.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("metadata.stationxml") && err.contains("/no/such/stations.xml"),
+        "{err}"
+    );
+}
+
 fn json_str(s: &str) -> serde_json::Value {
     serde_json::Value::String(s.into())
 }

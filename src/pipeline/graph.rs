@@ -178,6 +178,17 @@ impl Pipeline {
                 self.file.error(s.line_of(k), Some(&s.name), k, m)
             })?;
         }
+        // The station metadata reads here, before any stage starts (and once: the stages
+        // share what was read).
+        if let Err(m) = self.catalogue() {
+            let line = self
+                .file
+                .text
+                .lines()
+                .position(|l| l.trim() == "[metadata]")
+                .map_or(1, |i| i + 1);
+            return Err(self.file.error(line, None, Some("metadata.stationxml"), m));
+        }
         Ok(())
     }
 
