@@ -77,12 +77,13 @@ fn bench_stationxml(c: &mut Criterion) {
     g.finish();
 
     // remove_response on an hour at 40 Hz.
-    let id = SeedId::new("IU", "ANMO", "00", "BHZ");
+    // The first renamed copy of IU.ANMO.00.BHZ.
+    let id = SeedId::new("IU", "S0000", "00", "BHZ");
     let epoch = parsed
         .epochs
         .iter()
         .find(|e| e.id == id)
-        .expect("IU.ANMO.00.BHZ");
+        .expect("IU.S0000.00.BHZ");
     let response = Evaluator::new(epoch.response.as_ref().unwrap()).unwrap();
     let npts = 144_000;
     let mut state = 12345u64;

@@ -180,27 +180,21 @@ impl Kernel {
                 num / den * *a0
             }
             Kernel::FirOdd { h0, half, dt } => {
-                if half.is_empty() {
+                let Some((centre, rest)) = half.split_last() else {
                     return C64::new(1.0, 0.0);
-                }
-                let n = half.len();
-                let r: f64 = half[..n - 1]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, a)| a * (w * dt * (n - 1 - k) as f64).cos())
-                    .sum();
-                C64::new((half[n - 1] + 2.0 * r) * h0, 0.0)
+                };
+                // Σ a_k cos(θ(n-1-k)) over the taps before the centre: Re z·P(z), z = e^{iθ}.
+                let z = C64::from_polar(1.0, w * dt);
+                let r = (horner(rest.iter(), z) * z).re;
+                C64::new((centre + 2.0 * r) * h0, 0.0)
             }
             Kernel::FirEven { h0, half, dt } => {
                 if half.is_empty() {
                     return C64::new(1.0, 0.0);
                 }
-                let n = half.len();
-                let r: f64 = half
-                    .iter()
-                    .enumerate()
-                    .map(|(k, a)| a * (w * dt * ((n - 1 - k) as f64 + 0.5)).cos())
-                    .sum();
+                // Σ a_k cos(θ(n-1-k+1/2)) = Re e^{iθ/2}·P(z).
+                let z = C64::from_polar(1.0, w * dt);
+                let r = (horner(half.iter(), z) * C64::from_polar(1.0, w * dt / 2.0)).re;
                 C64::new(2.0 * r * h0, 0.0)
             }
             Kernel::FirAsym {
@@ -212,24 +206,13 @@ impl Kernel {
                 if taps.is_empty() {
                     return C64::new(1.0, 0.0);
                 }
-                let wdt = w * dt;
-                let mut acc = C64::new(0.0, 0.0);
-                for (k, a) in taps.iter().enumerate() {
-                    let y = wdt * k as f64;
-                    acc += C64::new(a * y.cos(), -a * y.sin());
-                }
-                let h = acc * *h0;
-                h * C64::from_polar(1.0, w * shift)
+                // Σ a_k e^{-iθk}
+                let u = C64::from_polar(1.0, -w * dt);
+                horner(taps.iter().rev(), u) * *h0 * C64::from_polar(1.0, w * shift)
             }
             Kernel::Iir { h0, num, den, dt } => {
-                let wdt = w * dt;
-                let poly = |c: &[f64]| -> C64 {
-                    c.iter()
-                        .enumerate()
-                        .map(|(k, a)| C64::from_polar(*a, -(k as f64) * wdt))
-                        .sum()
-                };
-                poly(num) / poly(den) * *h0
+                let u = C64::from_polar(1.0, -w * dt);
+                horner(num.iter().rev(), u) / horner(den.iter().rev(), u) * *h0
             }
             Kernel::Unity => C64::new(1.0, 0.0),
         }
@@ -269,6 +252,12 @@ impl Kernel {
             Kernel::Unity => false,
         }
     }
+}
+
+/// Σ c_j x^(m-1-j) for the coefficients in the order given (highest power first), by
+/// Horner's rule: one complex multiply-add per tap instead of a sine and cosine per tap.
+fn horner<'a>(coefficients: impl Iterator<Item = &'a f64>, x: C64) -> C64 {
+    coefficients.fold(C64::new(0.0, 0.0), |acc, c| acc * x + *c)
 }
 
 /// A response made ready to evaluate: kernels, re-stated gains, the overall scale.
