@@ -170,3 +170,48 @@ fn bad_metadata_names_the_channel_and_epoch_and_the_rest_is_kept() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/x.xml"));
 }
+
+/// A station service over HTTP (Python's `http.server` on loopback serving the test files):
+/// a query URL reads like the file, and a 404 is "no channels", not an error.
+#[test]
+fn stationxml_from_a_url() {
+    use std::io::{BufRead, BufReader};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/stationxml");
+    let mut server = std::process::Command::new(common::python())
+        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python http.server");
+    // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .split("port ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let url = format!("http://127.0.0.1:{port}/IU_ANMO_BH.xml");
+    let o = run(&["stations", &url, "--json"], &[]);
+    let missing = run(
+        &["stations", &format!("http://127.0.0.1:{port}/absent.xml")],
+        &[],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["channels"].as_array().unwrap().len(), 9);
+    assert_eq!(v["channels"][0]["origin"], json!(url));
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("0 channel epochs")
+            && text.contains("absent.xml: the service has no matching channels"),
+        "{text}"
+    );
+}
