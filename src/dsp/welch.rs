@@ -16,40 +16,65 @@ use realfft::{RealFftPlanner, RealToComplex};
 /// ObsPy's `cosine_taper(npts, p)` with its defaults (half-cosine ends, not SAC's): `p` is the
 /// share of the window tapered, half at each end; the ends are 0, the middle 1.
 pub fn cosine_taper(npts: usize, p: f64) -> Vec<f64> {
+    obspy_cosine_taper(npts, p, true, false)
+}
+
+/// ObsPy's `cosine_taper(npts, p, halfcosine=..., sactaper=...)`: half-cosine or quarter-cosine
+/// ramps; `sactaper` starts them one sample further in (SAC's taper, which `remove_response`
+/// uses). Ranges are filled in numpy's order, so the end ramp wins where they meet.
+pub fn obspy_cosine_taper(npts: usize, p: f64, halfcosine: bool, sactaper: bool) -> Vec<f64> {
     if npts == 0 {
         return Vec::new();
     }
     let frac = if p == 0.0 || p == 1.0 {
-        (npts as f64 * p / 2.0) as usize
+        (npts as f64 * p / 2.0) as i64
     } else {
-        (npts as f64 * p / 2.0 + 0.5) as usize
+        (npts as f64 * p / 2.0 + 0.5) as i64
     };
-    let (idx1, mut idx2) = (0usize, frac as i64 - 1);
-    let (mut idx3, idx4) = (npts as i64 - frac as i64, npts as i64 - 1);
+    let n = npts as i64;
+    let (i1, mut i2, mut i3, i4) = (0i64, frac - 1, n - frac, n - 1);
+    if sactaper {
+        i2 += 1;
+        i3 -= 1;
+    }
     // Very short windows: ObsPy moves the inner indices so the ramps are not empty.
-    if idx1 as i64 == idx2 {
-        idx2 += 1;
+    if i1 == i2 {
+        i2 += 1;
     }
-    if idx3 == idx4 {
-        idx3 -= 1;
+    if i3 == i4 {
+        i3 -= 1;
     }
+    let (pi, half_pi) = (std::f64::consts::PI, std::f64::consts::FRAC_PI_2);
     let mut w = vec![0.0; npts];
-    let pi = std::f64::consts::PI;
-    for (i, v) in w.iter_mut().enumerate() {
-        let i = i as i64;
-        *v = if i <= idx2 {
-            0.5 * (1.0 - (pi * (i - idx1 as i64) as f64 / (idx2 - idx1 as i64) as f64).cos())
-        } else if i < idx3 {
-            1.0
-        } else {
-            0.5 * (1.0 + (pi * (idx3 - i) as f64 / (idx4 - idx3) as f64).cos())
-        };
+    let mut set = |i: i64, v: f64| {
+        if (0..n).contains(&i) {
+            w[i as usize] = v;
+        }
+    };
+    for i in i1..=i2 {
+        let x = (i - i1) as f64 / (i2 - i1) as f64;
+        set(
+            i,
+            if halfcosine {
+                0.5 * (1.0 - (pi * x).cos())
+            } else {
+                (-(half_pi * (i2 - i) as f64 / (i2 - i1) as f64)).cos()
+            },
+        );
     }
-    if idx1 as i64 == idx2 {
-        w[idx1] = 0.0;
+    for i in (i2 + 1)..i3 {
+        set(i, 1.0);
     }
-    if idx3 == idx4 {
-        w[idx3 as usize] = 0.0;
+    for i in i3..=i4 {
+        let x = (i3 - i) as f64 / (i4 - i3) as f64;
+        set(
+            i,
+            if halfcosine {
+                0.5 * (1.0 + (pi * x).cos())
+            } else {
+                (half_pi * x).cos()
+            },
+        );
     }
     w
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-use super::evaluate::{Evaluator, Output};
-use super::table::fft_frequencies;
+use super::evaluate::{fft_frequencies, Evaluator, Output};
+use crate::dsp::welch::obspy_cosine_taper;
 
 /// ObsPy's `remove_response` keywords.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,47 +75,6 @@ fn largest_prime_factor(mut x: usize) -> usize {
         p += 1;
     }
     largest.max(x)
-}
-
-/// ObsPy's `cosine_taper(npts, p, sactaper=True, halfcosine=False)`.
-pub fn sac_cosine_taper(npts: usize, p: f64) -> Vec<f64> {
-    let mut w = vec![0.0; npts];
-    if npts < 2 {
-        return w;
-    }
-    let frac = if p == 0.0 || p == 1.0 {
-        (npts as f64 * p / 2.0) as i64
-    } else {
-        (npts as f64 * p / 2.0 + 0.5) as i64
-    };
-    let (i1, mut i2, mut i3, i4) = (0i64, frac - 1, npts as i64 - frac, npts as i64 - 1);
-    i2 += 1;
-    i3 -= 1;
-    if i1 == i2 {
-        i2 += 1;
-    }
-    if i3 == i4 {
-        i3 -= 1;
-    }
-    let set = |w: &mut [f64], i: i64, v: f64| {
-        // numpy slices clip at the ends, and negative starts count from the end: the ranges
-        // here are within [0, npts) for any npts >= 2 after the adjustments above.
-        if (0..npts as i64).contains(&i) {
-            w[i as usize] = v;
-        }
-    };
-    for i in i1..=i2 {
-        let v = (-(std::f64::consts::FRAC_PI_2 * (i2 - i) as f64 / (i2 - i1) as f64)).cos();
-        set(&mut w, i, v);
-    }
-    for i in (i2 + 1)..i3 {
-        set(&mut w, i, 1.0);
-    }
-    for i in i3..=i4 {
-        let v = (std::f64::consts::FRAC_PI_2 * (i3 - i) as f64 / (i4 - i3) as f64).cos();
-        set(&mut w, i, v);
-    }
-    w
 }
 
 /// ObsPy's `cosine_sac_taper`: 0 outside (f1, f4), 1 inside [f2, f3], cosine flanks.
@@ -193,7 +152,7 @@ impl Deconvolver {
             nfft,
             opts,
             taper: if opts.taper {
-                sac_cosine_taper(npts, opts.taper_fraction)
+                obspy_cosine_taper(npts, opts.taper_fraction, false, true)
             } else {
                 Vec::new()
             },
@@ -260,7 +219,7 @@ mod tests {
 
     #[test]
     fn sac_taper_ends_at_zero_and_is_one_inside() {
-        let w = sac_cosine_taper(100, 0.05);
+        let w = obspy_cosine_taper(100, 0.05, false, true);
         // cos(±π/2): zero to rounding, as numpy computes it.
         assert!(w[0].abs() < 1e-15 && w[99].abs() < 1e-15);
         assert!(w[10..90].iter().all(|v| *v == 1.0));

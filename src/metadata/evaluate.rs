@@ -397,6 +397,19 @@ impl Evaluator {
     }
 }
 
+/// numpy's `linspace(0, 1 / (2 t_samp), nfft // 2 + 1)`, as ObsPy builds the grid.
+pub fn fft_frequencies(t_samp: f64, nfft: usize) -> Vec<f64> {
+    let n = nfft / 2 + 1;
+    let stop = 1.0 / (t_samp * 2.0);
+    if n == 1 {
+        return vec![0.0];
+    }
+    let step = stop / (n - 1) as f64;
+    let mut f: Vec<f64> = (0..n).map(|i| i as f64 * step).collect();
+    f[n - 1] = stop;
+    f
+}
+
 /// evalresp's `convert_to_units`: to velocity from the input quantity, then to the output.
 fn convert(mut v: C64, input: Quantity, output: Output, w: f64) -> C64 {
     if output == Output::Default {

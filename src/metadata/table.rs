@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use num_complex::Complex;
 
-use super::evaluate::{Evaluator, Output};
+use super::evaluate::{fft_frequencies, Evaluator, Output};
 use super::{Catalogue, ChannelEpoch};
 use crate::model::time::Iso;
 
@@ -107,19 +107,6 @@ pub struct Grid {
     pub output: Output,
     pub frequencies: Vec<f64>,
     pub values: Vec<Complex<f64>>,
-}
-
-/// numpy's `linspace(0, 1 / (2 t_samp), nfft // 2 + 1)`, as ObsPy builds the grid.
-pub fn fft_frequencies(t_samp: f64, nfft: usize) -> Vec<f64> {
-    let n = nfft / 2 + 1;
-    let stop = 1.0 / (t_samp * 2.0);
-    if n == 1 {
-        return vec![0.0];
-    }
-    let step = stop / (n - 1) as f64;
-    let mut f: Vec<f64> = (0..n).map(|i| i as f64 * step).collect();
-    f[n - 1] = stop;
-    f
 }
 
 /// The epoch's response on the grid of `nfft` points at `t_samp` (default: its rate).
