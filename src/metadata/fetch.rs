@@ -13,15 +13,18 @@ use super::{stationxml, Catalogue};
 pub fn load(sources: &[String]) -> Result<Catalogue, String> {
     let mut epochs = Vec::new();
     let mut problems = Vec::new();
+    let mut add = |p: stationxml::Parsed| {
+        epochs.extend(p.epochs);
+        problems.extend(p.problems);
+    };
     for src in sources {
         if is_url(src) {
             match get(src)? {
-                Some(text) => {
-                    let p = stationxml::parse(&text, src)?;
-                    epochs.extend(p.epochs);
-                    problems.extend(p.problems);
-                }
-                None => problems.push(format!("{src}: the service has no matching channels")),
+                Some(text) => add(stationxml::parse(&text, src)?),
+                None => add(stationxml::Parsed {
+                    epochs: Vec::new(),
+                    problems: vec![format!("{src}: the service has no matching channels")],
+                }),
             }
             continue;
         }
@@ -36,17 +39,15 @@ pub fn load(sources: &[String]) -> Result<Catalogue, String> {
             }
             for f in files {
                 match read_file(&f) {
-                    Ok(p) => {
-                        epochs.extend(p.epochs);
-                        problems.extend(p.problems);
-                    }
-                    Err(e) => problems.push(format!("{e}; file left out")),
+                    Ok(p) => add(p),
+                    Err(e) => add(stationxml::Parsed {
+                        epochs: Vec::new(),
+                        problems: vec![format!("{e}; file left out")],
+                    }),
                 }
             }
         } else {
-            let p = read_file(path)?;
-            epochs.extend(p.epochs);
-            problems.extend(p.problems);
+            add(read_file(path)?);
         }
     }
     Ok(Catalogue::new(epochs, problems))

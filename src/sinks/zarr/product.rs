@@ -310,7 +310,7 @@ impl Product {
             }
         } else if let Some(cat) = &catalogue {
             for c in channels.iter_mut() {
-                c.place = locate(cat, &c.id, origin);
+                c.place = locate(cat, &c.id, origin).unwrap_or([f64::NAN; 3]);
             }
         }
         let stored_channels = if had_places { channels.len() } else { 0 };
@@ -416,13 +416,10 @@ impl Product {
         }
         let i = self.channels.len();
         let place = match &self.catalogue {
-            Some(cat) => {
-                let p = locate(cat, id, at);
-                if p.iter().all(|v| v.is_nan()) {
-                    self.metrics.event("no_metadata");
-                }
-                p
-            }
+            Some(cat) => locate(cat, id, at).unwrap_or_else(|| {
+                self.metrics.event("no_metadata");
+                [f64::NAN; 3]
+            }),
             None => [f64::NAN; 3],
         };
         self.channels.push(Channel {
@@ -756,21 +753,21 @@ fn place_arrays(
     ])
 }
 
-/// A channel's latitude, longitude and elevation at `at` from the catalogue; NaN (and a
-/// warning naming the channel and time) where it has none.
-fn locate(cat: &Catalogue, id: &str, at: Nanos) -> [f64; 3] {
+/// A channel's latitude, longitude and elevation at `at` from the catalogue (NaN for what the
+/// epoch omits); None, with a warning naming the channel and time, where it has no epoch.
+fn locate(cat: &Catalogue, id: &str, at: Nanos) -> Option<[f64; 3]> {
     let seed = match SourceId::parse(id).and_then(|s| s.to_seed()) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(channel = id, "no station metadata: {e}");
-            return [f64::NAN; 3];
+            return None;
         }
     };
     match cat.at(&seed, at) {
-        Ok(e) => [e.latitude, e.longitude, e.elevation].map(|v| v.unwrap_or(f64::NAN)),
+        Ok(e) => Some([e.latitude, e.longitude, e.elevation].map(|v| v.unwrap_or(f64::NAN))),
         Err(missing) => {
             tracing::warn!(channel = id, "{missing}; its coordinates are NaN");
-            [f64::NAN; 3]
+            None
         }
     }
 }
