@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Creates .venv/ with the reference readers the tests compare against (ObsPy, pymseed, NumPy,
-# SciPy, DASCore, xdas, NoisePy).
+# SciPy, DASCore, xdas, NoisePy), and .venv-fdsnws with a real FDSN dataselect server.
 # Idempotent: does nothing when they are already importable. Uses pip's cache when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# EarthScope's FDSN dataselect server wants pymseed < 1 and the readers want pymseed 1: the
+# server gets a venv of its own (.venv-fdsnws), used only to serve an archive in the tests.
+if ! .venv-fdsnws/bin/python -c "import portable_fdsnws_dataselect" 2>/dev/null; then
+  echo "setting up .venv-fdsnws with portable-fdsnws-dataselect..." >&2
+  "$PY" -m venv .venv-fdsnws
+  .venv-fdsnws/bin/python -m pip install --quiet -r scripts/requirements-fdsnws.txt
+fi
 if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, seedlink_client, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq; from noisepy.seis import correlate" 2>/dev/null; then
   exit 0
 fi

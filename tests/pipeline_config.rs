@@ -312,6 +312,7 @@ fn shipped_pipelines_pass_check() {
         ("pipelines/synthetic-demo.toml", &[]),
         ("pipelines/noise-correlation.toml", &[]),
         ("pipelines/seedlink-resif.toml", &[]),
+        ("pipelines/resif-backfill.toml", &[]),
         ("pipelines/station-quality.toml", &[]),
         ("pipelines/volcano-rsam.toml", &[]),
         // The processing side of a split pipeline: the acquisition host's archive is not here.

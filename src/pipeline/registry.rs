@@ -34,6 +34,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::sources::das::DasSourceConfig>(),
     entry::<crate::sources::das_stream::DasStreamConfig>(),
     entry::<crate::sources::seedlink::SeedlinkSourceConfig>(),
+    entry::<crate::sources::fdsnws::FdsnwsSourceConfig>(),
     entry::<crate::synthetic::source::SyntheticConfig>(),
     entry::<crate::ops::decode::DecodeConfig>(),
     entry::<crate::ops::decimate::DecimateConfig>(),

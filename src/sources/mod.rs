@@ -4,6 +4,7 @@
 
 pub mod das;
 pub mod das_stream;
+pub mod fdsnws;
 pub mod files;
 pub mod seedlink;
 
