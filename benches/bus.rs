@@ -53,6 +53,7 @@ fn block(channels: usize, samples: usize) -> Chunk {
             ((c * 31 + t * 7) % 1000) as f32
         }),
         das: None,
+        units: None,
     }
 }
 

@@ -48,6 +48,7 @@ fn block(data: Array2<f32>, rate: f64) -> Chunk {
         channels,
         data,
         das: None,
+        units: None,
     }
 }
 

@@ -63,6 +63,7 @@ fn bench_ppsd(c: &mut Criterion) {
                 }],
                 data: Array2::from_shape_vec((1, x.len()), x).unwrap(),
                 das: None,
+                units: None,
             }
         })
         .collect();

@@ -84,6 +84,7 @@ fn bench_rsam(c: &mut Criterion) {
             }],
             data: Array2::from_shape_fn((1, rate), |_| (r.normal() * 100.0) as f32),
             das: None,
+            units: None,
         })
         .collect();
     let samples = blocks.len() * rate;

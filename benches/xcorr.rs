@@ -39,6 +39,7 @@ fn blocks(data: &Array2<f32>, rate: f64, block_s: f64, ids: &[ChannelMeta]) -> V
                 .slice(ndarray::s![.., b * len..(b + 1) * len])
                 .to_owned(),
             das: None,
+            units: None,
         })
         .collect()
 }
@@ -128,6 +129,7 @@ fn das_virtual_source(c: &mut Criterion) {
                 .slice(ndarray::s![.., (s % 10) * per..(s % 10 + 1) * per])
                 .to_owned(),
             das: None,
+            units: None,
         })
         .collect();
     let cfg = XcorrConfig {

@@ -77,6 +77,7 @@ fn blocks(data: &Array2<f32>, meta: &[ChannelMeta]) -> Vec<Message> {
                     ])
                     .to_owned(),
                 das: None,
+                units: None,
             };
             Message {
                 key: "XX.DAS".into(),
@@ -144,6 +145,7 @@ fn ratios_on_real_data() {
         }],
         data: Array2::from_shape_vec((1, v.len()), v.iter().map(|&s| s as f32).collect()).unwrap(),
         das: None,
+        units: None,
     };
     let m = Message {
         key: "x".into(),

@@ -2,7 +2,8 @@
 //! product of the real IU.ULN.00.LH1 recording carries the channel's latitude, longitude and
 //! elevation from IRIS's StationXML, as xarray opens it and as ObsPy reads the same file. A
 //! pipeline whose metadata lacks the channel still stores the data, with NaN coordinates and
-//! a warning naming the channel and time.
+//! a warning naming the channel and time. `remove_sensitivity` turns the counts into m/s as
+//! ObsPy's `Trace.remove_sensitivity` does, and says so in the array's `units`.
 
 mod common;
 
@@ -12,6 +13,11 @@ use common::procs::{run, write_named};
 use common::run_python;
 
 fn pipeline(dir: &Path, name: &str, xml: &Path) -> std::path::PathBuf {
+    pipeline_with(dir, name, xml, false)
+}
+
+/// With `physical`, the decoded counts go through `remove_sensitivity` before the store.
+fn pipeline_with(dir: &Path, name: &str, xml: &Path, physical: bool) -> std::path::PathBuf {
     let mseed = common::test_data().join("mseed/IU_ULN_00_LH1_2015-07-18T02.mseed");
     write_named(
         dir,
@@ -21,9 +27,16 @@ fn pipeline(dir: &Path, name: &str, xml: &Path) -> std::path::PathBuf {
              [metadata]\nstationxml = [\"{}\"]\n\n\
              [sources.files]\ntype = \"mseed\"\npath = \"{}\"\nprogress = false\n\n\
              [operators.decoded]\ntype = \"decode\"\ninputs = [\"files\"]\n\n\
-             [sinks.store]\ntype = \"zarr\"\ninputs = [\"decoded\"]\npath = \"{name}.zarr\"\norigin = \"first\"\n",
+             {}\
+             [sinks.store]\ntype = \"zarr\"\ninputs = [\"{}\"]\npath = \"{name}.zarr\"\norigin = \"first\"\n",
             xml.display(),
-            mseed.display()
+            mseed.display(),
+            if physical {
+                "[operators.physical]\ntype = \"remove_sensitivity\"\ninputs = [\"decoded\"]\n\n"
+            } else {
+                ""
+            },
+            if physical { "physical" } else { "decoded" },
         ),
     )
 }
@@ -56,12 +69,38 @@ fn zarr_products_carry_station_coordinates() {
         "{log}"
     );
 
+    // Counts to m/s by the sensitivity; with metadata lacking the channel, counts flow on.
+    for (name, xml) in [("ms", "IU_ULN_00_LH1.xml"), ("counts", "G_CAN__LHZ.xml")] {
+        let p = pipeline_with(dir.path(), name, &xmls.join(xml), true);
+        let o = run(
+            &["run", p.to_str().unwrap()],
+            &[("SEISREDUCE_STORAGE_ROOT", root)],
+        );
+        let log = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{log}");
+        if name == "counts" {
+            assert!(
+                log.contains("no metadata for channel IU.ULN.00.LH1"),
+                "{log}"
+            );
+            assert!(log.contains("left in counts"), "{log}");
+        }
+    }
+
     let store = dir.path().join("uln.zarr");
     let bare = dir.path().join("bare.zarr");
     let xml = xmls.join("IU_ULN_00_LH1.xml");
+    let mseed = common::test_data().join("mseed/IU_ULN_00_LH1_2015-07-18T02.mseed");
     let out = run_python(
         "check_metadata_zarr.py",
-        &[store.as_os_str(), bare.as_os_str(), xml.as_os_str()],
+        &[
+            store.as_os_str(),
+            bare.as_os_str(),
+            xml.as_os_str(),
+            dir.path().join("ms.zarr").as_os_str(),
+            dir.path().join("counts.zarr").as_os_str(),
+            mseed.as_os_str(),
+        ],
     );
     eprintln!("{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -70,6 +109,10 @@ fn zarr_products_carry_station_coordinates() {
     assert_eq!(v["units"], json_str("degrees_north"), "{out}");
     assert_eq!(v["bare_nan"], true, "{out}");
     assert_eq!(v["bare_samples_equal"], true, "{out}");
+    assert_eq!(v["physical_units"], json_str("m/s"), "{out}");
+    assert!(v["physical_vs_obspy"].as_f64().unwrap() < 1e-6, "{out}");
+    assert_eq!(v["counts_units"], json_str("counts"), "{out}");
+    assert_eq!(v["counts_samples_equal"], true, "{out}");
 }
 
 #[test]

@@ -40,6 +40,7 @@ fn block(start: i64, chans: &[(&str, &[f32])]) -> Chunk {
         channels: chans.iter().map(|(s, _)| meta(s)).collect(),
         data,
         das: None,
+        units: None,
     }
 }
 

@@ -117,6 +117,7 @@ fn correlations_and_stacks_equal_noisepys() {
             .collect(),
         data: data.slice(ndarray::s![.., ..covered as usize]).to_owned(),
         das: None,
+        units: None,
     };
     let mut x = Xcorr::<f32>::new(&cfg, "xc").unwrap();
     let mut blocks: Vec<CorrBlock> = Vec::new();

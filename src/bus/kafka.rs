@@ -253,7 +253,9 @@ fn encode_payload(payload: &Payload) -> Result<(Bytes, &'static str), String> {
     Ok(match payload {
         Payload::Record(b) => (b.clone(), MSEED_CONTENT_TYPE),
         Payload::Block(c) => (
-            arrow::encode_chunk(c, "").map_err(text)?.into(),
+            arrow::encode_chunk(c, c.units.as_deref().unwrap_or(""))
+                .map_err(text)?
+                .into(),
             arrow::CONTENT_TYPE,
         ),
         Payload::Correlations(c) => (
@@ -419,7 +421,9 @@ impl KafkaSubscriber {
         let bytes = m.payload().unwrap_or_default();
         let payload = match ctype.as_deref() {
             Some(arrow::CONTENT_TYPE) => {
-                let (chunk, _) = arrow::decode_chunk(bytes).map_err(|e| bad(e.to_string()))?;
+                let (mut chunk, units) =
+                    arrow::decode_chunk(bytes).map_err(|e| bad(e.to_string()))?;
+                chunk.units = (!units.is_empty()).then_some(units);
                 Payload::Block(Arc::new(chunk))
             }
             Some(ccf_arrow::CONTENT_TYPE) => Payload::Correlations(Arc::new(

@@ -200,6 +200,7 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(Chunk, String), ArrowError> {
             channels,
             data,
             das,
+            units: None,
         },
         units,
     ))
@@ -227,6 +228,7 @@ mod tests {
             ],
             data: Array2::from_shape_fn((2, 7), |(c, t)| (c * 100 + t) as f32 - 3.5),
             das: None,
+            units: None,
         };
         let bytes = encode_chunk(&chunk, "strain rate").unwrap();
         let (back, units) = decode_chunk(&bytes).unwrap();

@@ -92,6 +92,9 @@ pub struct Chunk {
     pub data: Array2<f32>,
     /// Fibre metadata when the block comes from a DAS interrogator.
     pub das: Option<std::sync::Arc<DasMeta>>,
+    /// What the values are when a stage made them physical (`m/s`, `m/s**2`, `Pa`, as the
+    /// station metadata spells them); `None` for raw counts or values of unknown units.
+    pub units: Option<String>,
 }
 
 impl Chunk {
@@ -142,6 +145,7 @@ mod tests {
             }],
             data: Array2::zeros((1, 250)),
             das: None,
+            units: None,
         };
         assert_eq!(c.time_of(100), 1_000 + 1_000_000_000);
         assert_eq!(c.end_exclusive(), 1_000 + 2_500_000_000);

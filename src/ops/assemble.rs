@@ -215,6 +215,7 @@ impl Assemble {
                 channels: self.rows.values().cloned().collect(),
                 data: b.data,
                 das: self.das.clone(),
+                units: None,
             });
         }
     }
@@ -373,6 +374,7 @@ mod tests {
             }],
             data: Array2::from_shape_vec((1, n), v).unwrap(),
             das: None,
+            units: None,
         }
     }
 

@@ -108,6 +108,23 @@ pub struct CalculusFactory(pub Calculus);
 impl KernelFactory for CalculusFactory {
     type Kernel = CalculusKernel;
 
+    /// Acceleration to velocity to displacement and back, in SEED's unit spellings;
+    /// other units gain or lose a `*s`.
+    fn units(&self, input: Option<&str>) -> Option<String> {
+        let u = input?;
+        let known = [("m/s**2", "m/s"), ("m/s", "m")];
+        Some(match self.0 {
+            Calculus::Integrate => known
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(u))
+                .map_or(format!("{u}*s"), |(_, b)| b.to_string()),
+            Calculus::Differentiate => known
+                .iter()
+                .find(|(_, b)| b.eq_ignore_ascii_case(u))
+                .map_or(format!("{u}/s"), |(a, _)| a.to_string()),
+        })
+    }
+
     fn start(&self, n_channels: usize, rate: SampleRate) -> Result<CalculusKernel, String> {
         if !(rate.hz() > 0.0 && rate.hz().is_finite()) {
             return Err(format!(

@@ -177,6 +177,7 @@ fn decode_record(key: &str, bytes: &[u8]) -> Result<Option<Chunk>, String> {
         }],
         data: ndarray::Array2::from_shape_vec((1, data.len()), data).map_err(|e| e.to_string())?,
         das: None,
+        units: None,
     }))
 }
 

@@ -149,6 +149,7 @@ mod tests {
                 .collect(),
             data,
             das: None,
+            units: None,
         }
     }
 

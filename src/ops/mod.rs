@@ -20,6 +20,7 @@ pub mod ppsd;
 pub mod quality;
 pub mod rows;
 pub mod rsam;
+pub mod sensitivity;
 pub mod stream;
 pub mod taper;
 pub mod window;

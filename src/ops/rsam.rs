@@ -189,6 +189,7 @@ impl Rsam {
             channels: w.channels,
             data,
             das: w.das,
+            units: None,
         });
     }
 }
@@ -302,6 +303,7 @@ mod tests {
                 .collect(),
             data,
             das: None,
+            units: None,
         }
     }
 

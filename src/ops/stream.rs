@@ -39,6 +39,11 @@ pub trait KernelFactory: Send {
     fn lead_in(&self, _start: Nanos, _rate: SampleRate) -> usize {
         0
     }
+
+    /// The units of the output given the input's: the same by default (filters, decimation).
+    fn units(&self, input: Option<&str>) -> Option<String> {
+        input.map(str::to_string)
+    }
 }
 
 /// The number of input samples by which to start a segment early so that every `ratio`-th
@@ -73,6 +78,7 @@ struct Segment<K> {
     rate: SampleRate,
     channels: Vec<ChannelMeta>,
     das: Option<std::sync::Arc<crate::model::DasMeta>>,
+    units: Option<String>,
     /// Input samples taken (interpolated ones included) and outputs emitted, this segment.
     consumed: u64,
     emitted: u64,
@@ -114,6 +120,7 @@ impl<K: Kernel> Segment<K> {
             channels: self.channels.clone(),
             data,
             das: self.das.clone(),
+            units: self.units.clone(),
         });
     }
 }
@@ -149,6 +156,7 @@ impl<F: KernelFactory> Streaming<F> {
                     rate: chunk.rate,
                     channels: chunk.channels,
                     das: chunk.das,
+                    units: self.factory.units(chunk.units.as_deref()),
                     consumed: 0,
                     emitted: 0,
                     last: Vec::new(),

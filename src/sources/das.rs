@@ -380,6 +380,7 @@ impl Reader<'_> {
                 channels: channels.clone(),
                 data,
                 das: Some(meta.clone()),
+                units: None,
             })?;
             row = end;
             self.state.next_ns = Some(info.time_of(row));

@@ -457,6 +457,7 @@ impl Stream<'_> {
             channels: self.channels.clone(),
             data,
             das: Some(self.meta.clone()),
+            units: None,
         })
     }
 }

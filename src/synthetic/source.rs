@@ -199,6 +199,7 @@ pub fn run(cfg: &SyntheticConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
                 channels: metas.clone(),
                 data,
                 das: None,
+                units: None,
             })?,
             SynthLayout::Stations => {
                 for (row, meta) in data.rows().into_iter().zip(&metas) {
@@ -209,6 +210,7 @@ pub fn run(cfg: &SyntheticConfig, stage: &str, out: &mut Emitter<'_>) -> Result<
                         channels: vec![meta.clone()],
                         data: row.to_owned().insert_axis(ndarray::Axis(0)),
                         das: None,
+                        units: None,
                     })?;
                 }
             }

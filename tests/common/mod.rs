@@ -81,6 +81,7 @@ pub fn chunk(start: i64, rate: f64, data: ndarray::Array2<f32>) -> seisreduce::m
         channels,
         data,
         das: None,
+        units: None,
     }
 }
 

@@ -324,6 +324,7 @@ mod tests {
             }],
             data: Array2::from_shape_vec((1, x.len()), x.to_vec()).unwrap(),
             das: None,
+            units: None,
         }
     }
 

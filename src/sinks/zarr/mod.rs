@@ -255,9 +255,11 @@ impl ZarrSink {
                     obj.insert("das".into(), das);
                 }
             }
-            // A fibre block says what its values are; an explicit `units` key still wins.
-            let units = match (&c.das, self.units_set) {
-                (Some(d), false) => d.units.clone(),
+            // A block made physical (remove_sensitivity) or a fibre block says what its values
+            // are; an explicit `units` key still wins.
+            let units = match (&c.units, &c.das, self.units_set) {
+                (Some(u), _, false) => u.clone(),
+                (None, Some(d), false) => d.units.clone(),
                 _ => self.desc.units.clone(),
             };
             let desc = Description {
