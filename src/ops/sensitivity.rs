@@ -46,7 +46,7 @@ impl Component for RemoveSensitivityConfig {
         Need::new(
             0,
             "no state: each block divided as it passes".to_string(),
-            input.clone(),
+            *input,
         )
     }
 
@@ -239,4 +239,107 @@ impl Operator for RemoveSensitivity {
     }
 
     fn flush(&mut self, _: &mut Output) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::response::{Response, Sensitivity, Units};
+    use crate::model::{ChannelMeta, SampleRate, SeedId};
+    use ndarray::Array2;
+
+    const S: Nanos = 1_000_000_000;
+
+    fn epoch(sta: &str, start: Nanos, end: Option<Nanos>, value: f64, units: &str) -> ChannelEpoch {
+        let u = |n: &str| {
+            Some(Units {
+                name: n.into(),
+                description: None,
+            })
+        };
+        ChannelEpoch {
+            id: SeedId::new("XX", sta, "", "HHZ"),
+            start,
+            end,
+            latitude: None,
+            longitude: None,
+            elevation: None,
+            depth: None,
+            azimuth: None,
+            dip: None,
+            sample_rate: None,
+            sensor: None,
+            site: None,
+            response: Some(Response {
+                sensitivity: Some(Sensitivity {
+                    value,
+                    frequency: Some(1.0),
+                    input_units: u(units),
+                    output_units: u("COUNTS"),
+                }),
+                stages: Vec::new(),
+            }),
+            origin: "test".into(),
+        }
+    }
+
+    fn block(stations: &[&str], start: Nanos) -> Chunk {
+        Chunk {
+            stream: "b".into(),
+            start,
+            rate: SampleRate(1.0),
+            channels: stations
+                .iter()
+                .map(|s| ChannelMeta {
+                    source_id: SeedId::new("XX", s, "", "HHZ").to_source_id(),
+                    distance_m: None,
+                })
+                .collect(),
+            data: Array2::from_elem((stations.len(), 10), 8.0),
+            das: None,
+            units: None,
+        }
+    }
+
+    fn op() -> RemoveSensitivity {
+        let t1 = 100 * S;
+        let cat = Catalogue::new(
+            vec![
+                epoch("A", 0, Some(t1), 2.0, "M/S"),
+                epoch("A", t1, None, 4.0, "M/S"),
+                epoch("B", 0, None, 10.0, "PA"),
+            ],
+            Vec::new(),
+        );
+        RemoveSensitivity::new(Arc::new(cat), None)
+    }
+
+    #[test]
+    fn divides_epoch_by_epoch_and_names_the_units() {
+        let mut out = Output::default();
+        op().process(block(&["A", "B", "C"], 95 * S), &mut out);
+        let c = &out.chunks[0];
+        assert_eq!(c.units.as_deref(), Some("m/s"));
+        let a: Vec<f32> = c.data.row(0).to_vec();
+        assert_eq!(
+            &a[..5],
+            &[4.0; 5],
+            "the first epoch's sensitivity before its end"
+        );
+        assert_eq!(&a[5..], &[2.0; 5], "the next epoch's after");
+        assert!(c.data.row(1).iter().all(|v| v.is_nan()), "Pa among m/s");
+        assert!(c.data.row(2).iter().all(|v| v.is_nan()), "no metadata");
+    }
+
+    #[test]
+    fn a_channel_without_metadata_flows_on_in_counts() {
+        let mut out = Output::default();
+        op().process(block(&["C"], 0), &mut out);
+        assert_eq!(out.chunks[0].units, None);
+        assert!(out.chunks[0].data.iter().all(|&v| v == 8.0));
+        let mut out = Output::default();
+        op().process(block(&["B"], 0), &mut out);
+        assert_eq!(out.chunks[0].units.as_deref(), Some("Pa"));
+        assert!(out.chunks[0].data.iter().all(|&v| v == 0.8));
+    }
 }
