@@ -91,3 +91,48 @@ fn remove_response_equals_obspy_on_a_real_recording() {
     }
     assert_eq!(v["cases"].as_array().unwrap().len(), 3);
 }
+
+/// The `remove_response` stage in a pipeline: the same recording decoded, deconvolved in
+/// hour windows padded by 15 minutes and stored as Zarr equals ObsPy's `remove_response` of
+/// the same padded windows (to f32 rounding), in m/s.
+#[test]
+fn the_remove_response_stage_equals_obspy_window_by_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mseed = common::test_data().join("mseed/IU_ULN_00_LH1_2015-07-18T02.mseed");
+    let xml = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/stationxml/IU_ULN_00_LH1.xml");
+    let p = common::procs::write_named(
+        dir.path(),
+        "vel",
+        &format!(
+            "[pipeline]\nname = \"vel\"\n\n[metadata]\nstationxml = [\"{}\"]\n\n\
+             [sources.files]\ntype = \"mseed\"\npath = \"{}\"\nprogress = false\n\n\
+             [operators.decoded]\ntype = \"decode\"\ninputs = [\"files\"]\n\n\
+             [operators.vel]\ntype = \"remove_response\"\ninputs = [\"decoded\"]\n\
+             output = \"VEL\"\nwindow_s = 3600\npad_s = 900\n\n\
+             [sinks.store]\ntype = \"zarr\"\ninputs = [\"vel\"]\npath = \"vel.zarr\"\norigin = \"first\"\n",
+            xml.display(),
+            mseed.display()
+        ),
+    );
+    let o = common::procs::run(
+        &["run", p.to_str().unwrap()],
+        &[("SEISREDUCE_STORAGE_ROOT", dir.path().to_str().unwrap())],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let store = dir.path().join("vel.zarr");
+    let out = common::run_python(
+        "check_remove_response_stage.py",
+        &[
+            store.as_os_str(),
+            mseed.as_os_str(),
+            xml.as_os_str(),
+            "3600".as_ref(),
+            "900".as_ref(),
+        ],
+    );
+    eprintln!("{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["samples"], v["expected"], "{out}");
+    assert_eq!(v["units"], "m/s", "{out}");
+    assert!(v["windows_vs_obspy"].as_f64().unwrap() < 1e-6, "{out}");
+}

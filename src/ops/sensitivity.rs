@@ -13,18 +13,15 @@
 //! several channels such a row becomes NaN, as does a row whose units differ from the
 //! block's, since one array has one unit.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use serde::Deserialize;
 
+use super::epochs::Epochs;
 use super::{Operator, Output};
-use crate::metadata::{Catalogue, ChannelEpoch};
-use crate::model::{first_at_or_after, Chunk, Iso, Nanos, SourceId};
+use crate::metadata::ChannelEpoch;
+use crate::model::{first_at_or_after, Chunk, Iso, SourceId};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Flow, Need};
-use crate::telemetry::metrics::StageMetrics;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,24 +48,13 @@ impl Component for RemoveSensitivityConfig {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        let catalogue = ctx.pipeline.catalogue().map_err(StageError::Other)?.ok_or_else(|| {
-            StageError::Other(format!(
-                "{}: remove_sensitivity needs station metadata: add [metadata] stationxml = [...] to the pipeline",
-                ctx.stage
-            ))
-        })?;
-        Work::operator(Ok(Box::new(RemoveSensitivity::new(
-            catalogue,
-            Some(ctx.metrics.clone()),
-        ))))
+        let epochs = Epochs::for_stage(ctx, "remove_sensitivity")?;
+        Work::operator(Ok(Box::new(RemoveSensitivity { epochs })))
     }
 }
 
 pub struct RemoveSensitivity {
-    catalogue: Arc<Catalogue>,
-    metrics: Option<StageMetrics>,
-    /// (channel, epoch start or the time asked) already warned about.
-    warned: HashSet<(String, Nanos)>,
+    epochs: Epochs,
 }
 
 /// The factor and the units for one channel over `[from, ...)`, and the index where its
@@ -80,45 +66,19 @@ struct Part {
 }
 
 impl RemoveSensitivity {
-    pub fn new(catalogue: Arc<Catalogue>, metrics: Option<StageMetrics>) -> Self {
-        RemoveSensitivity {
-            catalogue,
-            metrics,
-            warned: HashSet::new(),
-        }
-    }
-
-    fn warn(&mut self, id: &str, key: Nanos, msg: String) {
-        if let Some(m) = &self.metrics {
-            m.event("no_metadata");
-        }
-        if self.warned.insert((id.to_string(), key)) {
-            tracing::warn!(channel = id, "{msg}");
-        }
+    pub fn new(epochs: Epochs) -> Self {
+        RemoveSensitivity { epochs }
     }
 
     /// The epoch's sensitivity for the samples from index `i` of `chunk`.
     fn part(&mut self, chunk: &Chunk, id: &SourceId, i: usize) -> Option<Part> {
         let t = chunk.time_of(i as i64);
-        let seed = match id.to_seed() {
-            Ok(s) => s,
-            Err(e) => {
-                self.warn(id.as_str(), t, format!("no station metadata: {e}"));
-                return None;
-            }
-        };
-        let epoch = match self.catalogue.at(&seed, t) {
-            Ok(e) => e.clone(),
-            Err(missing) => {
-                self.warn(id.as_str(), t, format!("{missing}: left in counts"));
-                return None;
-            }
-        };
+        let epoch = self.epochs.at(id, t)?;
         let (divisor, units) = match sensitivity(&epoch) {
             Ok(x) => x,
             Err(why) => {
                 let msg = format!("{} epoch {}: {why}: left in counts", epoch.id, epoch.span());
-                self.warn(id.as_str(), epoch.start, msg);
+                self.epochs.note(id.as_str(), epoch.start, msg);
                 return None;
             }
         };
@@ -245,7 +205,8 @@ impl Operator for RemoveSensitivity {
 mod tests {
     use super::*;
     use crate::metadata::response::{Response, Sensitivity, Units};
-    use crate::model::{ChannelMeta, SampleRate, SeedId};
+    use crate::metadata::Catalogue;
+    use crate::model::{ChannelMeta, Nanos, SampleRate, SeedId};
     use ndarray::Array2;
 
     const S: Nanos = 1_000_000_000;
@@ -311,7 +272,7 @@ mod tests {
             ],
             Vec::new(),
         );
-        RemoveSensitivity::new(Arc::new(cat), None)
+        RemoveSensitivity::new(Epochs::new(std::sync::Arc::new(cat), None))
     }
 
     #[test]

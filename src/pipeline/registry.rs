@@ -44,6 +44,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::calculus::IntegrateConfig>(),
     entry::<crate::ops::calculus::DifferentiateConfig>(),
     entry::<crate::ops::sensitivity::RemoveSensitivityConfig>(),
+    entry::<crate::ops::response::RemoveResponseConfig>(),
     entry::<crate::ops::assemble::AssembleConfig>(),
     entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
