@@ -10,6 +10,10 @@
 //!   ObsPy's defaults, the response evaluated for the window each time (as ObsPy does) and
 //!   with the prepared deconvolver reused (as a stream of equal windows runs).
 //!
+//! - The `remove_sensitivity` and `remove_response` stages (operators, as the pipeline runs
+//!   them): an hour at 40 Hz in one block, and three hours at 40 Hz in one-minute blocks
+//!   through hour windows padded by 15 minutes.
+//!
 //! `benches/compare_metadata.sh` runs both sides.
 
 use std::path::Path;
@@ -18,7 +22,13 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use seisreduce::metadata::deconvolve::{Deconvolver, RemoveOptions};
 use seisreduce::metadata::evaluate::Evaluator;
 use seisreduce::metadata::stationxml;
+use seisreduce::metadata::Catalogue;
 use seisreduce::model::ids::SeedId;
+use seisreduce::model::{ChannelMeta, Chunk, SampleRate};
+use seisreduce::ops::epochs::Epochs;
+use seisreduce::ops::response::{OutputName, RemoveResponse, RemoveResponseConfig};
+use seisreduce::ops::sensitivity::RemoveSensitivity;
+use seisreduce::ops::{Operator, Output};
 
 /// The IU.ANMO document with its one station repeated `n` times under new codes.
 fn network(n: usize) -> String {
@@ -111,6 +121,64 @@ fn bench_stationxml(c: &mut Criterion) {
         b.iter(|| {
             d.apply(black_box(&data), &mut out);
             black_box(out[0])
+        })
+    });
+    g.finish();
+
+    // The stages, with the catalogue of the whole network document.
+    let catalogue = std::sync::Arc::new(Catalogue::new(parsed.epochs.clone(), Vec::new()));
+    let t0 = epoch.start + 86_400_000_000_000;
+    let block = |start: i64, x: &[f64]| Chunk {
+        stream: "IU.S0000.00.BHZ".into(),
+        start,
+        rate: SampleRate(40.0),
+        channels: vec![ChannelMeta {
+            source_id: id.to_source_id(),
+            distance_m: None,
+        }],
+        data: ndarray::Array2::from_shape_vec((1, x.len()), x.iter().map(|v| *v as f32).collect())
+            .unwrap(),
+        das: None,
+        units: None,
+    };
+    let mut g = c.benchmark_group("metadata_stages");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(npts as u64));
+    let mut op = RemoveSensitivity::new(Epochs::new(catalogue.clone(), None));
+    let hour = block(t0, &data);
+    g.bench_function("remove_sensitivity_hour_40hz", |b| {
+        b.iter(|| {
+            let mut out = Output::default();
+            op.process(hour.clone(), &mut out);
+            black_box(out.chunks.len())
+        })
+    });
+    let cfg = RemoveResponseConfig {
+        output: OutputName::Vel,
+        water_level: Some(60.0),
+        pre_filt: None,
+        zero_mean: true,
+        taper: true,
+        taper_fraction: 0.05,
+        window_s: 3600.0,
+        pad_s: 900.0,
+    };
+    let minutes: Vec<Chunk> = (0..180)
+        .map(|m| {
+            let a = (m % 60) * 2400;
+            block(t0 + m as i64 * 60_000_000_000, &data[a..a + 2400])
+        })
+        .collect();
+    g.throughput(Throughput::Elements(3 * npts as u64));
+    g.bench_function("remove_response_3h_40hz_minute_blocks", |b| {
+        b.iter(|| {
+            let mut op = RemoveResponse::new(&cfg, Epochs::new(catalogue.clone(), None));
+            let mut out = Output::default();
+            for m in &minutes {
+                op.process(m.clone(), &mut out);
+            }
+            op.flush(&mut out);
+            black_box(out.chunks.len())
         })
     });
     g.finish();
