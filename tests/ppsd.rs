@@ -30,6 +30,17 @@ fn response_toml() -> String {
 /// stored twice, no segment counted twice in a histogram), then compares its `tables/ppsd`
 /// and `pdf.zarr` with ObsPy on `mseed`.
 fn compare(dir: &Path, pipeline: &str, mseed: &Path, runs: usize) -> serde_json::Value {
+    compare_with(dir, pipeline, mseed, runs, None)
+}
+
+/// As [`compare`], ObsPy given the StationXML `xml` instead of the poles and zeros.
+fn compare_with(
+    dir: &Path,
+    pipeline: &str,
+    mseed: &Path,
+    runs: usize,
+    xml: Option<&Path>,
+) -> serde_json::Value {
     let p = write_pipeline(dir, pipeline);
     for _ in 0..runs {
         let o = run(
@@ -39,8 +50,14 @@ fn compare(dir: &Path, pipeline: &str, mseed: &Path, runs: usize) -> serde_json:
         let log = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(o.status.success(), "{log}");
     }
-    let paz = dir.join("paz.json");
-    std::fs::write(&paz, PAZ).unwrap();
+    let paz = match xml {
+        Some(x) => x.to_path_buf(),
+        None => {
+            let p = dir.join("paz.json");
+            std::fs::write(&p, PAZ).unwrap();
+            p
+        }
+    };
     let out = run_python(
         "check_ppsd.py",
         &[
@@ -88,6 +105,28 @@ fn a_real_day_of_lhe_equals_obspy() {
     let v = compare(dir.path(), &pipeline, &file, 2);
     // 00:02:53 to 00:01:55 the next day: segments from 00:30 every 30 min, the last at 23:00
     assert_equal_to_obspy(&v, 1, 46);
+}
+
+/// The response from station metadata (`[metadata]`, IRIS's StationXML for IU.ULN.00.LH1)
+/// instead of poles and zeros: equal to ObsPy's PPSD given the same inventory.
+#[test]
+fn responses_from_station_metadata_equal_obspy() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::test_data().join("mseed/IU_ULN_00_LH1_2015-07-18T02.mseed");
+    let xml = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/stationxml/IU_ULN_00_LH1.xml");
+    let pipeline = format!(
+        "[pipeline]\nname = \"ppsd-meta\"\n\n[metadata]\nstationxml = [\"{}\"]\n\n\
+         [sources.files]\ntype = \"mseed\"\npath = \"{}\"\n\n\
+         [operators.decode]\ntype = \"decode\"\ninputs = [\"files\"]\n\n\
+         [operators.ppsd]\ntype = \"ppsd\"\ninputs = [\"decode\"]\n\n\
+         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"ppsd\"]\npath = \"tables\"\n\n\
+         [sinks.pdf]\ntype = \"zarr\"\ninputs = [\"ppsd\"]\npath = \"pdf.zarr\"\n",
+        xml.display(),
+        file.display(),
+    );
+    let v = compare_with(dir.path(), &pipeline, &file, 1, Some(&xml));
+    // three hours from 02:00: segments at 02:00, 02:30, 03:00 and 03:30
+    assert_equal_to_obspy(&v, 1, 4);
 }
 
 #[test]

@@ -98,6 +98,17 @@ pub enum Statistic {
 }
 
 impl Statistic {
+    /// The window value's units given the samples': amplitudes keep them (RSAM in m/s
+    /// after `remove_sensitivity`), energies square them, flags have none.
+    fn units(&self, samples: Option<String>) -> Option<String> {
+        let u = samples?;
+        match self {
+            Statistic::MeanAbsDemeaned | Statistic::Rms => Some(u),
+            Statistic::MeanSquare => Some(format!("({u})**2")),
+            Statistic::Dead { .. } | Statistic::Saturated { .. } => None,
+        }
+    }
+
     pub fn of(self, x: &[f32]) -> f64 {
         match self {
             Statistic::MeanAbsDemeaned => mean_abs_demeaned(x),
@@ -127,6 +138,7 @@ struct Open {
     rate: SampleRate,
     channels: Vec<ChannelMeta>,
     das: Option<std::sync::Arc<crate::model::DasMeta>>,
+    units: Option<String>,
     /// Each channel's samples of the window, in order.
     samples: Vec<Vec<f32>>,
 }
@@ -189,7 +201,7 @@ impl Rsam {
             channels: w.channels,
             data,
             das: w.das,
-            units: None,
+            units: self.statistic.units(w.units),
         });
     }
 }
@@ -244,6 +256,7 @@ impl Operator for Rsam {
                             rate: chunk.rate,
                             channels: chunk.channels.clone(),
                             das: chunk.das.clone(),
+                            units: chunk.units.clone(),
                             samples: vec![Vec::new(); chunk.n_channels()],
                         },
                     );

@@ -1,7 +1,7 @@
 """Compares seisreduce's `ppsd` rows with ObsPy's PPSD on the same data.
 
 Usage:
-  check_ppsd.py compare MSEED_DIR_OR_FILE TABLES_DIR PAZ_JSON ZARR
+  check_ppsd.py compare MSEED_DIR_OR_FILE TABLES_DIR PAZ_JSON|STATIONXML ZARR
       every channel read with ObsPy from the first segment time seisreduce used (its segments
       start on the step grid; ObsPy's at the trace start), PPSD(stats, paz).add(trace), and
       its segments (times, smoothed values) and the noise-model shares compared with the
@@ -50,13 +50,17 @@ def compare(mseed, tables, paz_json, zarr):
     import xarray as xr
     from obspy.signal import PPSD
 
-    paz = json.loads(Path(paz_json).read_text())
-    paz = {
-        "poles": [complex(*p) for p in paz["poles"]],
-        "zeros": [complex(*z) for z in paz["zeros"]],
-        "gain": paz["normalization"],
-        "sensitivity": paz["sensitivity"],
-    }
+    if paz_json.endswith(".xml"):
+        # Station metadata: ObsPy evaluates each channel's full response.
+        paz = obspy.read_inventory(paz_json)
+    else:
+        paz = json.loads(Path(paz_json).read_text())
+        paz = {
+            "poles": [complex(*p) for p in paz["poles"]],
+            "zeros": [complex(*z) for z in paz["zeros"]],
+            "gain": paz["normalization"],
+            "sensitivity": paz["sensitivity"],
+        }
     path = Path(mseed)
     files = (sorted(p for p in path.rglob("*") if p.is_file() and ".seisreduce" not in p.parts)
              if path.is_dir() else [path])

@@ -30,6 +30,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use self::plan::{Paz, Plan, Shape};
+use crate::metadata::evaluate::Evaluator;
+use crate::metadata::response::Response as StatedResponse;
 use crate::model::{Chunk, Nanos, SourceId};
 use crate::ops::xcorr::window::ChannelBuf;
 
@@ -101,6 +103,11 @@ pub struct Ppsd {
     responses: Vec<Response>,
     plans: HashMap<u64, Arc<Plan>>,
     corrections: HashMap<(u64, usize), Arc<Vec<f64>>>,
+    /// Station metadata: the response of a channel's epoch where no `response` glob matches.
+    metadata: Option<crate::ops::epochs::Epochs>,
+    /// Per channel, epoch start and rate: the metadata response's correction (`None`: the
+    /// epoch's response cannot be evaluated).
+    evaluated: HashMap<(String, Nanos, u64), Option<Arc<Vec<f64>>>>,
     channels: HashMap<String, Channel>,
     jobs: Vec<Job>,
     pub notes: Notes,
@@ -130,6 +137,8 @@ impl Ppsd {
             responses,
             plans: HashMap::new(),
             corrections: HashMap::new(),
+            metadata: None,
+            evaluated: HashMap::new(),
             channels: HashMap::new(),
             jobs: Vec::new(),
             notes: Notes::default(),
@@ -146,11 +155,27 @@ impl Ppsd {
         Ok(p)
     }
 
-    fn correction(&mut self, id: &str, plan: &Arc<Plan>) -> Option<Arc<Vec<f64>>> {
-        let k = self
+    /// Takes instrument responses from station metadata for the channels no `response`
+    /// glob names (ObsPy's `PPSD(stats, metadata=inventory)`).
+    pub fn with_metadata(mut self, epochs: crate::ops::epochs::Epochs) -> Self {
+        self.metadata = Some(epochs);
+        self
+    }
+
+    fn correction(
+        &mut self,
+        id: &str,
+        source_id: &SourceId,
+        start: Nanos,
+        plan: &Arc<Plan>,
+    ) -> Option<Arc<Vec<f64>>> {
+        let Some(k) = self
             .responses
             .iter()
-            .position(|r| crate::sources::files::glob(&r.channels, id))?;
+            .position(|r| crate::sources::files::glob(&r.channels, id))
+        else {
+            return self.from_metadata(source_id, start, plan);
+        };
         let key = (plan.rate.to_bits(), k);
         let r = &self.responses[k];
         Some(
@@ -159,6 +184,48 @@ impl Ppsd {
                 .or_insert_with(|| Arc::new(plan.correction(&r.paz, r.acceleration)))
                 .clone(),
         )
+    }
+
+    /// The correction from the response of the metadata epoch covering `start`.
+    fn from_metadata(
+        &mut self,
+        source_id: &SourceId,
+        start: Nanos,
+        plan: &Arc<Plan>,
+    ) -> Option<Arc<Vec<f64>>> {
+        let epochs = self.metadata.as_mut()?;
+        let epoch = epochs.at(source_id, start)?;
+        let key = (
+            source_id.as_str().to_string(),
+            epoch.start,
+            plan.rate.to_bits(),
+        );
+        if let Some(c) = self.evaluated.get(&key) {
+            return c.clone();
+        }
+        let made = match epoch.response.as_ref().map(|r| (r, Evaluator::new(r))) {
+            Some((r, Ok(ev))) => Some(Arc::new(plan.correction_from(&ev, motion(r)))),
+            Some((_, Err(e))) => {
+                let msg = format!(
+                    "{} epoch {}: response cannot be evaluated: {e}; PSD in counts",
+                    epoch.id,
+                    epoch.span()
+                );
+                epochs.note(source_id.as_str(), epoch.start, msg);
+                None
+            }
+            None => {
+                let msg = format!(
+                    "{} epoch {}: no response; PSD in counts",
+                    epoch.id,
+                    epoch.span()
+                );
+                epochs.note(source_id.as_str(), epoch.start, msg);
+                None
+            }
+        };
+        self.evaluated.insert(key, made.clone());
+        made
     }
 
     /// Takes a block; segments it completes are cut and wait for [`Ppsd::rows`].
@@ -207,7 +274,7 @@ impl Ppsd {
                 self.notes.gap_samples += old.buf.gap_samples;
                 self.notes.overlap_samples += old.buf.overlap_samples;
             }
-            let correction = self.correction(id, plan);
+            let correction = self.correction(id, &meta.source_id, start, plan);
             self.channels.insert(
                 id.to_string(),
                 Channel {
@@ -397,4 +464,27 @@ mod tests {
         assert_eq!((p.rows()[0].start - T0) / S, 300);
         assert_eq!(p.take_notes().incomplete_segments, 1);
     }
+}
+
+/// Whether a response's input is ground motion (then the PSD is of acceleration, as ObsPy's
+/// PPSD gives it), rather than pressure or another quantity (then in the response's units).
+fn motion(r: &StatedResponse) -> bool {
+    r.input_units().is_some_and(|u| {
+        matches!(
+            u.name.to_ascii_uppercase().as_str(),
+            "M" | "M/S"
+                | "M/S**2"
+                | "M/S/S"
+                | "M/S2"
+                | "NM"
+                | "NM/S"
+                | "NM/S**2"
+                | "CM"
+                | "CM/S"
+                | "CM/S**2"
+                | "MM"
+                | "MM/S"
+                | "MM/S**2"
+        )
+    })
 }

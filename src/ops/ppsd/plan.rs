@@ -10,6 +10,7 @@ use num_complex::Complex;
 
 use super::peterson;
 use crate::dsp::welch::Welch;
+use crate::metadata::evaluate::{Evaluator, Output};
 
 /// The keys that shape the spectra (ObsPy's PPSD arguments of the same names).
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +118,31 @@ impl Plan {
                 let w = 2.0 * std::f64::consts::PI / p;
                 let h2 = response.at(w).norm_sqr();
                 if acceleration {
+                    w * w / h2
+                } else {
+                    1.0 / h2
+                }
+            })
+            .collect()
+    }
+
+    /// The same from a response evaluated as ObsPy's PPSD does with metadata (evalresp for
+    /// velocity, times ω²), or for the response's own input units when it is not motion.
+    pub fn correction_from(&self, response: &Evaluator, motion: bool) -> Vec<f64> {
+        let freqs: Vec<f64> = self.periods.iter().map(|p| 1.0 / p).collect();
+        let output = if motion {
+            Output::Velocity
+        } else {
+            Output::Default
+        };
+        let h = response.on(&freqs, output);
+        self.periods
+            .iter()
+            .zip(h)
+            .map(|(&p, h)| {
+                let w = 2.0 * std::f64::consts::PI / p;
+                let h2 = h.norm_sqr();
+                if motion {
                     w * w / h2
                 } else {
                     1.0 / h2

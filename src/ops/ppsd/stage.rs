@@ -156,8 +156,15 @@ impl Component for PpsdConfig {
         )
     }
 
-    fn build(&self, _ctx: &BuildContext<'_>) -> Result<Work, StageError> {
-        let ppsd = self.ppsd().map_err(|e| StageError::Other(e.to_string()))?;
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Work, StageError> {
+        let mut ppsd = self.ppsd().map_err(|e| StageError::Other(e.to_string()))?;
+        // Channels no `response` names take theirs from the pipeline's metadata, if any.
+        if let Some(cat) = ctx.pipeline.catalogue().map_err(StageError::Other)? {
+            ppsd = ppsd.with_metadata(crate::ops::epochs::Epochs::new(
+                cat,
+                Some(ctx.metrics.clone()),
+            ));
+        }
         Ok(Work::Transform(Box::new(PpsdStage { ppsd })))
     }
 }
