@@ -107,7 +107,7 @@ pub struct Ppsd {
     metadata: Option<crate::ops::epochs::Epochs>,
     /// Per channel, epoch start and rate: the metadata response's correction (`None`: the
     /// epoch's response cannot be evaluated).
-    evaluated: HashMap<(String, Nanos, u64), Option<Arc<Vec<f64>>>>,
+    evaluated: HashMap<(String, Nanos, u64), Option<Correction>>,
     channels: HashMap<String, Channel>,
     jobs: Vec<Job>,
     pub notes: Notes,
@@ -174,7 +174,7 @@ impl Ppsd {
             .iter()
             .position(|r| crate::sources::files::glob(&r.channels, id))
         else {
-            return self.from_metadata(source_id, start, plan);
+            return self.metadata_correction(source_id, start, plan);
         };
         let key = (plan.rate.to_bits(), k);
         let r = &self.responses[k];
@@ -187,7 +187,7 @@ impl Ppsd {
     }
 
     /// The correction from the response of the metadata epoch covering `start`.
-    fn from_metadata(
+    fn metadata_correction(
         &mut self,
         source_id: &SourceId,
         start: Nanos,
@@ -361,6 +361,32 @@ impl Ppsd {
     }
 }
 
+/// Whether a response's input is ground motion (then the PSD is of acceleration, as ObsPy's
+/// PPSD gives it), rather than pressure or another quantity (then in the response's units).
+fn motion(r: &StatedResponse) -> bool {
+    r.input_units().is_some_and(|u| {
+        matches!(
+            u.name.to_ascii_uppercase().as_str(),
+            "M" | "M/S"
+                | "M/S**2"
+                | "M/S/S"
+                | "M/S2"
+                | "NM"
+                | "NM/S"
+                | "NM/S**2"
+                | "CM"
+                | "CM/S"
+                | "CM/S**2"
+                | "MM"
+                | "MM/S"
+                | "MM/S**2"
+        )
+    })
+}
+
+/// A segment's multiplier per FFT bin (counts²/Hz to physical units²/Hz).
+type Correction = Arc<Vec<f64>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,27 +490,4 @@ mod tests {
         assert_eq!((p.rows()[0].start - T0) / S, 300);
         assert_eq!(p.take_notes().incomplete_segments, 1);
     }
-}
-
-/// Whether a response's input is ground motion (then the PSD is of acceleration, as ObsPy's
-/// PPSD gives it), rather than pressure or another quantity (then in the response's units).
-fn motion(r: &StatedResponse) -> bool {
-    r.input_units().is_some_and(|u| {
-        matches!(
-            u.name.to_ascii_uppercase().as_str(),
-            "M" | "M/S"
-                | "M/S**2"
-                | "M/S/S"
-                | "M/S2"
-                | "NM"
-                | "NM/S"
-                | "NM/S**2"
-                | "CM"
-                | "CM/S"
-                | "CM/S**2"
-                | "MM"
-                | "MM/S"
-                | "MM/S**2"
-        )
-    })
 }
