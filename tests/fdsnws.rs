@@ -164,6 +164,18 @@ commit_interval_s = 0.2
     )
 }
 
+/// Runs a memory-bus backfill pipeline to its end; its log, and whether it succeeded.
+fn run_backfill(d: &Path, p: &Path) -> (bool, String) {
+    let o = run(
+        &["run", p.to_str().unwrap()],
+        &[("SEISREDUCE_STORAGE_ROOT", d.to_str().unwrap())],
+    );
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Requests the state file counts as done.
 fn done(d: &Path) -> usize {
     std::fs::read(d.join("fdsnws-state.json"))
@@ -385,12 +397,8 @@ fn busy_node_answers_are_retried_split_or_reported() {
         "2024-02-29",
         "backoff_min_s = 0.3\nquality = \"D\"",
     );
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", d.to_str().unwrap())],
-    );
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{log}");
+    let (ok, log) = run_backfill(d, &p);
+    assert!(ok, "{log}");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 8, "{log}");
     let lines = |i: usize| -> Vec<String> {
@@ -443,12 +451,8 @@ fn busy_node_answers_are_retried_split_or_reported() {
         "2024-02-28",
         "",
     );
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", d2.to_str().unwrap())],
-    );
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "{err}");
+    let (ok, err) = run_backfill(&d2, &p);
+    assert!(!ok, "{err}");
     assert!(
         err.contains("HTTP 400")
             && err.contains(
@@ -496,12 +500,8 @@ fn a_request_under_way_resumes_after_its_durable_records() {
         "2024-02-28",
         "",
     );
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", d.to_str().unwrap())],
-    );
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{log}");
+    let (ok, log) = run_backfill(d, &p);
+    assert!(ok, "{log}");
     assert!(!log.contains("differs"), "{log}");
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert_same_records(&recs[10..], &records(&d.join("archive")));

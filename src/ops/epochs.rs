@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::metadata::evaluate::Evaluator;
 use crate::metadata::{Catalogue, ChannelEpoch};
 use crate::model::{Nanos, SourceId};
 use crate::pipeline::component::BuildContext;
@@ -71,5 +72,23 @@ impl Epochs {
                 None
             }
         }
+    }
+
+    /// The epoch's response ready to evaluate, or a note naming the channel and epoch and
+    /// `instead` (what happens to its data without one).
+    pub fn evaluator(
+        &mut self,
+        id: &SourceId,
+        epoch: &ChannelEpoch,
+        instead: &str,
+    ) -> Option<Evaluator> {
+        let why = match epoch.response.as_ref().map(Evaluator::new) {
+            Some(Ok(ev)) => return Some(ev),
+            Some(Err(e)) => format!("response cannot be evaluated: {e}"),
+            None => "no response".to_string(),
+        };
+        let msg = format!("{} epoch {}: {why}; {instead}", epoch.id, epoch.span());
+        self.note(id.as_str(), epoch.start, msg);
+        None
     }
 }

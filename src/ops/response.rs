@@ -23,7 +23,7 @@ use serde::Deserialize;
 use super::epochs::Epochs;
 use super::{Operator, Output};
 use crate::metadata::deconvolve::{Deconvolver, RemoveOptions};
-use crate::metadata::evaluate::{Evaluator, Output as Quantity};
+use crate::metadata::evaluate::Output as Quantity;
 use crate::model::{sample_time, ChannelMeta, Chunk, Nanos, SampleRate, SourceId};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
@@ -274,23 +274,10 @@ impl RemoveResponse {
             npts,
         );
         if !self.plans.contains_key(&key) {
-            let made = match epoch.response.as_ref().map(Evaluator::new) {
-                Some(Ok(ev)) => Some(Deconvolver::new(&ev, rate.hz(), npts, self.opts)),
-                Some(Err(e)) => {
-                    let msg = format!(
-                        "{} epoch {}: response cannot be evaluated: {e}",
-                        epoch.id,
-                        epoch.span()
-                    );
-                    self.epochs.note(id.as_str(), epoch.start, msg);
-                    None
-                }
-                None => {
-                    let msg = format!("{} epoch {}: no response", epoch.id, epoch.span());
-                    self.epochs.note(id.as_str(), epoch.start, msg);
-                    None
-                }
-            };
+            let made = self
+                .epochs
+                .evaluator(id, &epoch, "left in counts")
+                .map(|ev| Deconvolver::new(&ev, rate.hz(), npts, self.opts));
             self.plans.insert(key.clone(), made);
         }
         self.plans.get_mut(&key).and_then(Option::as_mut)

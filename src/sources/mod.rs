@@ -9,6 +9,19 @@ pub mod files;
 pub mod seedlink;
 
 use crate::model::{parse_iso, ChannelMeta, Nanos, SeedId};
+
+/// Serde defaults the network sources share (seconds).
+pub(crate) mod defaults {
+    pub fn one() -> f64 {
+        1.0
+    }
+    pub fn ten() -> f64 {
+        10.0
+    }
+    pub fn sixty() -> f64 {
+        60.0
+    }
+}
 use crate::pipeline::component::KeyError;
 
 /// The keys that name a fibre's channels (`network`, `channel`), as FDSN allows them.

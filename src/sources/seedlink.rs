@@ -61,33 +61,24 @@ pub struct SeedlinkSourceConfig {
     /// Resume file: the last sequence number of each station.
     #[serde(default)]
     pub state: Option<PathBuf>,
-    #[serde(default = "ten")]
+    #[serde(default = "super::defaults::ten")]
     pub connect_timeout_s: f64,
-    #[serde(default = "sixty")]
+    #[serde(default = "super::defaults::sixty")]
     pub stall_timeout_s: f64,
     #[serde(default = "twenty")]
     pub keepalive_s: f64,
     /// First wait before reconnecting; doubled at each failure up to `backoff_max_s`.
-    #[serde(default = "one")]
+    #[serde(default = "super::defaults::one")]
     pub backoff_min_s: f64,
-    #[serde(default = "sixty")]
+    #[serde(default = "super::defaults::sixty")]
     pub backoff_max_s: f64,
     /// Seconds between flushing downstream and saving the state.
-    #[serde(default = "one")]
+    #[serde(default = "super::defaults::one")]
     pub commit_interval_s: f64,
 }
 
-fn one() -> f64 {
-    1.0
-}
-fn ten() -> f64 {
-    10.0
-}
 fn twenty() -> f64 {
     20.0
-}
-fn sixty() -> f64 {
-    60.0
 }
 
 impl StageType for SeedlinkSourceConfig {

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use self::plan::{Paz, Plan, Shape};
-use crate::metadata::evaluate::Evaluator;
 use crate::metadata::response::Response as StatedResponse;
 use crate::model::{Chunk, Nanos, SourceId};
 use crate::ops::xcorr::window::ChannelBuf;
@@ -203,27 +202,12 @@ impl Ppsd {
         if let Some(c) = self.evaluated.get(&key) {
             return c.clone();
         }
-        let made = match epoch.response.as_ref().map(|r| (r, Evaluator::new(r))) {
-            Some((r, Ok(ev))) => Some(Arc::new(plan.correction_from(&ev, motion(r)))),
-            Some((_, Err(e))) => {
-                let msg = format!(
-                    "{} epoch {}: response cannot be evaluated: {e}; PSD in counts",
-                    epoch.id,
-                    epoch.span()
-                );
-                epochs.note(source_id.as_str(), epoch.start, msg);
-                None
-            }
-            None => {
-                let msg = format!(
-                    "{} epoch {}: no response; PSD in counts",
-                    epoch.id,
-                    epoch.span()
-                );
-                epochs.note(source_id.as_str(), epoch.start, msg);
-                None
-            }
-        };
+        let made = epochs
+            .evaluator(source_id, &epoch, "PSD in counts")
+            .map(|ev| {
+                let motion = epoch.response.as_ref().is_some_and(motion);
+                Arc::new(plan.correction_from(&ev, motion))
+            });
         self.evaluated.insert(key, made.clone());
         made
     }

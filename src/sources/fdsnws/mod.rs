@@ -65,7 +65,7 @@ pub struct FdsnwsSourceConfig {
     #[serde(default = "twenty")]
     pub group: usize,
     /// Shortest window a 413 may split a one-stream request into.
-    #[serde(default = "sixty")]
+    #[serde(default = "crate::sources::defaults::sixty")]
     pub min_window_s: f64,
     /// Resume file: requests done, and the progress of the one under way.
     #[serde(default)]
@@ -74,20 +74,20 @@ pub struct FdsnwsSourceConfig {
     #[serde(default = "eight")]
     pub retries: u32,
     /// Backoff when the node does not say how long to wait: doubled per try, at most max.
-    #[serde(default = "one")]
+    #[serde(default = "crate::sources::defaults::one")]
     pub backoff_min_s: f64,
-    #[serde(default = "sixty")]
+    #[serde(default = "crate::sources::defaults::sixty")]
     pub backoff_max_s: f64,
     /// A whole request, reply included.
     #[serde(default = "six_hundred")]
     pub timeout_s: f64,
-    #[serde(default = "ten")]
+    #[serde(default = "crate::sources::defaults::ten")]
     pub connect_timeout_s: f64,
     /// Seconds to wait between requests, for nodes that ask clients to go gently.
     #[serde(default)]
     pub pause_s: f64,
     /// Seconds between flushing downstream and saving progress within a request.
-    #[serde(default = "one")]
+    #[serde(default = "crate::sources::defaults::one")]
     pub commit_interval_s: f64,
 }
 
@@ -102,15 +102,6 @@ fn twenty() -> usize {
 }
 fn eight() -> u32 {
     8
-}
-fn one() -> f64 {
-    1.0
-}
-fn ten() -> f64 {
-    10.0
-}
-fn sixty() -> f64 {
-    60.0
 }
 fn six_hundred() -> f64 {
     600.0
