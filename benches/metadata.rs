@@ -126,7 +126,8 @@ fn bench_stationxml(c: &mut Criterion) {
     g.finish();
 
     // The stages, with the catalogue of the whole network document.
-    let catalogue = std::sync::Arc::new(Catalogue::new(parsed.epochs.clone(), Vec::new()));
+    let catalogue =
+        seisreduce::metadata::live::Live::fixed(Catalogue::new(parsed.epochs.clone(), Vec::new()));
     let t0 = epoch.start + 86_400_000_000_000;
     let block = |start: i64, x: &[f64]| Chunk {
         stream: "IU.S0000.00.BHZ".into(),

@@ -126,6 +126,20 @@ fn unreadable_metadata_stops_the_check_naming_it() {
         err.contains("metadata.stationxml") && err.contains("/no/such/stations.xml"),
         "{err}"
     );
+    // A refresh period that is not one.
+    let xml = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/stationxml/IU_ULN_00_LH1.xml");
+    let p = pipeline(dir.path(), "norefresh", &xml);
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("[metadata]\n", "[metadata]\nrefresh_s = 0\n");
+    std::fs::write(&p, text).unwrap();
+    let o = run(&["check", p.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("metadata.refresh_s") && err.contains("must be positive"),
+        "{err}"
+    );
 }
 
 fn json_str(s: &str) -> serde_json::Value {

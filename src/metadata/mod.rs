@@ -9,6 +9,7 @@
 pub mod deconvolve;
 pub mod evaluate;
 pub mod fetch;
+pub mod live;
 pub mod response;
 pub mod stationxml;
 pub mod table;

@@ -9,21 +9,22 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::metadata::evaluate::Evaluator;
-use crate::metadata::{Catalogue, ChannelEpoch};
+use crate::metadata::live::Live;
+use crate::metadata::ChannelEpoch;
 use crate::model::{Nanos, SourceId};
 use crate::pipeline::component::BuildContext;
 use crate::pipeline::emit::StageError;
 use crate::telemetry::metrics::StageMetrics;
 
 pub struct Epochs {
-    catalogue: Arc<Catalogue>,
+    catalogue: Arc<Live>,
     metrics: Option<StageMetrics>,
     /// (channel, epoch start or the time asked) already warned about.
     warned: HashSet<(String, Nanos)>,
 }
 
 impl Epochs {
-    pub fn new(catalogue: Arc<Catalogue>, metrics: Option<StageMetrics>) -> Self {
+    pub fn new(catalogue: Arc<Live>, metrics: Option<StageMetrics>) -> Self {
         Epochs {
             catalogue,
             metrics,
@@ -46,6 +47,11 @@ impl Epochs {
         Ok(Epochs::new(catalogue, Some(ctx.metrics.clone())))
     }
 
+    /// Raised by each refresh of the metadata: part of the keys of what is prepared from it.
+    pub fn generation(&self) -> u64 {
+        self.catalogue.generation()
+    }
+
     /// Says why a channel's samples stay unconverted: a warning per channel and `key`.
     pub fn note(&mut self, id: &str, key: Nanos, msg: String) {
         if let Some(m) = &self.metrics {
@@ -65,7 +71,7 @@ impl Epochs {
                 return None;
             }
         };
-        match self.catalogue.at(&seed, t) {
+        match self.catalogue.current().at(&seed, t) {
             Ok(e) => Some(e.clone()),
             Err(missing) => {
                 self.note(id.as_str(), t, format!("{missing}: left in counts"));

@@ -182,6 +182,9 @@ impl Segment {
     }
 }
 
+/// Channel, (epoch start, metadata generation), rate bits and window length.
+type PlanKey = (String, (Nanos, u64), u64, usize);
+
 pub struct RemoveResponse {
     opts: RemoveOptions,
     units: &'static str,
@@ -190,7 +193,7 @@ pub struct RemoveResponse {
     epochs: Epochs,
     streams: HashMap<String, Segment>,
     /// Prepared per channel, epoch start, rate and window length (a steady stream uses one).
-    plans: HashMap<(String, Nanos, u64, usize), Option<Deconvolver>>,
+    plans: HashMap<PlanKey, Option<Deconvolver>>,
 }
 
 impl RemoveResponse {
@@ -269,7 +272,7 @@ impl RemoveResponse {
         let epoch = self.epochs.at(id, t)?;
         let key = (
             id.as_str().to_string(),
-            epoch.start,
+            (epoch.start, self.epochs.generation()),
             rate.hz().to_bits(),
             npts,
         );

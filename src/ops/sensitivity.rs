@@ -272,7 +272,7 @@ mod tests {
             ],
             Vec::new(),
         );
-        RemoveSensitivity::new(Epochs::new(std::sync::Arc::new(cat), None))
+        RemoveSensitivity::new(Epochs::new(crate::metadata::live::Live::fixed(cat), None))
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct MetadataDecl {
     /// StationXML files, folders or FDSN station query URLs; relative paths are read from the
     /// pipeline file's folder.
     pub stationxml: Vec<String>,
+    /// Seconds between reading the sources again while the pipeline runs (none: once).
+    #[serde(default)]
+    pub refresh_s: Option<f64>,
 }
 
 fn default_queue() -> usize {

@@ -17,7 +17,7 @@ pub struct Pipeline {
     pub order: Vec<String>,
     /// The `[metadata]` catalogue, read on first use and shared by the stages.
     catalogue:
-        std::sync::OnceLock<Result<Option<std::sync::Arc<crate::metadata::Catalogue>>, String>>,
+        std::sync::OnceLock<Result<Option<std::sync::Arc<crate::metadata::live::Live>>, String>>,
 }
 
 impl Pipeline {
@@ -128,9 +128,10 @@ impl Pipeline {
         })
     }
 
-    /// The station metadata named by `[metadata]` (None without one), read once: a source
-    /// that cannot be read is an error naming it; channels left out are logged.
-    pub fn catalogue(&self) -> Result<Option<std::sync::Arc<crate::metadata::Catalogue>>, String> {
+    /// The station metadata named by `[metadata]` (None without one), read on first use and
+    /// again every `refresh_s`: a source that cannot be read at first is an error naming it;
+    /// channels left out are logged.
+    pub fn catalogue(&self) -> Result<Option<std::sync::Arc<crate::metadata::live::Live>>, String> {
         self.catalogue
             .get_or_init(|| {
                 let Some(m) = &self.file.metadata else {
@@ -149,8 +150,15 @@ impl Pipeline {
                         }
                     })
                     .collect();
-                let c = crate::metadata::fetch::load(&sources)
+                let refresh = match m.refresh_s {
+                    Some(s) if !(s.is_finite() && s > 0.0) => {
+                        return Err(format!("[metadata] refresh_s: {s}: must be positive"))
+                    }
+                    s => s.map(std::time::Duration::from_secs_f64),
+                };
+                let live = crate::metadata::live::Live::start(sources.clone(), refresh)
                     .map_err(|e| format!("[metadata] stationxml: {e}"))?;
+                let c = live.current();
                 for p in &c.problems {
                     tracing::warn!("station metadata: {p}");
                 }
@@ -160,7 +168,7 @@ impl Pipeline {
                     "station metadata read from {}",
                     sources.join(", ")
                 );
-                Ok(Some(std::sync::Arc::new(c)))
+                Ok(Some(live))
             })
             .clone()
     }
@@ -187,7 +195,12 @@ impl Pipeline {
                 .lines()
                 .position(|l| l.trim() == "[metadata]")
                 .map_or(1, |i| i + 1);
-            return Err(self.file.error(line, None, Some("metadata.stationxml"), m));
+            let key = if m.starts_with("[metadata] refresh_s") {
+                "metadata.refresh_s"
+            } else {
+                "metadata.stationxml"
+            };
+            return Err(self.file.error(line, None, Some(key), m));
         }
         Ok(())
     }

@@ -106,7 +106,7 @@ pub struct Ppsd {
     metadata: Option<crate::ops::epochs::Epochs>,
     /// Per channel, epoch start and rate: the metadata response's correction (`None`: the
     /// epoch's response cannot be evaluated).
-    evaluated: HashMap<(String, Nanos, u64), Option<Correction>>,
+    evaluated: HashMap<(String, (Nanos, u64), u64), Option<Correction>>,
     channels: HashMap<String, Channel>,
     jobs: Vec<Job>,
     pub notes: Notes,
@@ -196,7 +196,7 @@ impl Ppsd {
         let epoch = epochs.at(source_id, start)?;
         let key = (
             source_id.as_str().to_string(),
-            epoch.start,
+            (epoch.start, epochs.generation()),
             plan.rate.to_bits(),
         );
         if let Some(c) = self.evaluated.get(&key) {

@@ -181,7 +181,7 @@ pub struct ZarrSink {
     ppsd: Option<ppsd::PpsdProducts>,
     db_bins: [f64; 3],
     /// The pipeline's station metadata: channel coordinates.
-    catalogue: Option<std::sync::Arc<crate::metadata::Catalogue>>,
+    catalogue: Option<std::sync::Arc<crate::metadata::live::Live>>,
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
 }
@@ -193,7 +193,7 @@ impl ZarrSink {
         storage: &StorageSettings,
         array: String,
         group_attributes: Value,
-        catalogue: Option<std::sync::Arc<crate::metadata::Catalogue>>,
+        catalogue: Option<std::sync::Arc<crate::metadata::live::Live>>,
         metrics: StageMetrics,
     ) -> Result<ZarrSink, StageError> {
         let layout = Layout::from_config(cfg).map_err(|(_, m)| StageError::Other(m))?;

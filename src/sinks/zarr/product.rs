@@ -25,6 +25,7 @@ use super::column::{ChunkCodec, Column, Shape, Stored};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
+use crate::metadata::live::Live;
 use crate::metadata::Catalogue;
 use crate::model::ids::SourceId;
 use crate::model::time::Nanos;
@@ -76,7 +77,7 @@ pub struct Product {
     /// `latitude`, `longitude`, `elevation` per channel.
     places: [Node; 3],
     /// The pipeline's station metadata, where channels' coordinates come from.
-    catalogue: Option<Arc<Catalogue>>,
+    catalogue: Option<Arc<Live>>,
     channels: Vec<Channel>,
     index: HashMap<String, usize>,
     /// Channels whose coordinates are in the store.
@@ -122,7 +123,7 @@ impl Product {
         desc: Description,
         layout: Layout,
         grid: TimeGrid,
-        catalogue: Option<Arc<Catalogue>>,
+        catalogue: Option<Arc<Live>>,
         metrics: StageMetrics,
     ) -> Result<Product, StageError> {
         let [_, width] = layout.block();
@@ -238,7 +239,7 @@ impl Product {
         base: &str,
         desc: Description,
         layout: Layout,
-        catalogue: Option<Arc<Catalogue>>,
+        catalogue: Option<Arc<Live>>,
         metrics: StageMetrics,
     ) -> Result<Option<Product>, StageError> {
         let path = join(base, &desc.name);
@@ -310,7 +311,7 @@ impl Product {
             }
         } else if let Some(cat) = &catalogue {
             for c in channels.iter_mut() {
-                c.place = locate(cat, &c.id, origin).unwrap_or([f64::NAN; 3]);
+                c.place = locate(&cat.current(), &c.id, origin).unwrap_or([f64::NAN; 3]);
             }
         }
         let stored_channels = if had_places { channels.len() } else { 0 };
@@ -416,7 +417,7 @@ impl Product {
         }
         let i = self.channels.len();
         let place = match &self.catalogue {
-            Some(cat) => locate(cat, id, at).unwrap_or_else(|| {
+            Some(cat) => locate(&cat.current(), id, at).unwrap_or_else(|| {
                 self.metrics.event("no_metadata");
                 [f64::NAN; 3]
             }),
