@@ -475,13 +475,7 @@ fn a_request_under_way_resumes_after_its_durable_records() {
     let (port, seen) = scripted_server(vec![Reply::Records], recs.concat());
     let url = format!("http://127.0.0.1:{port}/fdsnws/dataselect/1/");
     // FNV-1a, as the source keeps it for the last durable record.
-    let fnv = |b: &[u8]| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &x in b {
-            h = (h ^ x as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
-    };
+    let fnv = |b: &[u8]| format!("{:016x}", seisreduce::model::hash::fnv1a(b.iter().copied()));
     let state = serde_json::json!({
         "url": url,
         "done": [],

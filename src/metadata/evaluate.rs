@@ -104,6 +104,15 @@ fn quantity(units: Option<&Units>) -> Quantity {
     }
 }
 
+/// Whether units name ground motion (displacement, velocity or acceleration, any of the
+/// spellings evalresp knows): what a PPSD reports as acceleration.
+pub fn is_motion(units: Option<&Units>) -> bool {
+    matches!(
+        quantity(units),
+        Quantity::Displacement | Quantity::Velocity | Quantity::Acceleration
+    )
+}
+
 /// A stage's filter in the form it is evaluated in.
 #[derive(Debug, Clone)]
 enum Kernel {

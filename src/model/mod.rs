@@ -8,6 +8,7 @@
 
 pub mod ccf;
 pub mod das;
+pub mod hash;
 pub mod ids;
 pub mod table;
 pub mod time;

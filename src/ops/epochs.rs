@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::metadata::evaluate::Evaluator;
 use crate::metadata::live::Live;
-use crate::metadata::ChannelEpoch;
+use crate::metadata::{Catalogue, ChannelEpoch};
 use crate::model::{Nanos, SourceId};
 use crate::pipeline::component::BuildContext;
 use crate::pipeline::emit::StageError;
@@ -62,8 +62,19 @@ impl Epochs {
         }
     }
 
-    /// The epoch of `id` covering `t`, or a note saying there is none.
-    pub fn at(&mut self, id: &SourceId, t: Nanos) -> Option<ChannelEpoch> {
+    /// The catalogue in use now, to look epochs up in with [`Epochs::at`].
+    pub fn current(&self) -> Arc<Catalogue> {
+        self.catalogue.current()
+    }
+
+    /// The epoch of `id` covering `t` in `cat` (borrowed, not copied: a response can hold
+    /// thousands of FIR taps and this runs per block), or a note saying there is none.
+    pub fn at<'c>(
+        &mut self,
+        cat: &'c Catalogue,
+        id: &SourceId,
+        t: Nanos,
+    ) -> Option<&'c ChannelEpoch> {
         let seed = match id.to_seed() {
             Ok(s) => s,
             Err(e) => {
@@ -71,8 +82,8 @@ impl Epochs {
                 return None;
             }
         };
-        match self.catalogue.current().at(&seed, t) {
-            Ok(e) => Some(e.clone()),
+        match cat.at(&seed, t) {
+            Ok(e) => Some(e),
             Err(missing) => {
                 self.note(id.as_str(), t, format!("{missing}: left in counts"));
                 None

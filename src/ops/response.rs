@@ -269,7 +269,8 @@ impl RemoveResponse {
         rate: SampleRate,
         npts: usize,
     ) -> Option<&mut Deconvolver> {
-        let epoch = self.epochs.at(id, t)?;
+        let cat = self.epochs.current();
+        let epoch = self.epochs.at(&cat, id, t)?;
         let key = (
             id.as_str().to_string(),
             (epoch.start, self.epochs.generation()),
@@ -279,7 +280,7 @@ impl RemoveResponse {
         if !self.plans.contains_key(&key) {
             let made = self
                 .epochs
-                .evaluator(id, &epoch, "left in counts")
+                .evaluator(id, epoch, "left in counts")
                 .map(|ev| Deconvolver::new(&ev, rate.hz(), npts, self.opts));
             self.plans.insert(key.clone(), made);
         }
@@ -308,10 +309,11 @@ impl RemoveResponse {
 
 impl Operator for RemoveResponse {
     fn process(&mut self, chunk: Chunk, out: &mut Output) {
-        let Some(rate) = chunk.rate.period_ns().map(|_| chunk.rate) else {
+        let rate = chunk.rate;
+        let Some(period) = rate.period_ns() else {
             return;
         };
-        let half = rate.period_ns().unwrap_or(0.0) / 2.0;
+        let half = period / 2.0;
         let continues = self.streams.get(&chunk.stream).is_some_and(|s| {
             s.rate == rate
                 && s.channels == chunk.channels

@@ -73,8 +73,9 @@ impl RemoveSensitivity {
     /// The epoch's sensitivity for the samples from index `i` of `chunk`.
     fn part(&mut self, chunk: &Chunk, id: &SourceId, i: usize) -> Option<Part> {
         let t = chunk.time_of(i as i64);
-        let epoch = self.epochs.at(id, t)?;
-        let (divisor, units) = match sensitivity(&epoch) {
+        let cat = self.epochs.current();
+        let epoch = self.epochs.at(&cat, id, t)?;
+        let (divisor, units) = match sensitivity(epoch) {
             Ok(x) => x,
             Err(why) => {
                 let msg = format!("{} epoch {}: {why}: left in counts", epoch.id, epoch.span());

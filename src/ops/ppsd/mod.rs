@@ -30,7 +30,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use self::plan::{Paz, Plan, Shape};
-use crate::metadata::response::Response as StatedResponse;
+use crate::metadata::evaluate::is_motion;
 use crate::model::{Chunk, Nanos, SourceId};
 use crate::ops::xcorr::window::ChannelBuf;
 
@@ -193,7 +193,8 @@ impl Ppsd {
         plan: &Arc<Plan>,
     ) -> Option<Arc<Vec<f64>>> {
         let epochs = self.metadata.as_mut()?;
-        let epoch = epochs.at(source_id, start)?;
+        let cat = epochs.current();
+        let epoch = epochs.at(&cat, source_id, start)?;
         let key = (
             source_id.as_str().to_string(),
             (epoch.start, epochs.generation()),
@@ -203,9 +204,12 @@ impl Ppsd {
             return c.clone();
         }
         let made = epochs
-            .evaluator(source_id, &epoch, "PSD in counts")
+            .evaluator(source_id, epoch, "PSD in counts")
             .map(|ev| {
-                let motion = epoch.response.as_ref().is_some_and(motion);
+                let motion = epoch
+                    .response
+                    .as_ref()
+                    .is_some_and(|r| is_motion(r.input_units()));
                 Arc::new(plan.correction_from(&ev, motion))
             });
         self.evaluated.insert(key, made.clone());
@@ -343,29 +347,6 @@ impl Ppsd {
     pub fn held(&self) -> usize {
         self.channels.values().map(|c| c.buf.held()).sum()
     }
-}
-
-/// Whether a response's input is ground motion (then the PSD is of acceleration, as ObsPy's
-/// PPSD gives it), rather than pressure or another quantity (then in the response's units).
-fn motion(r: &StatedResponse) -> bool {
-    r.input_units().is_some_and(|u| {
-        matches!(
-            u.name.to_ascii_uppercase().as_str(),
-            "M" | "M/S"
-                | "M/S**2"
-                | "M/S/S"
-                | "M/S2"
-                | "NM"
-                | "NM/S"
-                | "NM/S**2"
-                | "CM"
-                | "CM/S"
-                | "CM/S**2"
-                | "MM"
-                | "MM/S"
-                | "MM/S**2"
-        )
-    })
 }
 
 /// A segment's multiplier per FFT bin (counts²/Hz to physical units²/Hz).

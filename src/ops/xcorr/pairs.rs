@@ -24,17 +24,13 @@ fn component(c: &ChannelMeta) -> Option<char> {
 /// A stable share of the pair matrix: the same pair goes to the same instance whatever order
 /// channels arrive in (FNV-1a of the two ids), so N processes together make every pair once.
 fn instance_of(p: &Pair, instances: usize) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in p
-        .source
-        .as_str()
-        .bytes()
-        .chain([0u8])
-        .chain(p.receiver.as_str().bytes())
-    {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::model::hash::fnv1a(
+        p.source
+            .as_str()
+            .bytes()
+            .chain([0u8])
+            .chain(p.receiver.as_str().bytes()),
+    );
     (h % instances as u64) as usize
 }
 

@@ -247,11 +247,7 @@ struct Progress {
 }
 
 fn digest(b: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in b {
-        h = (h ^ x as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::model::hash::fnv1a(b.iter().copied()))
 }
 
 struct Backfill<'c> {
