@@ -12,7 +12,7 @@ if ! .venv-fdsnws/bin/python -c "import portable_fdsnws_dataselect" 2>/dev/null;
   "$PY" -m venv .venv-fdsnws
   .venv-fdsnws/bin/python -m pip install --quiet -r scripts/requirements-fdsnws.txt
 fi
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, seedlink_client, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq; from noisepy.seis import correlate" 2>/dev/null; then
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import obspy, pymseed, seedlink_client, numpy, scipy, zarr, xarray, dask, pcodec, pandas, pyarrow, h5py, yaml, dascore, segyio, nptdms, xdas, zmq, pystac, jsonschema, xstac, intake, intake_xarray, jinja2; from noisepy.seis import correlate" 2>/dev/null; then
   exit 0
 fi
 echo "setting up .venv with the reference readers (obspy, pymseed)..." >&2

@@ -189,7 +189,7 @@ fn writes_to_s3_compatible_storage() {
     let p = write_pipeline(
         dir.path(),
         &format!(
-            "[pipeline]\nname = \"s3\"\n[sources.f]\ntype = \"mseed\"\npath = \"{}\"\n[operators.d]\ntype = \"decode\"\ninputs = [\"f\"]\n[sinks.z]\ntype = \"zarr\"\ninputs = [\"d\"]\npath = \"s3://seismic/network/stations.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n",
+            "[pipeline]\nname = \"s3\"\n[sources.f]\ntype = \"mseed\"\npath = \"{}\"\n[operators.d]\ntype = \"decode\"\ninputs = [\"f\"]\n[sinks.z]\ntype = \"zarr\"\ninputs = [\"d\"]\npath = \"network/stations.zarr\"\nchunk = [2, 1000]\nshard = [4, 8000]\n",
             input.display()
         ),
     );
@@ -197,6 +197,8 @@ fn writes_to_s3_compatible_storage() {
     run_ok(
         &p,
         &[
+            // The storage root on S3: the store under it, its catalogues beside.
+            ("SEISREDUCE_STORAGE_ROOT", "s3://seismic/products"),
             ("SEISREDUCE_STORAGE_S3_ENDPOINT", &endpoint),
             ("SEISREDUCE_STORAGE_S3_ALLOW_HTTP", "true"),
             ("SEISREDUCE_STORAGE_S3_ACCESS_KEY_ID", "test-key"),
@@ -205,8 +207,31 @@ fn writes_to_s3_compatible_storage() {
     );
     server.terminate(Duration::from_secs(10));
     // s3s-fs keeps each object as a file named by its key: the bucket is a Zarr directory.
-    let s = check(&data.join("seismic/network/stations.zarr"), &input, &[]);
+    let root = data.join("seismic/products");
+    let s = check(&root.join("network/stations.zarr"), &input, &[]);
     assert_eq!(s["samples"], 6 * 30_000, "{s}");
+    let item: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("stac/network-stations.zarr.json")).unwrap(),
+    )
+    .unwrap();
+    let asset = &item["assets"]["zarr"];
+    assert_eq!(asset["href"], "../network/stations.zarr", "{item}");
+    assert_eq!(
+        asset["xarray:storage_options"]["client_kwargs"]["endpoint_url"],
+        serde_json::json!(endpoint),
+        "{item}"
+    );
+    assert!(!item.to_string().contains("test-secret"), "{item}");
+    let catalogue = std::fs::read_to_string(root.join("catalog.json")).unwrap();
+    assert!(
+        catalogue.contains("./stac/network-stations.zarr.json"),
+        "{catalogue}"
+    );
+    let intake = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
+    assert!(
+        intake.contains("urlpath: \"{{ CATALOG_DIR }}/network/stations.zarr\""),
+        "{intake}"
+    );
 }
 
 fn s3s_fs() -> PathBuf {

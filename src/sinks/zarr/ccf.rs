@@ -21,6 +21,7 @@ use zarrs::storage::ReadableWritableListableStorage;
 
 use super::layout::coordinate_array;
 use super::node::{err, join, member, meta_key, store_group, Node};
+use super::stac::{axis, nominal, Cube};
 use crate::model::{CorrBlock, Iso, Nanos, Pair, SourceId};
 use crate::pipeline::emit::StageError;
 
@@ -100,6 +101,11 @@ impl CcfProducts {
         let key = meta_key(&self.base)?;
         let body = serde_json::to_vec_pretty(&doc).map_err(err("zarr.json"))?;
         self.store.set(&key, body.into()).map_err(err("zarr.json"))
+    }
+
+    /// One catalogue description per product (group).
+    pub fn cubes(&self) -> Vec<Cube> {
+        self.groups.iter().map(|(name, g)| g.cube(name)).collect()
     }
 
     /// One line per product: pairs × periods, and the time span.
@@ -411,9 +417,53 @@ impl Group {
         self.store_metadata(store)
     }
 
-    /// Every array's zarr.json, then the group's with its members consolidated.
-    fn store_metadata(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
-        let arrays = [
+    fn cube(&self, name: &str) -> Cube {
+        let attrs = &self.attributes;
+        let rate = attrs["lag_rate_hz"].as_f64().unwrap_or(f64::NAN);
+        let max_lag = attrs["max_lag"].as_f64().unwrap_or(f64::NAN) / rate;
+        let pairs = &self.pairs[..self.stored_pairs];
+        let names = pairs
+            .iter()
+            .map(|p| format!("{} {}", p.source, p.receiver))
+            .collect();
+        let mut stations: Vec<String> = pairs
+            .iter()
+            .flat_map(|p| [p.source.to_string(), p.receiver.to_string()])
+            .collect();
+        stations.sort();
+        stations.dedup();
+        Cube {
+            name: name.to_string(),
+            group: Some(name.to_string()),
+            description: format!(
+                "cross-correlations ({} stack over {}), (pair, time, lag)",
+                attrs["method"].as_str().unwrap_or("?"),
+                attrs["period"].as_str().unwrap_or("?")
+            ),
+            time: axis("time", &self.times),
+            dims: vec![
+                (
+                    "pair".into(),
+                    nominal("pair", names, "channel pairs: source receiver"),
+                ),
+                (
+                    "lag".into(),
+                    json!({"type": "lag", "extent": [-max_lag, max_lag], "step": 1.0 / rate, "unit": "s",
+                        "description": "positive lag: the receiver's signal arrives later than the source's"}),
+                ),
+            ],
+            members: self
+                .arrays()
+                .into_iter()
+                .map(|(n, a)| (n.to_string(), a.document().clone()))
+                .collect(),
+            places: Vec::new(),
+            stations,
+        }
+    }
+
+    fn arrays(&self) -> [(&'static str, &Node); 7] {
+        [
             ("ccf", &self.ccf),
             ("windows", &self.windows),
             ("source", &self.source),
@@ -421,7 +471,11 @@ impl Group {
             ("distance_m", &self.distance),
             ("time", &self.time),
             ("lag", &self.lag),
-        ];
-        store_group(store, &self.path, &self.attributes, &arrays)
+        ]
+    }
+
+    /// Every array's zarr.json, then the group's with its members consolidated.
+    fn store_metadata(&self, store: &ReadableWritableListableStorage) -> Result<(), StageError> {
+        store_group(store, &self.path, &self.attributes, &self.arrays())
     }
 }

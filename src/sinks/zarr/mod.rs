@@ -18,6 +18,7 @@ pub mod layout;
 pub mod node;
 pub mod ppsd;
 pub mod product;
+pub mod stac;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,14 @@ pub struct ZarrConfig {
     /// The default suits acceleration PSDs; PSDs in counts need a range of their own.
     #[serde(default = "obspy_db_bins")]
     pub ppsd_db_bins: [f64; 3],
+    /// Publish a STAC item per dataset and keep the storage root's STAC and Intake
+    /// catalogues (`catalog.json`, `catalog.yaml`) listing it, rewritten at each sync.
+    #[serde(default = "yes")]
+    pub catalogue: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn obspy_db_bins() -> [f64; 3] {
@@ -184,6 +193,10 @@ pub struct ZarrSink {
     catalogue: Option<std::sync::Arc<crate::metadata::live::Live>>,
     metrics: StageMetrics,
     warned_rates: std::collections::HashSet<String>,
+    /// The storage root's catalogues (None: `catalogue = false`); whether the last write
+    /// of them failed (warned once until it works again).
+    stac: Option<stac::Publisher>,
+    stac_failed: bool,
 }
 
 impl ZarrSink {
@@ -218,7 +231,14 @@ impl ZarrSink {
             catalogue,
             metrics,
             warned_rates: Default::default(),
+            stac: None,
+            stac_failed: false,
         };
+        if cfg.catalogue {
+            s.stac = Some(stac::Publisher::open(storage).map_err(|e| {
+                StageError::Other(format!("catalogue of {}: {e}", storage.root.display()))
+            })?);
+        }
         s.reopen()?;
         if let Some(p) = &s.product {
             let (channels, len, rate, _) = p.extent();
@@ -365,6 +385,58 @@ fn das_attributes(c: &Chunk) -> Option<Value> {
     Some(attrs)
 }
 
+impl ZarrSink {
+    /// Every dataset this sink holds, for the catalogues.
+    fn cubes(&self) -> Vec<stac::Cube> {
+        let mut cubes: Vec<stac::Cube> = self.product.iter().map(|p| p.cube()).collect();
+        cubes.extend(self.ccf.iter().flat_map(|c| c.cubes()));
+        cubes.extend(self.ppsd.iter().flat_map(|c| c.cubes()));
+        cubes
+    }
+
+    /// Rewrites this store's items and the root catalogues (after the data are durable, so
+    /// an item never promises more than the store holds). A failure is logged, not fatal:
+    /// the data are safe, and the next sync tries again.
+    fn publish(&mut self) {
+        let Some(publisher) = &self.stac else {
+            return;
+        };
+        let now = crate::model::time::now();
+        let link = publisher.link(&self.store.location);
+        let cat = self.catalogue.as_ref().map(|c| c.current());
+        let items: Vec<(String, Value)> = self
+            .cubes()
+            .into_iter()
+            .map(|mut cube| {
+                if let (Some(cat), false) = (&cat, cube.stations.is_empty()) {
+                    let at = cube.time.as_ref().map_or(now, |t| t.last);
+                    cube.places = stac::station_places(cat, &cube.stations, at);
+                }
+                let id = stac::item_id(&link.from_root, cube.group.as_deref());
+                let item = stac::item(&cube, &id, &link, now);
+                (id, item)
+            })
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        match publisher.publish(&items) {
+            Ok(()) if self.stac_failed => {
+                self.stac_failed = false;
+                tracing::info!(root = publisher.location(), "catalogues written again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !self.stac_failed {
+                    tracing::warn!(root = publisher.location(),
+                        "STAC/Intake catalogues not written (the data are; retried at each sync): {e}");
+                }
+                self.stac_failed = true;
+            }
+        }
+    }
+}
+
 impl Sink for ZarrSink {
     fn write(&mut self, m: &Message) -> Result<(), StageError> {
         let c = match &m.payload {
@@ -396,7 +468,9 @@ impl Sink for ZarrSink {
         if let Some(p) = self.ppsd.as_mut() {
             p.flush()?;
         }
-        self.store.sync()
+        self.store.sync()?;
+        self.publish();
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), StageError> {

@@ -23,6 +23,7 @@ use zarrs::storage::ReadableWritableListableStorage;
 
 use super::layout::coordinate_array;
 use super::node::{err, join, member, meta_key, store_group, Node};
+use super::stac::{axis, Cube};
 use crate::model::{Iso, Nanos, Table};
 use crate::ops::ppsd::histogram::DbBins;
 use crate::ops::ppsd::table as ppsd_table;
@@ -282,6 +283,42 @@ impl PpsdProducts {
                 };
                 let n = g.days.len() as u64;
                 format!("`{name}` {n} day{} of PPSD histograms{span}", plural(n))
+            })
+            .collect()
+    }
+
+    /// One catalogue description per channel (group).
+    pub fn cubes(&self) -> Vec<Cube> {
+        self.groups
+            .iter()
+            .map(|(name, g)| Cube {
+                name: name.clone(),
+                group: Some(name.clone()),
+                description: format!(
+                    "daily PPSD histograms of {name} (PSD in {}), (day, period, db)",
+                    g.units
+                ),
+                time: axis("day", &g.days),
+                dims: vec![
+                    (
+                        "period".into(),
+                        json!({"type": "period", "values": g.periods, "unit": "s",
+                            "description": "period bin centre"}),
+                    ),
+                    (
+                        "db".into(),
+                        json!({"type": "power", "extent": [self.bins.edges.first(), self.bins.edges.last()],
+                            "step": self.bins.edges.get(1).zip(self.bins.edges.first()).map(|(b, a)| b - a),
+                            "unit": g.units, "description": "dB bins (edges at the extent)"}),
+                    ),
+                ],
+                members: g
+                    .arrays()
+                    .into_iter()
+                    .map(|(n, a)| (n.to_string(), a.document().clone()))
+                    .collect(),
+                places: Vec::new(),
+                stations: vec![name.clone()],
             })
             .collect()
     }

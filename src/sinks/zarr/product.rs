@@ -25,6 +25,7 @@ use super::column::{ChunkCodec, Column, Shape, Stored};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
+use super::stac::{nominal, Axis, Cube};
 use crate::metadata::live::Live;
 use crate::metadata::Catalogue;
 use crate::model::ids::SourceId;
@@ -697,7 +698,19 @@ impl Product {
         self.data
             .set_attribute("gaps", Value::Array(self.gaps.clone()));
         self.data.set_attribute("channel_end", ends);
-        let arrays: [(&str, &Node); 8] = [
+        for (_, a) in self.arrays() {
+            a.store(&self.store)?;
+        }
+        let group = consolidated_group(self.desc.group_attributes.clone(), &self.members());
+        let key = meta_key(&self.base)?;
+        let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
+        self.store.set(&key, body.into()).map_err(err("zarr.json"))
+    }
+}
+
+impl Product {
+    fn arrays(&self) -> [(&str, &Node); 8] {
+        [
             (&self.desc.name, &self.data),
             ("time", &self.time),
             ("channel", &self.channel),
@@ -706,16 +719,52 @@ impl Product {
             (PLACE_NAMES[0], &self.places[0]),
             (PLACE_NAMES[1], &self.places[1]),
             (PLACE_NAMES[2], &self.places[2]),
-        ];
-        let mut members = Vec::new();
-        for (name, a) in arrays {
-            a.store(&self.store)?;
-            members.push((name.to_string(), a.document().clone()));
+        ]
+    }
+
+    /// Every array's document, as the group consolidates them.
+    fn members(&self) -> Vec<(String, Value)> {
+        self.arrays()
+            .into_iter()
+            .map(|(n, a)| (n.to_string(), a.document().clone()))
+            .collect()
+    }
+
+    /// What the stored dataset is, for its catalogue item (as of the last flush).
+    pub fn cube(&self) -> Cube {
+        let len = self.data.document()["shape"][1].as_u64().unwrap_or(0);
+        let time = (len > 0).then(|| Axis {
+            name: "time".into(),
+            first: self.grid.time(0),
+            last: self.grid.time(len as i64 - 1),
+            step_ns: Some(1e9 / self.grid.rate),
+        });
+        let ids: Vec<String> = self.channels[..self.stored_channels]
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        let fibre = self.channels.iter().all(|c| c.distance.is_finite()) && ids.len() > 1;
+        let what = if fibre {
+            "fibre channels"
+        } else {
+            "channels (FDSN source ids)"
+        };
+        Cube {
+            name: self.desc.name.clone(),
+            group: None,
+            description: format!(
+                "`{}` in {} on a {} Hz grid, (channel, time)",
+                self.desc.name, self.desc.units, self.grid.rate
+            ),
+            time,
+            dims: vec![("channel".into(), nominal("channel", ids, what))],
+            members: self.members(),
+            places: self.channels[..self.stored_channels]
+                .iter()
+                .map(|c| [c.place[1], c.place[0]])
+                .collect(),
+            stations: Vec::new(),
         }
-        let group = consolidated_group(self.desc.group_attributes.clone(), &members);
-        let key = meta_key(&self.base)?;
-        let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
-        self.store.set(&key, body.into()).map_err(err("zarr.json"))
     }
 }
 

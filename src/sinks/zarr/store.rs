@@ -63,6 +63,22 @@ impl ZarrStore {
         }
     }
 
+    /// The storage root itself (a folder or an `s3://` prefix), where the catalogues of every
+    /// product live. Other stores' writes go on below it, so nothing there is cleaned up.
+    pub fn open_root(storage: &StorageSettings) -> Result<ZarrStore, StageError> {
+        let root = storage.root.to_string_lossy().to_string();
+        if root.starts_with("s3://") {
+            return open_s3(&root, storage);
+        }
+        let local = Arc::new(DurableDirStore::shared(&storage.root)?);
+        Ok(ZarrStore {
+            storage: local.clone(),
+            local: Some(local),
+            base: "/".into(),
+            location: storage.root.display().to_string(),
+        })
+    }
+
     /// Makes every write so far durable (local files: fsync of the files and their folders).
     pub fn sync(&self) -> Result<(), StageError> {
         match &self.local {
@@ -130,16 +146,22 @@ fn io_err(path: &Path, e: std::io::Error) -> StorageError {
 
 impl DurableDirStore {
     pub fn new(root: &Path) -> Result<DurableDirStore, StageError> {
+        let store = DurableDirStore::shared(root)?;
+        store.remove_leftovers(root);
+        Ok(store)
+    }
+
+    /// A folder other writers share (the storage root): interrupted writes below it are
+    /// theirs to clean, not this store's.
+    pub fn shared(root: &Path) -> Result<DurableDirStore, StageError> {
         std::fs::create_dir_all(root).map_err(|e| StageError::io(root.display(), e))?;
         let fs = FilesystemStore::new(root)
             .map_err(|e| StageError::Other(format!("{}: {e}", root.display())))?;
-        let store = DurableDirStore {
+        Ok(DurableDirStore {
             fs,
             root: root.to_path_buf(),
             written: Mutex::new(Vec::new()),
-        };
-        store.remove_leftovers(root);
-        Ok(store)
+        })
     }
 
     /// Temporary files of writes a crash interrupted; their targets are intact.
