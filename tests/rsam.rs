@@ -18,7 +18,9 @@ fn rsam_windows_equal_numpy_on_the_raw_samples() {
          [sources.synth]\ntype = \"synthetic\"\nchannels = 3\nseconds = 3900\nstart = \"2025-01-01T00:07:30Z\"\nevents_per_hour = 30\n\n\
          [operators.rsam]\ntype = \"rsam\"\ninputs = [\"synth\"]\nwindow_s = 600\n\n\
          [sinks.raw]\ntype = \"mseed\"\ninputs = [\"synth\"]\npath = \"raw\"\n\n\
-         [sinks.rsam_archive]\ntype = \"mseed\"\ninputs = [\"rsam\"]\npath = \"rsam\"\n",
+         [sinks.rsam_archive]\ntype = \"mseed\"\ninputs = [\"rsam\"]\npath = \"rsam\"\n\n\
+         [operators.rows]\ntype = \"rsam_table\"\ninputs = [\"synth\"]\nwindow_s = 600\n\n\
+         [sinks.tables]\ntype = \"parquet_table\"\ninputs = [\"rows\"]\npath = \"tables\"\n",
     );
     let o = run(
         &["run", p.to_str().unwrap()],
@@ -42,6 +44,22 @@ fn rsam_windows_equal_numpy_on_the_raw_samples() {
     // under half covered).
     assert_eq!(v["windows"], 24, "{out}");
     assert_eq!(v["nan_windows"], 6, "{out}");
+
+    // The same windows as table rows: every value equal to the stream's, NaN as null, and
+    // the samples each rests on (the partial first and last windows: a quarter).
+    let out = run_python(
+        "check_rsam.py",
+        &[
+            OsStr::new("table"),
+            dir.path().join("tables/rsam").as_os_str(),
+            dir.path().join("rsam").as_os_str(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rows"], 24, "{out}");
+    assert_eq!(v["mismatches"], 0, "{out}");
+    assert_eq!(v["null_values"], 6, "{out}");
+    assert_eq!(v["coverages"], serde_json::json!([0.25, 1.0]), "{out}");
 }
 
 /// RSAM served over SeedLink as each value is made (`fill_records = false`): ObsPy's
@@ -62,9 +80,11 @@ fn rsam_served_over_seedlink_value_by_value() {
              fill_records = false\nlinger_s = 30\n"
         ),
     );
+    let mport = free_port();
     let mut c = bin();
     c.args(["run", p.to_str().unwrap()])
-        .env("SEISREDUCE_STORAGE_ROOT", dir.path());
+        .env("SEISREDUCE_STORAGE_ROOT", dir.path())
+        .env("SEISREDUCE_METRICS_LISTEN", format!("127.0.0.1:{mport}"));
     let mut proc = Proc::spawn(c, dir.path().join("run.log"));
     wait_until(Duration::from_secs(60), "the input served", || {
         proc.log_text().contains("still serving")
@@ -80,6 +100,24 @@ fn rsam_served_over_seedlink_value_by_value() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["mismatches"], 0, "{out}");
     assert_eq!(v["streams"], 3, "{out}");
+    // A gauge per station channel with its last value: the last window archived.
+    let last = &v["last"];
+    for (sid, value) in last.as_object().unwrap() {
+        // Labelled by the stream's key, as the quality gauges: its FDSN source id.
+        let key = seisreduce::model::SeedId::parse(sid)
+            .unwrap()
+            .to_source_id()
+            .to_string();
+        let series =
+            format!("seisreduce_rsam{{pipeline=\"rsam-live\",stage=\"rsam1\",stream=\"{key}\"}}");
+        let got = metric(mport, &series).unwrap_or_else(|| panic!("no {series}"));
+        let want = value.as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-6 * want.abs(),
+            "{series} = {got}, archived {want}"
+        );
+    }
+    assert_eq!(last.as_object().unwrap().len(), 3, "{out}");
     proc.signal(libc::SIGTERM);
     assert!(
         proc.wait(Duration::from_secs(30)).success(),

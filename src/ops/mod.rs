@@ -22,6 +22,7 @@ pub mod quality;
 pub mod response;
 pub mod rows;
 pub mod rsam;
+pub mod rsam_stage;
 pub mod sensitivity;
 pub mod stream;
 pub mod taper;

@@ -24,9 +24,13 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use serde::Deserialize;
 
+pub use super::rsam_stage::{RsamStage, RsamTableConfig};
 use super::{ConfigError, Event, Operator, Output};
 use crate::model::{first_at_or_after, ChannelMeta, Chunk, Nanos, SampleRate};
-use crate::pipeline::component::{OperatorStage, Role, StageType};
+use crate::pipeline::component::{
+    key_error, BuildContext, Component, KeyError, Role, StageType, Work,
+};
+use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Flow, Need, CHUNK_OVERHEAD};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,13 +59,21 @@ impl StageType for RsamConfig {
         "RSAM: mean absolute demeaned amplitude per channel over epoch-aligned windows, one sample per window";
 }
 
-impl OperatorStage for RsamConfig {
-    fn operator(&self, _: &str) -> Result<Box<dyn Operator>, ConfigError> {
-        Ok(Box::new(Rsam::new(self.window_s, self.min_coverage)?))
+impl Component for RsamConfig {
+    fn check(&self, _: &str) -> Result<(), KeyError> {
+        Rsam::new(self.window_s, self.min_coverage)
+            .map(drop)
+            .map_err(key_error)
     }
 
-    fn state(&self, input: &Flow) -> Need {
+    fn memory(&self, input: &Flow) -> Need {
         window_state(self.window_s, input)
+    }
+
+    fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        let rsam = Rsam::new(self.window_s, self.min_coverage)
+            .map_err(|e| StageError::Other(e.to_string()))?;
+        Ok(Work::Transform(Box::new(RsamStage::new(rsam, false))))
     }
 }
 
@@ -143,11 +155,21 @@ struct Open {
     samples: Vec<Vec<f32>>,
 }
 
+/// How many samples each channel's value of a closed window rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counted {
+    pub samples: Vec<u64>,
+    /// Samples a whole window holds at the stream's rate.
+    pub expected: f64,
+}
+
 /// The RSAM (or another [`Statistic`]) of every stream.
 pub struct Rsam {
     window: Nanos,
     min_coverage: f64,
     statistic: Statistic,
+    /// Sample counts of the windows closed, one per block emitted, when a table wants them.
+    counted: Option<Vec<Counted>>,
     open: HashMap<String, Open>,
     /// End of each stream's last window sent: samples before it are late.
     sent_until: HashMap<String, Nanos>,
@@ -171,6 +193,7 @@ impl Rsam {
             window: window_s as Nanos * 1_000_000_000,
             min_coverage,
             statistic: Statistic::MeanAbsDemeaned,
+            counted: None,
             open: HashMap::new(),
             sent_until: HashMap::new(),
         })
@@ -182,11 +205,35 @@ impl Rsam {
         self
     }
 
+    /// Keeps the sample counts behind every value, for [`Rsam::take_counted`].
+    pub fn counting(mut self) -> Rsam {
+        self.counted = Some(Vec::new());
+        self
+    }
+
+    /// The counts of the windows closed since the last call, in the order of their blocks.
+    pub fn take_counted(&mut self) -> Vec<Counted> {
+        self.counted
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    pub fn window_ns(&self) -> Nanos {
+        self.window
+    }
+
     /// The value of each channel of a finished window, as a one-sample block.
     fn close(&mut self, stream: &str, w: Open, out: &mut Output) {
         self.sent_until
             .insert(stream.to_string(), w.t0 + self.window);
         let expected = self.window as f64 / 1e9 * w.rate.hz();
+        if let Some(c) = self.counted.as_mut() {
+            c.push(Counted {
+                samples: w.samples.iter().map(|x| x.len() as u64).collect(),
+                expected,
+            });
+        }
         let need = (self.min_coverage * expected).max(1.0);
         let mut data = Array2::from_elem((w.samples.len(), 1), f32::NAN);
         for (c, x) in w.samples.iter().enumerate() {

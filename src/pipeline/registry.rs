@@ -49,6 +49,7 @@ pub static TYPES: &[TypeEntry] = &[
     entry::<crate::ops::xcorr::stage::XcorrSpectraConfig>(),
     entry::<crate::ops::xcorr::XcorrConfig>(),
     entry::<crate::ops::rsam::RsamConfig>(),
+    entry::<crate::ops::rsam::RsamTableConfig>(),
     entry::<crate::ops::ppsd::stage::PpsdConfig>(),
     entry::<crate::ops::health::HealthConfig>(),
     entry::<crate::ops::quality::stage::QualityConfig>(),

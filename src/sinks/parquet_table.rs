@@ -8,7 +8,8 @@
 //! part. On restart, parts numbered at or past that (a sync cut short) are removed and the
 //! messages they held are delivered again; messages below the positions are skipped. So a
 //! crash neither loses nor duplicates a row. A row is also known by its stream and window
-//! (the `stream` column and the partition column): one already stored is not stored again,
+//! (the `stream` column, with `source_id` where a table has one, and the partition column):
+//! one already stored is not stored again,
 //! so replaying the same files into the same directory adds nothing
 //! (`dropped{reason="row_already_stored"}`).
 
@@ -262,7 +263,9 @@ impl ParquetTableSink {
     }
 }
 
-/// The (stream, partition time) of each row: what makes a row the same row.
+/// The (stream, partition time) of each row: what makes a row the same row. Tables with a
+/// row per channel of a stream (RSAM of a DAS block) name the channel in `source_id`, which
+/// then joins the stream in the key.
 fn row_keys(batch: &RecordBatch, partition_by: &str) -> Result<Vec<(String, i64)>, String> {
     let time = batch
         .column_by_name(partition_by)
@@ -272,8 +275,19 @@ fn row_keys(batch: &RecordBatch, partition_by: &str) -> Result<Vec<(String, i64)
         .column_by_name("stream")
         .and_then(|c| c.as_string_opt::<i32>())
         .ok_or_else(|| "no text column `stream`".to_string())?;
+    let channel = batch
+        .column_by_name("source_id")
+        .and_then(|c| c.as_string_opt::<i32>());
     Ok((0..batch.num_rows())
-        .map(|i| (stream.value(i).to_string(), time.value(i)))
+        .map(|i| {
+            let key = match channel {
+                Some(c) if c.value(i) != stream.value(i) => {
+                    format!("{} {}", stream.value(i), c.value(i))
+                }
+                _ => stream.value(i).to_string(),
+            };
+            (key, time.value(i))
+        })
         .collect())
 }
 

@@ -34,6 +34,7 @@ pub struct Metrics {
     process_cpu: prometheus::Gauge,
     stations: StationFamilies,
     quality: QualityFamilies,
+    rsam: GaugeVec,
 }
 
 /// Per-stream series of the `quality` stage: a gauge per channel of a network (bounded by
@@ -197,9 +198,20 @@ impl Metrics {
         );
         let stations = StationFamilies::new(&r);
         let quality = QualityFamilies::new(&r);
+        let rsam = registered(
+            &r,
+            GaugeVec::new(
+                Opts::new(
+                    "seisreduce_rsam",
+                    "RSAM of the last closed window (mean absolute demeaned amplitude, in the stream's units; NaN: too little data), per station channel",
+                ),
+                &["pipeline", "stage", "stream"],
+            ),
+        );
         Metrics {
             stations,
             quality,
+            rsam,
             last_durable: gauge(
                 &r,
                 "seisreduce_last_durable_timestamp_seconds",
@@ -294,6 +306,7 @@ impl Metrics {
             errors: self.errors.clone(),
             stations: self.stations.clone(),
             quality: self.quality.clone(),
+            rsam: self.rsam.clone(),
         }
     }
 
@@ -387,9 +400,16 @@ pub struct StageMetrics {
     errors: IntCounterVec,
     stations: StationFamilies,
     quality: QualityFamilies,
+    rsam: GaugeVec,
 }
 
 impl StageMetrics {
+    /// The RSAM gauge of one station channel (never of a DAS channel: those go to Zarr).
+    pub fn rsam(&self, stream: &str) -> prometheus::Gauge {
+        self.rsam
+            .with_label_values(&[self.pipeline.as_str(), self.stage.as_str(), stream])
+    }
+
     /// The quality gauges of one stream.
     pub fn quality(&self, stream: &str) -> QualityMetrics {
         let f = &self.quality;

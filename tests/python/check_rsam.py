@@ -3,7 +3,11 @@
     check_rsam.py RAW_DIR RSAM_DIR WINDOW_S MIN_COVERAGE
     check_rsam.py served PORT RSAM_DIR
         Fetches every stream from the SeedLink server on 127.0.0.1:PORT with ObsPy's client
-        and checks the values equal those archived in RSAM_DIR.
+        and checks the values equal those archived in RSAM_DIR; prints each stream's last
+        value (what its Prometheus gauge must show).
+    check_rsam.py table TABLE_DIR RSAM_DIR
+        Reads the `rsam` Parquet table with pandas: every row's value equals the archived
+        stream's value of the same channel and window (null where it is NaN).
 
 Reads both SDS archives with ObsPy; for each RSAM sample (a window starting at its time),
 takes the raw samples whose times fall in the window and computes
@@ -74,11 +78,37 @@ def served(port, folder):
         got = served_ids[sid].data if sid in served_ids else np.array([])
         if len(got) != len(tr.data) or not np.array_equal(got, tr.data, equal_nan=True):
             bad.append(f"{sid}: served {list(got)}, archived {list(tr.data)}")
-    print(json.dumps({"streams": len(want), "mismatches": len(bad), "first": bad[:5]}))
+    last = {sid: float(tr.data[-1]) for sid, tr in sorted(want.items())}
+    print(json.dumps({"streams": len(want), "mismatches": len(bad), "first": bad[:5],
+                      "last": last}))
+    return 1 if bad else 0
+
+
+def table(folder, archive):
+    import pandas as pd
+    want = read(archive)
+    rows = pd.read_parquet(folder)
+    bad = []
+    for r in rows.itertuples():
+        sid = f"{r.network}.{r.station}.{r.location}.{r.channel}"
+        tr = want[sid]
+        k = round((r.window_start.value - tr.stats.starttime.ns) / (tr.stats.delta * 1e9))
+        stored = float(tr.data[k])
+        if (r.window_end - r.window_start).total_seconds() != tr.stats.delta:
+            bad.append(f"{sid} {r.window_start}: window {r.window_end - r.window_start}")
+        if pd.isna(r.rsam) != np.isnan(stored) or (
+            not pd.isna(r.rsam) and np.float32(r.rsam) != np.float32(stored)
+        ):
+            bad.append(f"{sid} {r.window_start}: table {r.rsam}, stream {stored}")
+    print(json.dumps({"rows": len(rows), "mismatches": len(bad), "first": bad[:10],
+                      "null_values": int(rows.rsam.isna().sum()),
+                      "coverages": sorted(set(float(c) for c in rows.coverage))}))
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "served":
         sys.exit(served(sys.argv[2], sys.argv[3]))
+    if sys.argv[1] == "table":
+        sys.exit(table(sys.argv[2], sys.argv[3]))
     sys.exit(main())
