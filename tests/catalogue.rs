@@ -16,18 +16,8 @@ mod common;
 
 use std::path::Path;
 
-use common::procs::{run, write_named};
+use common::procs::{run_in, write_named};
 use common::run_python;
-
-fn run_ok(p: &Path, root: &Path) -> String {
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())],
-    );
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{log}");
-    log
-}
 
 fn item(root: &Path, id: &str) -> serde_json::Value {
     let path = root.join("stac").join(format!("{id}.json"));
@@ -70,7 +60,7 @@ fn every_product_is_catalogued_and_opens_from_the_catalogues() {
             mseed.display(),
         ),
     );
-    run_ok(&station, &root);
+    run_in(&station, &root);
 
     let array = synthetic(
         dir.path(),
@@ -85,7 +75,7 @@ fn every_product_is_catalogued_and_opens_from_the_catalogues() {
             outside.display()
         ),
     );
-    run_ok(&array, &root);
+    run_in(&array, &root);
 
     // The store outside the root: an absolute href, an id from its path.
     let ids: Vec<String> = std::fs::read_dir(root.join("stac"))
@@ -126,7 +116,7 @@ fn every_product_is_catalogued_and_opens_from_the_catalogues() {
             outside.display()
         ),
     );
-    run_ok(&more, &root);
+    run_in(&more, &root);
     let after = item(&root, &raw_id);
     assert_eq!(
         after["properties"]["start_datetime"],
@@ -154,7 +144,7 @@ fn every_product_is_catalogued_and_opens_from_the_catalogues() {
         .unwrap()
         .contains(&raw_id));
     std::fs::remove_dir_all(&outside).unwrap();
-    run_ok(&station, &root);
+    run_in(&station, &root);
     let catalogue = std::fs::read_to_string(root.join("catalog.json")).unwrap();
     assert!(!catalogue.contains(&raw_id), "{catalogue}");
     assert!(catalogue.contains("products-uln.zarr"), "{catalogue}");

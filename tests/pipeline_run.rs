@@ -3,22 +3,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::procs::*;
 use seisreduce::formats::mseed::read_buffer;
-
-fn run_ok(p: &Path, root: &Path) -> String {
-    let o = run(
-        &["run", p.to_str().unwrap()],
-        &[("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())],
-    );
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{log}");
-    log
-}
 
 #[test]
 fn files_replay_into_the_archive_record_for_record() {
@@ -31,7 +20,7 @@ fn files_replay_into_the_archive_record_for_record() {
             input.display()
         ),
     );
-    run_ok(&p, dir.path());
+    run_in(&p, dir.path());
     let out = dir.path().join("sds");
     assert!(out
         .join("2025/XX/S000/HHZ.D/XX.S000.00.HHZ.D.2025.001")
@@ -46,7 +35,7 @@ fn synthetic_decimated_into_the_archive_on_the_output_grid() {
         dir.path(),
         "[pipeline]\nname = \"dec\"\n\n[sources.noise]\ntype = \"synthetic\"\nchannels = 3\nseconds = 600\nchunk_s = 0.7\n\n[operators.lowrate]\ntype = \"decimate\"\ninputs = [\"noise\"]\nfactor = 10\n\n[sinks.archive]\ntype = \"mseed\"\ninputs = [\"lowrate\"]\npath = \"sds\"\n",
     );
-    run_ok(&p, dir.path());
+    run_in(&p, dir.path());
     let files = seisreduce::paths::expand_paths(&[dir.path().join("sds/2025")]);
     assert_eq!(files.len(), 3, "{files:?}");
     for f in files {
@@ -149,7 +138,7 @@ fn sds_archive_as_a_source_selects_streams_and_days() {
             input.display()
         ),
     );
-    run_ok(&copy, dir.path());
+    run_in(&copy, dir.path());
     // ...then replay it, auto-detected as SDS, one station's vertical only, that day only.
     let sds = dir.path().join("sds");
     let replay = dir.path().join("replay.toml");
@@ -161,7 +150,7 @@ fn sds_archive_as_a_source_selects_streams_and_days() {
         ),
     )
     .unwrap();
-    run_ok(&replay, dir.path());
+    run_in(&replay, dir.path());
     let want: Vec<Vec<u8>> = records(&input)
         .into_iter()
         .filter(|r| {
@@ -184,6 +173,6 @@ fn sds_archive_as_a_source_selects_streams_and_days() {
             .replace("picked", "none"),
     )
     .unwrap();
-    run_ok(&replay, dir.path());
+    run_in(&replay, dir.path());
     assert!(records(&dir.path().join("none")).is_empty());
 }

@@ -44,7 +44,7 @@ pub struct RsamConfig {
     pub min_coverage: f64,
 }
 
-fn default_window() -> u64 {
+pub(crate) fn default_window() -> u64 {
     600
 }
 
@@ -71,9 +71,16 @@ impl Component for RsamConfig {
     }
 
     fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
+        self.stage(false)
+    }
+}
+
+impl RsamConfig {
+    /// The running stage: windows out as blocks, or (`table`) as `rsam` table rows.
+    pub(crate) fn stage(&self, table: bool) -> Result<Work, StageError> {
         let rsam = Rsam::new(self.window_s, self.min_coverage)
             .map_err(|e| StageError::Other(e.to_string()))?;
-        Ok(Work::Transform(Box::new(RsamStage::new(rsam, false))))
+        Ok(Work::Transform(Box::new(RsamStage::new(rsam, table))))
     }
 }
 

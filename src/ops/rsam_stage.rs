@@ -12,12 +12,12 @@ use arrow_array::{ArrayRef, RecordBatch, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde::Deserialize;
 
-use super::rsam::{default_coverage, window_state, Counted, Rsam};
+use super::rsam::{default_coverage, default_window, Counted, Rsam, RsamConfig};
 use super::Output;
 use crate::bus::{DataKind, Message, Payload};
 use crate::model::{Chunk, Table};
 use crate::pipeline::component::{
-    key_error, BuildContext, Component, KeyError, Role, StageType, Transform, Work,
+    BuildContext, Component, KeyError, Role, StageType, Transform, Work,
 };
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Flow, Need};
@@ -36,10 +36,6 @@ pub struct RsamTableConfig {
     pub min_coverage: f64,
 }
 
-fn default_window() -> u64 {
-    600
-}
-
 impl StageType for RsamTableConfig {
     const NAME: &'static str = "rsam_table";
     const ROLE: Role = Role::Operator;
@@ -48,21 +44,27 @@ impl StageType for RsamTableConfig {
     const EMITS: Option<DataKind> = Some(DataKind::Table);
 }
 
+impl RsamTableConfig {
+    /// The `rsam` stage of the same windows: one set of checks and bounds for both.
+    fn windows(&self) -> RsamConfig {
+        RsamConfig {
+            window_s: self.window_s,
+            min_coverage: self.min_coverage,
+        }
+    }
+}
+
 impl Component for RsamTableConfig {
-    fn check(&self, _: &str) -> Result<(), KeyError> {
-        Rsam::new(self.window_s, self.min_coverage)
-            .map(drop)
-            .map_err(key_error)
+    fn check(&self, stage: &str) -> Result<(), KeyError> {
+        self.windows().check(stage)
     }
 
     fn memory(&self, input: &Flow) -> Need {
-        window_state(self.window_s, input)
+        self.windows().memory(input)
     }
 
     fn build(&self, _: &BuildContext<'_>) -> Result<Work, StageError> {
-        let rsam = Rsam::new(self.window_s, self.min_coverage)
-            .map_err(|e| StageError::Other(e.to_string()))?;
-        Ok(Work::Transform(Box::new(RsamStage::new(rsam, true))))
+        self.windows().stage(true)
     }
 }
 

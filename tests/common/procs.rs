@@ -42,6 +42,18 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("seisreduce runs")
 }
 
+/// Runs `seisreduce run PIPELINE` with its storage root at `root`; asserts it succeeded and
+/// returns its log.
+pub fn run_in(p: &Path, root: &Path) -> String {
+    let o = run(
+        &["run", p.to_str().unwrap()],
+        &[("SEISREDUCE_STORAGE_ROOT", root.to_str().unwrap())],
+    );
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{log}");
+    log
+}
+
 /// A multi-channel Steim2 file of realistic noise.
 pub fn synth(dir: &Path, channels: usize, seconds: f64) -> PathBuf {
     let out = dir.join(format!("synth-{channels}x{seconds}.mseed"));

@@ -109,6 +109,9 @@ pub struct Ppsd {
     evaluated: HashMap<(String, (Nanos, u64), u64), Option<Correction>>,
     channels: HashMap<String, Channel>,
     jobs: Vec<Job>,
+    /// Segment buffers whose spectra are done, for the next segments: an hour at 100 Hz is
+    /// 1.4 MB, which the allocator would otherwise map, fault in and unmap for every segment.
+    spare: Vec<Vec<f32>>,
     pub notes: Notes,
 }
 
@@ -140,6 +143,7 @@ impl Ppsd {
             evaluated: HashMap::new(),
             channels: HashMap::new(),
             jobs: Vec::new(),
+            spare: Vec::new(),
             notes: Notes::default(),
         })
     }
@@ -276,7 +280,7 @@ impl Ppsd {
         let ch = self.channels.get_mut(id).expect("inserted above");
         ch.buf.push(start, row);
         let len = ch.plan.len;
-        let mut samples = Vec::new();
+        let mut samples = self.spare.pop().unwrap_or_default();
         while ch.buf.covers(ch.next, len) {
             let cut = ch.buf.cut(ch.next, len, &mut samples);
             let whole = cut.ends_recorded && (cut.missing == 0 || !self.skip_on_gaps);
@@ -295,6 +299,12 @@ impl Ppsd {
             }
             ch.next += self.step;
             ch.buf.drop_before(ch.next);
+            if samples.capacity() == 0 {
+                samples = self.spare.pop().unwrap_or_default();
+            }
+        }
+        if samples.capacity() > 0 {
+            self.spare.push(samples);
         }
     }
 
@@ -307,17 +317,19 @@ impl Ppsd {
     pub fn rows(&mut self) -> Vec<Row> {
         let jobs = std::mem::take(&mut self.jobs);
         let length = self.length;
-        jobs.into_par_iter()
+        let done: Vec<(Row, Vec<f32>)> = jobs
+            .into_par_iter()
             .with_max_len(1)
             .map(|j| {
                 let psd_db = j
                     .plan
                     .smoothed(&j.samples, j.correction.as_deref().map(|v| &v[..]));
+                let buffer = j.samples;
                 let outside = j
                     .correction
                     .as_ref()
                     .and_then(|_| j.plan.outside_models(&psd_db));
-                Row {
+                let row = Row {
                     channel: j.channel,
                     source_id: j.source_id,
                     start: j.start,
@@ -329,9 +341,20 @@ impl Ppsd {
                     below_nlnm: outside.map(|o| o.1),
                     plan: j.plan,
                     psd_db,
-                }
+                };
+                (row, buffer)
             })
-            .collect()
+            .collect();
+        // Two buffers per thread are kept for the next segments; the rest are freed.
+        let keep = rayon::current_num_threads().max(1) * 2;
+        let mut rows = Vec::with_capacity(done.len());
+        for (row, buffer) in done {
+            if self.spare.len() < keep {
+                self.spare.push(buffer);
+            }
+            rows.push(row);
+        }
+        rows
     }
 
     /// Gap and overlap samples seen, since the last call.

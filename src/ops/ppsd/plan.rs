@@ -155,31 +155,32 @@ impl Plan {
     /// Welch density, DC dropped, times `correction` (or counts²/Hz without one), floored at
     /// the smallest normal f64, 10·log10, then each bin the mean of its dB values.
     pub fn smoothed(&self, segment: &[f32], correction: Option<&[f64]>) -> Vec<f32> {
-        let mut psd = Vec::with_capacity(self.nfft / 2 + 1);
-        self.welch.psd(segment, self.rate, &mut psd);
-        let half = self.nfft / 2;
-        // Prefix sums of the dB values in period order: each bin is then two lookups.
-        let mut prefix = Vec::with_capacity(half + 1);
-        prefix.push(0.0);
-        let mut sum = 0.0;
-        for j in 0..half {
-            let mut v = psd[half - j];
-            if let Some(c) = correction {
-                v *= c[j];
-            }
-            sum += 10.0 * v.max(f64::MIN_POSITIVE).log10();
-            prefix.push(sum);
-        }
-        self.bins
-            .iter()
-            .map(|b| {
-                if b.hi > b.lo {
-                    ((prefix[b.hi] - prefix[b.lo]) / (b.hi - b.lo) as f64) as f32
-                } else {
-                    f32::NAN
+        SPECTRA.with_borrow_mut(|(psd, prefix)| {
+            self.welch.psd(segment, self.rate, psd);
+            let half = self.nfft / 2;
+            // Prefix sums of the dB values in period order: each bin is then two lookups.
+            prefix.clear();
+            prefix.push(0.0);
+            let mut sum = 0.0;
+            for j in 0..half {
+                let mut v = psd[half - j];
+                if let Some(c) = correction {
+                    v *= c[j];
                 }
-            })
-            .collect()
+                sum += 10.0 * v.max(f64::MIN_POSITIVE).log10();
+                prefix.push(sum);
+            }
+            self.bins
+                .iter()
+                .map(|b| {
+                    if b.hi > b.lo {
+                        ((prefix[b.hi] - prefix[b.lo]) / (b.hi - b.lo) as f64) as f32
+                    } else {
+                        f32::NAN
+                    }
+                })
+                .collect()
+        })
     }
 
     /// The shares of bins (centres within the models' 0.1–100 000 s) above Peterson's high
@@ -204,6 +205,13 @@ impl Plan {
             )
         })
     }
+}
+
+thread_local! {
+    /// One thread's density and prefix sums, reused from segment to segment.
+    static SPECTRA: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
 }
 
 /// ObsPy's `_setup_period_binning`: the first bin centred on the shortest period, then every

@@ -135,11 +135,13 @@ impl Component for PpsdConfig {
     }
 
     fn memory(&self, input: &Flow) -> Need {
-        // A segment and a step of samples per channel (4 bytes and a flag each), and the
-        // segments of a batch waiting for their spectra.
+        // A segment and a step of samples per channel (4 bytes and a flag each), the
+        // segments of a batch waiting for their spectra, and two spare segment buffers per
+        // core kept for the next ones.
         let per_channel = ((2.0 - self.overlap) * self.ppsd_length_s * input.rate_hz) as u64 * 5;
         let n = input.all_channels();
-        let batch = BATCH as u64 * (self.ppsd_length_s * input.rate_hz) as u64 * 4;
+        let segments = BATCH as u64 + 2 * rayon::current_num_threads() as u64;
+        let batch = segments * (self.ppsd_length_s * input.rate_hz) as u64 * 4;
         let out = Flow {
             message_bytes: 2048,
             streams: n,
