@@ -441,6 +441,9 @@ impl Feed<'_> {
             return Ok(());
         }
         out.flush()?;
+        // Counted from the flush's end: a slow broker still gets whole intervals of packets
+        // between flushes, rather than a flush after every packet.
+        self.last_commit = Instant::now();
         if let Some(p) = &self.cfg.state {
             let state = State {
                 server: self.cfg.server.clone(),
