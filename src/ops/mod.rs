@@ -57,6 +57,13 @@ pub enum Event {
     Late { stream: String, dropped: u64 },
     /// The stream's rate or channel set changed: the state was flushed and started again.
     Restart { stream: String, reason: String },
+    /// Samples the operator cannot work on (a block with no sample rate, such as a log
+    /// channel's), dropped and counted under `reason`.
+    Unusable {
+        stream: String,
+        dropped: u64,
+        reason: &'static str,
+    },
 }
 
 /// One line for people: times as ISO 8601 UTC, durations in seconds.
@@ -102,6 +109,11 @@ impl std::fmt::Display for Event {
                 )
             }
             Event::Restart { stream, reason } => write!(f, "{stream}: restarted: {reason}"),
+            Event::Unusable {
+                stream,
+                dropped,
+                reason,
+            } => write!(f, "{stream}: {dropped} samples dropped ({reason})"),
         }
     }
 }

@@ -21,7 +21,7 @@ use ndarray::Array2;
 use serde::Deserialize;
 
 use super::epochs::Epochs;
-use super::{Operator, Output};
+use super::{Event, Operator, Output};
 use crate::metadata::deconvolve::{Deconvolver, RemoveOptions};
 use crate::metadata::evaluate::Output as Quantity;
 use crate::model::{sample_time, ChannelMeta, Chunk, Nanos, SampleRate, SourceId};
@@ -311,6 +311,12 @@ impl Operator for RemoveResponse {
     fn process(&mut self, chunk: Chunk, out: &mut Output) {
         let rate = chunk.rate;
         let Some(period) = rate.period_ns() else {
+            // No rate (a log channel's block): nothing to deconvolve, said and counted.
+            out.events.push(Event::Unusable {
+                stream: chunk.stream.clone(),
+                dropped: chunk.n_samples() as u64 * chunk.n_channels() as u64,
+                reason: "no_sample_rate",
+            });
             return;
         };
         let half = period / 2.0;

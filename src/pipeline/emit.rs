@@ -122,6 +122,14 @@ impl<'a> Emitter<'a> {
                     ("late", "late blocks", stream, *dropped, None)
                 }
                 Event::Restart { stream, .. } => ("restart", "restarts", stream, 0, None),
+                Event::Unusable {
+                    stream,
+                    dropped,
+                    reason,
+                } => {
+                    self.metrics.dropped(reason, *dropped);
+                    ("unusable", "unusable blocks", stream, *dropped, None)
+                }
             };
             self.metrics.event(kind);
             tracing::debug!("{e}");
