@@ -197,6 +197,8 @@ pub struct ZarrSink {
     /// of them failed (warned once until it works again).
     stac: Option<stac::Publisher>,
     stac_failed: bool,
+    /// The item ids last published, for the run's summary.
+    stac_ids: Vec<String>,
 }
 
 impl ZarrSink {
@@ -233,6 +235,7 @@ impl ZarrSink {
             warned_rates: Default::default(),
             stac: None,
             stac_failed: false,
+            stac_ids: Vec::new(),
         };
         if cfg.catalogue {
             s.stac = Some(stac::Publisher::open(storage).map_err(|e| {
@@ -421,11 +424,13 @@ impl ZarrSink {
             return;
         }
         match publisher.publish(&items) {
-            Ok(()) if self.stac_failed => {
+            Ok(()) => {
+                if self.stac_failed {
+                    tracing::info!(root = publisher.location(), "catalogues written again");
+                }
                 self.stac_failed = false;
-                tracing::info!(root = publisher.location(), "catalogues written again");
+                self.stac_ids = items.into_iter().map(|(id, _)| id).collect();
             }
-            Ok(()) => {}
             Err(e) => {
                 if !self.stac_failed {
                     tracing::warn!(root = publisher.location(),
@@ -484,6 +489,29 @@ impl Sink for ZarrSink {
     }
 
     fn report(&self) -> Option<SinkReport> {
+        let mut r = self.report_store()?;
+        if let (Some(p), Some(id)) = (&self.stac, self.stac_ids.first()) {
+            let more = match self.stac_ids.len() {
+                1 => String::new(),
+                n => format!(" ({n} datasets catalogued)"),
+            };
+            let line = format!(
+                "intake.open_catalog({:?}).{}.to_dask(){more}",
+                format!("{}/catalog.yaml", p.location()),
+                stac::intake_name(id)
+            );
+            r.open_with = Some(match r.open_with {
+                Some(o) => format!("{o}\n      {line}"),
+                None => line,
+            });
+        }
+        Some(r)
+    }
+}
+
+impl ZarrSink {
+    /// What the store holds and the line that opens it.
+    fn report_store(&self) -> Option<SinkReport> {
         let at = &self.store.location;
         if let Some(ccf) = &self.ccf {
             let first = ccf.describe().first().cloned().unwrap_or_default();

@@ -521,6 +521,14 @@ fn q(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
 
+/// An item's source name in the Intake catalogue: a Python identifier, so that
+/// `catalog.NAME` works.
+pub fn intake_name(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 /// Intake's catalogue (format version 1, `zarr` sources as intake-xarray reads them).
 fn intake_catalogue(items: &[(String, Value)], root: &str) -> String {
     let mut y = String::new();
@@ -543,10 +551,7 @@ fn intake_catalogue(items: &[(String, Value)], root: &str) -> String {
             Some(r) => format!("{{{{ CATALOG_DIR }}}}/{r}"),
             None => href.to_string(),
         };
-        let name: String = id
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let name = intake_name(id);
         let props = &item["properties"];
         y.push_str(&format!("  {name}:\n"));
         let desc = format!(
