@@ -197,8 +197,9 @@ pub struct ZarrSink {
     /// of them failed (warned once until it works again).
     stac: Option<stac::Publisher>,
     stac_failed: bool,
-    /// The item ids last published, for the run's summary.
-    stac_ids: Vec<String>,
+    /// Each item as last published, its `updated` time left out: an item that has not
+    /// changed since is not written again (a PPSD store holds an item per channel).
+    stac_published: std::collections::BTreeMap<String, Value>,
 }
 
 impl ZarrSink {
@@ -235,7 +236,7 @@ impl ZarrSink {
             warned_rates: Default::default(),
             stac: None,
             stac_failed: false,
-            stac_ids: Vec::new(),
+            stac_published: Default::default(),
         };
         if cfg.catalogue {
             s.stac = Some(stac::Publisher::open(storage).map_err(|e| {
@@ -420,16 +421,23 @@ impl ZarrSink {
                 (id, item)
             })
             .collect();
-        if items.is_empty() {
+        let unchanged = |(id, item): &(String, Value)| {
+            self.stac_published.get(id) == Some(&stac::without_update_time(item.clone()))
+        };
+        let changed: Vec<(String, Value)> = items.into_iter().filter(|i| !unchanged(i)).collect();
+        if changed.is_empty() && !self.stac_failed {
             return;
         }
-        match publisher.publish(&items) {
+        match publisher.publish(&changed) {
             Ok(()) => {
                 if self.stac_failed {
                     tracing::info!(root = publisher.location(), "catalogues written again");
                 }
                 self.stac_failed = false;
-                self.stac_ids = items.into_iter().map(|(id, _)| id).collect();
+                for (id, item) in changed {
+                    self.stac_published
+                        .insert(id, stac::without_update_time(item));
+                }
             }
             Err(e) => {
                 if !self.stac_failed {
@@ -490,8 +498,8 @@ impl Sink for ZarrSink {
 
     fn report(&self) -> Option<SinkReport> {
         let mut r = self.report_store()?;
-        if let (Some(p), Some(id)) = (&self.stac, self.stac_ids.first()) {
-            let more = match self.stac_ids.len() {
+        if let (Some(p), Some(id)) = (&self.stac, self.stac_published.keys().next()) {
+            let more = match self.stac_published.len() {
                 1 => String::new(),
                 n => format!(" ({n} datasets catalogued)"),
             };

@@ -309,6 +309,14 @@ pub fn item(cube: &Cube, id: &str, link: &Link, updated: Nanos) -> Value {
     item
 }
 
+/// An item as it compares with an earlier one: its `updated` time left out.
+pub fn without_update_time(mut item: Value) -> Value {
+    if let Some(p) = item["properties"].as_object_mut() {
+        p.remove("updated");
+    }
+    item
+}
+
 /// An item id from a store's path and a dataset's group: letters, digits, `.`, `_`, `-`.
 pub fn item_id(path: &str, group: Option<&str>) -> String {
     let path = path.trim_start_matches("s3://").trim_matches('/');
