@@ -3,6 +3,12 @@
 //! it belongs to, so that one sink can keep several tables apart.
 
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, TimeUnit};
+
+/// The type of every time column of the tables: UTC nanoseconds.
+pub fn utc_ns() -> DataType {
+    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+}
 
 #[derive(Debug, Clone)]
 pub struct Table {

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::model::table::utc_ns;
 use arrow_array::builder::{Float64Builder, StringBuilder, TimestampNanosecondBuilder};
 use arrow_array::{ArrayRef, RecordBatch, UInt64Array};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 use serde::Deserialize;
 
 use super::rsam::{default_coverage, default_window, Counted, Rsam, RsamConfig};
@@ -140,10 +141,6 @@ impl Transform for RsamStage {
     }
 }
 
-fn utc() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
-}
-
 /// The `rsam` table's columns: the channel (SEED codes as in the `quality` table), the
 /// window, the value (null where too little data), what it rests on, and its units.
 pub fn schema() -> Schema {
@@ -155,8 +152,8 @@ pub fn schema() -> Schema {
         text("station", false),
         text("location", false),
         text("channel", false),
-        Field::new("window_start", utc(), false),
-        Field::new("window_end", utc(), false),
+        Field::new("window_start", utc_ns(), false),
+        Field::new("window_end", utc_ns(), false),
         Field::new("rsam", DataType::Float64, true),
         Field::new("num_samples", DataType::UInt64, false),
         Field::new("coverage", DataType::Float64, false),

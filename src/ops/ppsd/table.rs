@@ -5,22 +5,19 @@
 
 use std::sync::Arc;
 
+use crate::model::table::utc_ns;
 use arrow_array::builder::{
     BooleanBuilder, Float32Builder, Float64Builder, ListBuilder, StringBuilder,
     TimestampNanosecondBuilder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 
 use super::Row;
 use crate::model::Table;
 
 /// The table's name (the sink's folder).
 pub const NAME: &str = "ppsd";
-
-fn utc() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
-}
 
 fn list(item: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", item, true)))
@@ -34,8 +31,8 @@ pub fn schema() -> Schema {
         text("station"),
         text("location"),
         text("channel"),
-        Field::new("window_start", utc(), false),
-        Field::new("window_end", utc(), false),
+        Field::new("window_start", utc_ns(), false),
+        Field::new("window_end", utc_ns(), false),
         Field::new("sample_rate_hz", DataType::Float64, false),
         Field::new("missing_samples", DataType::UInt64, false),
         Field::new("response_removed", DataType::Boolean, false),

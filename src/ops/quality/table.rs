@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
+use crate::model::table::utc_ns;
 use arrow_array::builder::{
     Float64Builder, StringBuilder, TimestampNanosecondBuilder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 
 use super::flags::NAMES;
 use super::values::Summary;
@@ -96,10 +97,6 @@ fn tq(r: &Row, f: fn(&Summary) -> f64) -> Option<f64> {
     r.timing.quality.as_ref().map(f)
 }
 
-fn utc() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
-}
-
 /// The table's schema: the columns above, then `flag_<name>` counts (records per window with
 /// the flag set) in ObsPy's order.
 pub fn schema() -> Schema {
@@ -107,7 +104,7 @@ pub fn schema() -> Schema {
         .iter()
         .map(|c| match c {
             Col::Text(n, _) => Field::new(*n, DataType::Utf8, false),
-            Col::Time(n, _) => Field::new(*n, utc(), false),
+            Col::Time(n, _) => Field::new(*n, utc_ns(), false),
             Col::Count(n, _) => Field::new(*n, DataType::UInt64, false),
             Col::MaybeCount(n, _) => Field::new(*n, DataType::UInt64, true),
             Col::Real(n, _) => Field::new(*n, DataType::Float64, true),
