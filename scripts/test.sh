@@ -27,6 +27,10 @@ scripts/setup-python.sh >"$python_log" 2>&1 &
 python=$!
 trap 'kill "$servers" "$python" 2>/dev/null || true; rm -f "$servers_log" "$python_log"' EXIT
 
+# The build needs a few GB of disk: say how much there is, so that a linker killed by a full
+# disk is recognised from the log.
+echo "== disk: $(df -h --output=avail . | tail -n 1 | tr -d ' ') free here"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -37,6 +41,8 @@ cargo clippy --profile release-checked --all-targets -- -D warnings
 
 echo "== building the tests (optimised, with overflow checks: profile release-checked)"
 cargo test --profile release-checked --all-targets --no-run
+
+echo "== build size: $(du -sh target 2>/dev/null | cut -f1) in target/, $(df -h --output=avail . | tail -n 1 | tr -d ' ') free"
 
 echo "== waiting for the test servers and the reference readers"
 for job in "servers:$servers:$servers_log" "python:$python:$python_log"; do
