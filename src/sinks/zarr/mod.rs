@@ -141,17 +141,18 @@ impl Component for ZarrConfig {
 
     fn memory(&self, input: &Flow) -> Need {
         // Columns (all channels x one shard of time) are written once every channel has passed
-        // them or when a third opens: two open and one on the writer thread, and that
-        // column's encoded objects.
+        // them or when a third opens: two open and one on the writer thread. Each keeps its
+        // chunks' encoded bytes until it is stored, at most about its own size (incompressible
+        // data); the writer stages direct writes in 4 MiB.
         let Ok(layout) = Layout::from_config(self) else {
             return Need::new(0, "invalid layout", Flow::default());
         };
-        let [bc, bt] = layout.block();
+        let [_, bt] = layout.block();
         let n = input.all_channels();
         let column = n * bt * 4;
         Need::new(
-            3 * column + 2 * bc.min(n) * bt * 4,
-            format!("3 columns of {n} ch x {bt} samples, one being encoded"),
+            3 * 2 * column + (4 << 20),
+            format!("3 columns of {n} ch x {bt} samples and their encoded chunks"),
             Flow::default(),
         )
     }
@@ -256,7 +257,7 @@ impl ZarrSink {
         // The old product's writer thread finishes before the store is read again.
         self.product = None;
         self.product = Product::open(
-            self.store.storage.clone(),
+            self.store.objects(),
             &self.store.base,
             self.desc.clone(),
             self.layout.clone(),
@@ -292,7 +293,7 @@ impl ZarrSink {
                 ..self.desc.clone()
             };
             self.product = Some(Product::create(
-                self.store.storage.clone(),
+                self.store.objects(),
                 &self.store.base,
                 desc,
                 self.layout.clone(),

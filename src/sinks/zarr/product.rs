@@ -21,11 +21,12 @@ use std::thread::JoinHandle;
 use serde_json::{json, Value};
 use zarrs::storage::{ReadableWritableListableStorage, StoreKey};
 
-use super::column::{ChunkCodec, Column, Shape, Stored};
+use super::column::{Buffers, ChunkCodec, Column, Shape, Stored};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
 use super::stac::{nominal, Axis, Cube};
+use super::store::Objects;
 use crate::metadata::live::Live;
 use crate::metadata::Catalogue;
 use crate::model::ids::SourceId;
@@ -53,7 +54,7 @@ struct Channel {
 }
 
 /// The writer thread's answer: the column's buffer, and what it stored.
-type Writing = JoinHandle<(Vec<f32>, Result<Stored, String>)>;
+type Writing = JoinHandle<(Buffers, Result<Stored, String>)>;
 
 /// What a product records besides the data: fixed when it is created.
 #[derive(Debug, Clone)]
@@ -66,6 +67,8 @@ pub struct Description {
 
 pub struct Product {
     store: ReadableWritableListableStorage,
+    /// The same store, for the data array's objects.
+    objects: Objects,
     base: String,
     desc: Description,
     layout: Layout,
@@ -89,8 +92,8 @@ pub struct Product {
     /// before a late-starting column are real times, not the fill value).
     time_chunks: u64,
     columns: BTreeMap<u64, Column>,
-    /// The buffer of the last column dropped, for the next one.
-    spare: Option<Vec<f32>>,
+    /// The buffers of the last column dropped, for the next one.
+    spare: Option<Buffers>,
     codec: Arc<ChunkCodec>,
     /// The retired column being stored on the writer thread: its buffer back, and what it stored.
     writing: Option<Writing>,
@@ -119,7 +122,7 @@ fn chunk_codec(layout: &Layout, data: &Node) -> Result<Arc<ChunkCodec>, StageErr
 impl Product {
     /// Creates the arrays for a product whose first samples are at `origin` on `rate`.
     pub fn create(
-        store: ReadableWritableListableStorage,
+        objects: Objects,
         base: &str,
         desc: Description,
         layout: Layout,
@@ -127,6 +130,7 @@ impl Product {
         catalogue: Option<Arc<Live>>,
         metrics: StageMetrics,
     ) -> Result<Product, StageError> {
+        let store = objects.storage.clone();
         let [_, width] = layout.block();
         let data_attrs = json!({
             "units": desc.units,
@@ -205,6 +209,7 @@ impl Product {
         let places = place_arrays(&store, base, false)?;
         let mut p = Product {
             store,
+            objects,
             base: base.to_string(),
             desc,
             layout,
@@ -236,13 +241,14 @@ impl Product {
 
     /// Opens what an earlier run stored, or None if the store holds no such product.
     pub fn open(
-        store: ReadableWritableListableStorage,
+        objects: Objects,
         base: &str,
         desc: Description,
         layout: Layout,
         catalogue: Option<Arc<Live>>,
         metrics: StageMetrics,
     ) -> Result<Option<Product>, StageError> {
+        let store = objects.storage.clone();
         let path = join(base, &desc.name);
         let Some(data) = Node::open(&store, &path)? else {
             return Ok(None);
@@ -318,6 +324,7 @@ impl Product {
         let stored_channels = if had_places { channels.len() } else { 0 };
         Ok(Some(Product {
             store,
+            objects,
             base: base.to_string(),
             desc,
             layout,
@@ -372,8 +379,14 @@ impl Product {
         }
         let first = (i0 + skip) as u64;
         let end = (i0 + n) as u64;
-        for (row, meta) in c.data.rows().into_iter().zip(&c.channels) {
-            let ch = self.channel_row(meta.source_id.as_str(), meta.distance_m, off, c.start);
+        // Every channel of the block first, so that a new column is made for all of them at
+        // once instead of growing channel by channel (a DAS block brings thousands).
+        let rows: Vec<usize> = c
+            .channels
+            .iter()
+            .map(|meta| self.channel_row(meta.source_id.as_str(), meta.distance_m, off, c.start))
+            .collect();
+        for (row, ch) in c.data.rows().into_iter().zip(rows) {
             let chan = &mut self.channels[ch];
             if chan.offset_ns != off && (chan.offset_ns - off).abs() > 1000 {
                 self.metrics.event("time_shift");
@@ -483,7 +496,8 @@ impl Product {
     /// Writes and drops columns that every channel has passed, and the oldest beyond the limit.
     fn retire_columns(&mut self) -> Result<(), StageError> {
         let width = self.width();
-        let done_below = self.channels.iter().map(|c| c.end).min().unwrap_or(0) / width;
+        let passed = self.channels.iter().map(|c| c.end).min().unwrap_or(0);
+        let done_below = passed / width;
         let retire: Vec<u64> = self
             .columns
             .keys()
@@ -498,6 +512,11 @@ impl Product {
                 break;
             };
             self.retire(ci)?;
+        }
+        // What every channel has passed in the open columns is encoded while blocks come in.
+        for (&ci, col) in &mut self.columns {
+            let upto = passed.saturating_sub(ci * width).min(width);
+            col.encode_ahead(upto as usize, &self.codec);
         }
         Ok(())
     }
@@ -615,9 +634,9 @@ impl Product {
             return Ok(());
         }
         let keys = self.prepare_column(ci)?;
-        let col = self.columns.get(&ci).expect("checked above");
+        let col = self.columns.get_mut(&ci).expect("checked above");
         let stored = col
-            .store(&self.codec, &keys, &self.store)
+            .store(&self.codec, &keys, &self.objects)
             .map_err(err(&self.desc.name))?;
         self.record(stored);
         if let Some(c) = self.columns.get_mut(&ci) {
@@ -633,7 +652,7 @@ impl Product {
             return Ok(());
         };
         if !col.dirty {
-            self.spare = Some(col.into_buffer());
+            self.spare = Some(col.into_buffers());
             return Ok(());
         }
         let keys = match self.prepare_column(ci) {
@@ -644,12 +663,13 @@ impl Product {
             }
         };
         self.finish_writing()?;
-        let (codec, store) = (self.codec.clone(), self.store.clone());
+        let (codec, objects) = (self.codec.clone(), self.objects.clone());
         let job = std::thread::Builder::new()
             .name("zarr-writer".into())
             .spawn(move || {
-                let stored = col.store(&codec, &keys, &store);
-                (col.into_buffer(), stored)
+                let mut col = col;
+                let stored = col.store(&codec, &keys, &objects);
+                (col.into_buffers(), stored)
             })
             .map_err(|e| StageError::Other(format!("cannot start a zarr writer thread: {e}")))?;
         self.writing = Some(job);
