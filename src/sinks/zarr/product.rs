@@ -422,7 +422,12 @@ impl Product {
             self.put(ch, first, values)?;
         }
         self.len = self.len.max(end);
-        self.retire_columns()
+        // Encoding ahead only for blocks that carry every channel (a DAS array): where
+        // channels come one record at a time, often station after station, "every channel
+        // known so far has passed" says nothing about the channels still to come, and parts
+        // would be encoded again for each of them.
+        let whole = c.channels.len() >= self.channels.len();
+        self.retire_columns(whole)
     }
 
     fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64, at: Nanos) -> usize {
@@ -494,7 +499,7 @@ impl Product {
     }
 
     /// Writes and drops columns that every channel has passed, and the oldest beyond the limit.
-    fn retire_columns(&mut self) -> Result<(), StageError> {
+    fn retire_columns(&mut self, encode_ahead: bool) -> Result<(), StageError> {
         let width = self.width();
         let passed = self.channels.iter().map(|c| c.end).min().unwrap_or(0);
         let done_below = passed / width;
@@ -514,6 +519,9 @@ impl Product {
             self.retire(ci)?;
         }
         // What every channel has passed in the open columns is encoded while blocks come in.
+        if !encode_ahead {
+            return Ok(());
+        }
         for (&ci, col) in &mut self.columns {
             let upto = passed.saturating_sub(ci * width).min(width);
             col.encode_ahead(upto as usize, &self.codec);
