@@ -96,8 +96,9 @@ struct Part {
     chunks: Vec<Encoded>,
 }
 
-/// What an encoder sends back: the part, its buffer, and each chunk row's bytes.
-type Finished = (usize, Vec<f32>, Result<Vec<Option<Vec<u8>>>, String>);
+/// What an encoder sends back: the part, its buffer, and each chunk row's bytes (None for
+/// rows that were not stale, which it left alone).
+type Finished = (usize, Vec<f32>, Result<Vec<Option<Encoded>>, String>);
 
 /// The data of one column and whether it changed since it was last stored.
 pub struct Column {
@@ -170,7 +171,9 @@ impl Column {
         // reports it there.
         if let Ok(chunks) = chunks {
             for (e, c) in part.chunks.iter_mut().zip(chunks) {
-                *e = Encoded::Done(c);
+                if let Some(c) = c {
+                    *e = c;
+                }
             }
         }
     }
@@ -275,14 +278,22 @@ impl Column {
                 continue;
             }
             self.complete_through((p + 1) * width);
-            let data = self.parts[p].data.take().expect("checked above");
+            let part = &mut self.parts[p];
+            let stale: Vec<bool> = part.chunks.iter().map(|e| *e == Encoded::Stale).collect();
+            let data = part.data.take().expect("checked above");
             self.away += 1;
             let (codec, back) = (codec.clone(), self.back.clone());
             rayon::spawn(move || {
+                // Only the chunks that changed since they were last encoded.
                 let chunks = data
                     .par_chunks(chunk_len)
+                    .zip(stale)
                     .with_max_len(1)
-                    .map(|c| codec.encode(c))
+                    .map(|(c, stale)| {
+                        stale
+                            .then(|| codec.encode(c).map(Encoded::Done))
+                            .transpose()
+                    })
                     .collect();
                 // The column may have been dropped on an error path; then nobody waits.
                 let _ = back.send((p, data, chunks));
