@@ -1,6 +1,6 @@
 //! PPSD throughput: three hours of six realistic 100 Hz channels (a Steim2 file from
 //! `seisreduce synth`, or `SEISREDUCE_BENCH_FILE`) through the `ppsd` operator with a
-//! response: hour segments with 50 % overlap, each to its smoothed PSD (13 Welch sub-windows
+//! response: hour segments with 50 % overlap, each to its smoothed PSD (18 Welch sub-windows
 //! of 65,536 samples), on all cores as the stage runs it. `benches/ppsd_obspy.py` times
 //! ObsPy's `PPSD.add` on the same file; `benches/compare_ppsd.sh` runs both.
 

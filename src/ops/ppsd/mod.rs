@@ -27,7 +27,7 @@ pub mod table;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rayon::prelude::*;
+use std::sync::mpsc::{Receiver, Sender};
 
 use self::plan::{Paz, Plan, Shape};
 use crate::metadata::evaluate::is_motion;
@@ -93,6 +93,48 @@ struct Job {
     samples: Vec<f32>,
 }
 
+/// A segment's row, and its buffer back for the next segments.
+type Done = (Row, Vec<f32>);
+
+/// A segment's result with its number in the order cut.
+type Numbered = (u64, Done);
+
+impl Job {
+    fn compute(self, length: Nanos) -> Done {
+        let psd_db = self
+            .plan
+            .smoothed(&self.samples, self.correction.as_deref().map(|v| &v[..]));
+        let outside = self
+            .correction
+            .as_ref()
+            .and_then(|_| self.plan.outside_models(&psd_db));
+        let row = Row {
+            channel: self.channel,
+            source_id: self.source_id,
+            start: self.start,
+            end: self.start + length,
+            rate: self.plan.rate,
+            missing: self.missing,
+            response_removed: self.correction.is_some(),
+            above_nhnm: outside.map(|o| o.0),
+            below_nlnm: outside.map(|o| o.1),
+            plan: self.plan,
+            psd_db,
+        };
+        (row, self.samples)
+    }
+}
+
+/// Sends a segment to the pool, numbered `seq` (then counted on).
+fn dispatch(done: &Sender<Numbered>, seq: &mut u64, length: Nanos, job: Job) {
+    let (n, tx) = (*seq, done.clone());
+    *seq += 1;
+    rayon::spawn(move || {
+        // The receiver is gone only when the Ppsd was dropped: nobody wants the row.
+        let _ = tx.send((n, job.compute(length)));
+    });
+}
+
 /// The PPSD of every channel.
 pub struct Ppsd {
     shape: Shape,
@@ -108,7 +150,11 @@ pub struct Ppsd {
     /// epoch's response cannot be evaluated).
     evaluated: HashMap<(String, (Nanos, u64), u64), Option<Correction>>,
     channels: HashMap<String, Channel>,
-    jobs: Vec<Job>,
+    /// Segments cut go to the rayon pool at once, so their spectra are computed while the
+    /// next blocks are buffered and cut; each comes back numbered, to be returned in order.
+    done: (Sender<Numbered>, Receiver<Numbered>),
+    dispatched: u64,
+    collected: u64,
     /// Segment buffers whose spectra are done, for the next segments: an hour at 100 Hz is
     /// 1.4 MB, which the allocator would otherwise map, fault in and unmap for every segment.
     spare: Vec<Vec<f32>>,
@@ -142,7 +188,9 @@ impl Ppsd {
             metadata: None,
             evaluated: HashMap::new(),
             channels: HashMap::new(),
-            jobs: Vec::new(),
+            done: std::sync::mpsc::channel(),
+            dispatched: 0,
+            collected: 0,
             spare: Vec::new(),
             notes: Notes::default(),
         })
@@ -285,15 +333,20 @@ impl Ppsd {
             let cut = ch.buf.cut(ch.next, len, &mut samples);
             let whole = cut.ends_recorded && (cut.missing == 0 || !self.skip_on_gaps);
             if whole {
-                self.jobs.push(Job {
-                    channel: id.to_string(),
-                    source_id: meta.source_id.clone(),
-                    start: ch.next,
-                    missing: cut.missing as u64,
-                    plan: ch.plan.clone(),
-                    correction: ch.correction.clone(),
-                    samples: std::mem::take(&mut samples),
-                });
+                dispatch(
+                    &self.done.0,
+                    &mut self.dispatched,
+                    self.length,
+                    Job {
+                        channel: id.to_string(),
+                        source_id: meta.source_id.clone(),
+                        start: ch.next,
+                        missing: cut.missing as u64,
+                        plan: ch.plan.clone(),
+                        correction: ch.correction.clone(),
+                        samples: std::mem::take(&mut samples),
+                    },
+                );
             } else {
                 self.notes.incomplete_segments += 1;
             }
@@ -310,45 +363,37 @@ impl Ppsd {
 
     /// Segments waiting for their spectra.
     pub fn pending(&self) -> usize {
-        self.jobs.len()
+        (self.dispatched - self.collected) as usize
     }
 
-    /// The rows of the segments cut so far, computed on all cores, in the order cut.
+    /// The rows of the segments cut so far, in the order cut, once their spectra (computed on
+    /// all cores as they were cut) are done.
     pub fn rows(&mut self) -> Vec<Row> {
-        let jobs = std::mem::take(&mut self.jobs);
-        let length = self.length;
-        let done: Vec<(Row, Vec<f32>)> = jobs
-            .into_par_iter()
-            .with_max_len(1)
-            .map(|j| {
-                let psd_db = j
-                    .plan
-                    .smoothed(&j.samples, j.correction.as_deref().map(|v| &v[..]));
-                let buffer = j.samples;
-                let outside = j
-                    .correction
-                    .as_ref()
-                    .and_then(|_| j.plan.outside_models(&psd_db));
-                let row = Row {
-                    channel: j.channel,
-                    source_id: j.source_id,
-                    start: j.start,
-                    end: j.start + length,
-                    rate: j.plan.rate,
-                    missing: j.missing,
-                    response_removed: j.correction.is_some(),
-                    above_nhnm: outside.map(|o| o.0),
-                    below_nlnm: outside.map(|o| o.1),
-                    plan: j.plan,
-                    psd_db,
-                };
-                (row, buffer)
-            })
-            .collect();
+        let mut done = Vec::with_capacity(self.pending());
+        while self.collected < self.dispatched {
+            let next = if rayon::current_thread_index().is_some() {
+                // On a pool thread, waiting would hold a thread the segments may need: run
+                // other work meanwhile.
+                match self.done.1.try_recv() {
+                    Ok(d) => d,
+                    Err(_) => {
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::thread::yield_now();
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                self.done.1.recv().expect("the Ppsd holds a sender")
+            };
+            done.push(next);
+            self.collected += 1;
+        }
+        done.sort_unstable_by_key(|(seq, _)| *seq);
         // Two buffers per thread are kept for the next segments; the rest are freed.
         let keep = rayon::current_num_threads().max(1) * 2;
         let mut rows = Vec::with_capacity(done.len());
-        for (row, buffer) in done {
+        for (_, (row, buffer)) in done {
             if self.spare.len() < keep {
                 self.spare.push(buffer);
             }

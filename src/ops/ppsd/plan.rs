@@ -44,6 +44,8 @@ pub struct Plan {
     /// Periods of the spectrum, ascending: `1/f` for `f = k·rate/nfft`, `k = nfft/2 … 1`.
     pub periods: Vec<f64>,
     pub bins: Vec<Bin>,
+    /// Every bin edge (`lo`, `hi`), sorted, once: where the dB sums are needed.
+    edges: Vec<usize>,
     welch: Welch,
 }
 
@@ -98,6 +100,7 @@ impl Plan {
             nfft,
             nlap,
             periods,
+            edges: edges(&bins),
             bins,
             welch: Welch::new(nfft, nlap),
         })
@@ -158,23 +161,39 @@ impl Plan {
         SPECTRA.with_borrow_mut(|(psd, prefix)| {
             self.welch.psd(segment, self.rate, psd);
             let half = self.nfft / 2;
-            // Prefix sums of the dB values in period order: each bin is then two lookups.
+            // Sums of the dB values in period order at the bin edges: each bin is then two
+            // lookups. Between two edges the sum of logs is the log of the product (see
+            // `LogProduct`), one logarithm per edge instead of one per frequency.
             prefix.clear();
             prefix.push(0.0);
             let mut sum = 0.0;
-            for j in 0..half {
-                let mut v = psd[half - j];
-                if let Some(c) = correction {
-                    v *= c[j];
+            let mut j = self.edges.first().copied().unwrap_or(0);
+            for &edge in self.edges.iter().skip(1) {
+                let value = |j: usize| {
+                    let v = psd[half - j] * correction.map_or(1.0, |c| c[j]);
+                    v.max(f64::MIN_POSITIVE)
+                };
+                // four products in turn, so that each multiply does not wait on the last
+                let mut lanes = [LogProduct::default(); 4];
+                while j + 4 <= edge {
+                    for (l, p) in lanes.iter_mut().enumerate() {
+                        p.push(value(j + l));
+                    }
+                    j += 4;
                 }
-                sum += 10.0 * v.max(f64::MIN_POSITIVE).log10();
+                for j in j..edge {
+                    lanes[0].push(value(j));
+                }
+                j = edge;
+                sum += 10.0 * lanes.iter().map(LogProduct::log10).sum::<f64>();
                 prefix.push(sum);
             }
+            let at = |i: usize| prefix[self.edges.partition_point(|&e| e < i)];
             self.bins
                 .iter()
                 .map(|b| {
                     if b.hi > b.lo {
-                        ((prefix[b.hi] - prefix[b.lo]) / (b.hi - b.lo) as f64) as f32
+                        ((at(b.hi) - at(b.lo)) / (b.hi - b.lo) as f64) as f32
                     } else {
                         f32::NAN
                     }
@@ -204,6 +223,59 @@ impl Plan {
                 100.0 * below as f64 / n as f64,
             )
         })
+    }
+}
+
+/// The bins' edges, sorted and unique (a bin with no frequency has none).
+fn edges(bins: &[Bin]) -> Vec<usize> {
+    let mut e: Vec<usize> = bins
+        .iter()
+        .filter(|b| b.hi > b.lo)
+        .flat_map(|b| [b.lo, b.hi])
+        .collect();
+    e.sort_unstable();
+    e.dedup();
+    e
+}
+
+/// `Σ log10(v)` over positive values, as the log of their product: the product's mantissa is
+/// kept in [1, 2) and its binary exponent counted separately, so it neither overflows nor
+/// underflows and costs a multiply and a few bit operations per value instead of a logarithm.
+/// Values too large to multiply (infinity) add their own logarithm.
+#[derive(Clone, Copy)]
+struct LogProduct {
+    mantissa: f64,
+    exponent: i64,
+    rest: f64,
+}
+
+impl Default for LogProduct {
+    fn default() -> Self {
+        LogProduct {
+            mantissa: 1.0,
+            exponent: 0,
+            rest: 0.0,
+        }
+    }
+}
+
+impl LogProduct {
+    /// `v` positive and normal (at least `f64::MIN_POSITIVE`), or infinite.
+    #[inline(always)]
+    fn push(&mut self, v: f64) {
+        const EXPONENT: u64 = 0x7ff << 52;
+        let p = self.mantissa * v;
+        if p.is_finite() {
+            let bits = p.to_bits();
+            self.exponent += ((bits & EXPONENT) >> 52) as i64 - 1023;
+            self.mantissa = f64::from_bits((bits & !EXPONENT) | (1023 << 52));
+        } else {
+            self.rest += v.log10();
+        }
+    }
+
+    fn log10(&self) -> f64 {
+        self.mantissa.log10() + self.exponent as f64 * std::f64::consts::LOG10_2 + self.rest
     }
 }
 
@@ -268,6 +340,30 @@ pub type SharedPlan = Arc<Plan>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log of the product against the sum of the logs, over values from the smallest
+    /// normal to near the largest, with an infinity among them.
+    #[test]
+    fn log_product_is_the_sum_of_logs() {
+        let mut r = crate::synthetic::signal::Rng::new(3);
+        let values: Vec<f64> = (0..5000)
+            .map(|i| match i % 97 {
+                0 => f64::MIN_POSITIVE,
+                1 => 1e300,
+                _ => 10f64.powf(r.normal() * 40.0),
+            })
+            .collect();
+        let mut p = LogProduct::default();
+        values.iter().for_each(|&v| p.push(v));
+        let want: f64 = values.iter().map(|v| v.log10()).sum();
+        assert!(
+            (p.log10() - want).abs() < 1e-9 * want.abs(),
+            "{} vs {want}",
+            p.log10()
+        );
+        p.push(f64::INFINITY);
+        assert_eq!(p.log10(), f64::INFINITY);
+    }
 
     fn shape() -> Shape {
         Shape {

@@ -128,9 +128,9 @@ impl ChannelBuf {
         let i0 = self.index_at_or_after(t);
         let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
         samples.clear();
-        samples.resize(npts, 0.0);
         // The part of the window the buffer holds: buffer positions a..b, window positions
-        // from a - k0. Gaps inside are stored as zeros, so only their count is needed.
+        // from a - k0. Gaps inside are stored as zeros, so only their count is needed; the
+        // rest of the window is zeros, written once (not zeroed and then overwritten).
         let k0 = i0 - self.first;
         let len = self.len() as i64;
         let a = k0.clamp(0, len) as usize;
@@ -141,9 +141,11 @@ impl ChannelBuf {
         if b > a {
             let at = (a as i64 - k0) as usize;
             let (h, bh) = (self.head + a, self.head + b);
-            samples[at..at + (b - a)].copy_from_slice(&self.buf[h..bh]);
+            samples.resize(at, 0.0);
+            samples.extend_from_slice(&self.buf[h..bh]);
             held = self.valid[h..bh].iter().filter(|v| **v).count();
         }
+        samples.resize(npts, 0.0);
         Cut {
             missing: npts - held,
             offset_ns,
