@@ -154,7 +154,10 @@ pub struct Ppsd {
     /// next blocks are buffered and cut; each comes back numbered, to be returned in order.
     done: (Sender<Numbered>, Receiver<Numbered>),
     dispatched: u64,
+    /// Segments returned so far: the number of the next one to return.
     collected: u64,
+    /// Segments done but not returned yet (an earlier one is still being computed).
+    finished: std::collections::BTreeMap<u64, Done>,
     /// Segment buffers whose spectra are done, for the next segments: an hour at 100 Hz is
     /// 1.4 MB, which the allocator would otherwise map, fault in and unmap for every segment.
     spare: Vec<Vec<f32>>,
@@ -191,6 +194,7 @@ impl Ppsd {
             done: std::sync::mpsc::channel(),
             dispatched: 0,
             collected: 0,
+            finished: std::collections::BTreeMap::new(),
             spare: Vec::new(),
             notes: Notes::default(),
         })
@@ -361,7 +365,7 @@ impl Ppsd {
         }
     }
 
-    /// Segments waiting for their spectra.
+    /// Segments waiting for their spectra (or for an earlier segment's, to keep the order).
     pub fn pending(&self) -> usize {
         (self.dispatched - self.collected) as usize
     }
@@ -369,8 +373,7 @@ impl Ppsd {
     /// The rows of the segments cut so far, in the order cut, once their spectra (computed on
     /// all cores as they were cut) are done.
     pub fn rows(&mut self) -> Vec<Row> {
-        let mut done = Vec::with_capacity(self.pending());
-        while self.collected < self.dispatched {
+        while self.collected + (self.finished.len() as u64) < self.dispatched {
             let next = if rayon::current_thread_index().is_some() {
                 // On a pool thread, waiting would hold a thread the segments may need: run
                 // other work meanwhile.
@@ -386,18 +389,32 @@ impl Ppsd {
             } else {
                 self.done.1.recv().expect("the Ppsd holds a sender")
             };
-            done.push(next);
-            self.collected += 1;
+            self.finished.insert(next.0, next.1);
         }
-        done.sort_unstable_by_key(|(seq, _)| *seq);
+        self.in_order()
+    }
+
+    /// The rows whose spectra are done, without waiting: every segment up to the first one
+    /// still being computed, in the order cut. This is how each segment's PSD is emitted as
+    /// it completes.
+    pub fn finished_rows(&mut self) -> Vec<Row> {
+        while let Ok((seq, done)) = self.done.1.try_recv() {
+            self.finished.insert(seq, done);
+        }
+        self.in_order()
+    }
+
+    /// Takes the finished segments that follow the last one returned, in order.
+    fn in_order(&mut self) -> Vec<Row> {
         // Two buffers per thread are kept for the next segments; the rest are freed.
         let keep = rayon::current_num_threads().max(1) * 2;
-        let mut rows = Vec::with_capacity(done.len());
-        for (_, (row, buffer)) in done {
+        let mut rows = Vec::new();
+        while let Some((row, buffer)) = self.finished.remove(&self.collected) {
             if self.spare.len() < keep {
                 self.spare.push(buffer);
             }
             rows.push(row);
+            self.collected += 1;
         }
         rows
     }
@@ -489,6 +506,32 @@ mod tests {
         let want = whole[1].plan.smoothed(&x[6000..18000], None);
         assert_eq!(whole[1].psd_db, want);
         assert!(whole[0].above_nhnm.is_none());
+    }
+
+    /// Rows taken as they finish, piece by piece, come out once each, in the order cut, and
+    /// equal the rows taken all at the end.
+    #[test]
+    fn finished_rows_come_out_in_order_as_they_are_done() {
+        let x = noise(48_000);
+        let (whole, _) = run(&[48_000], &x, false);
+        let mut p = Ppsd::new(shape(600.0), false, vec![]).unwrap();
+        let mut got = Vec::new();
+        let mut at = 0;
+        for n in [7_000, 7_000, 7_000, 7_000, 7_000, 13_000] {
+            p.process(&chunk(T0 + at as Nanos * S / 20, &x[at..at + n]))
+                .unwrap();
+            at += n;
+            got.extend(p.finished_rows());
+        }
+        while p.pending() > 0 {
+            got.extend(p.finished_rows());
+            std::thread::yield_now();
+        }
+        assert!(p.finished_rows().is_empty() && p.rows().is_empty());
+        assert_eq!(got.len(), whole.len());
+        for (a, b) in whole.iter().zip(&got) {
+            assert_eq!((a.start, &a.psd_db), (b.start, &b.psd_db));
+        }
     }
 
     #[test]

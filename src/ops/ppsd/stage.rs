@@ -1,8 +1,9 @@
 //! The `ppsd` stage: sample blocks in, a `ppsd` table row per channel per segment out.
 //!
-//! Segments are cut as blocks arrive and their spectra computed together, on all cores, when
-//! the input goes idle (at once for live data), every `BATCH` segments in a replay, and at
-//! the end. Responses are given per channel glob as poles and zeros (ObsPy's PAZ dictionary);
+//! Segments are cut as blocks arrive and their spectra computed on all cores as they are cut;
+//! each segment's row is emitted as soon as its spectrum and those of the segments cut before
+//! it are done. A replay that cuts faster than the cores compute waits once `BATCH` segments
+//! are in flight. Responses are given per channel glob as poles and zeros (ObsPy's PAZ dictionary);
 //! channels without one get their PSD in counts, and no noise-model shares.
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use crate::pipeline::component::{
 use crate::pipeline::emit::{Emitter, StageError};
 use crate::pipeline::memory::{Flow, Need};
 
-/// Segments cut before their spectra are computed even while input keeps coming.
+/// Segments in flight (cut, spectrum not emitted) before the input waits for them.
 const BATCH: usize = 64;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,10 +177,15 @@ struct PpsdStage {
 }
 
 impl PpsdStage {
-    /// Computes the segments cut and sends their rows, one table per channel.
-    fn send(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
+    /// Sends the rows of the segments done (`wait`: of every segment cut), one table per
+    /// channel.
+    fn send(&mut self, em: &mut Emitter<'_>, wait: bool) -> Result<(), StageError> {
         self.count(em);
-        let mut rows: Vec<Row> = self.ppsd.rows();
+        let mut rows: Vec<Row> = if wait {
+            self.ppsd.rows()
+        } else {
+            self.ppsd.finished_rows()
+        };
         if rows.is_empty() {
             return Ok(());
         }
@@ -224,17 +230,15 @@ impl Transform for PpsdStage {
             em.repeats
                 .note(("blocks without a spectrum", true), &m.key, 0, None, || e);
         }
-        if self.ppsd.pending() >= BATCH {
-            self.send(em)?;
-        }
-        Ok(())
+        self.send(em, self.ppsd.pending() >= BATCH)
     }
 
     fn idle(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        self.send(em)
+        // Nothing else to do: live data's segments are out as soon as they are computed.
+        self.send(em, true)
     }
 
     fn finish(&mut self, em: &mut Emitter<'_>) -> Result<(), StageError> {
-        self.send(em)
+        self.send(em, true)
     }
 }
