@@ -626,10 +626,9 @@ mod tests {
     }
 
     /// The half-length complex transform with its powers taken directly and the lines fitted
-    /// from block sums,
-    /// against each sub-window detrended on its own and through a real FFT: with an even and
-    /// an odd count of sub-windows, a step that divides the window and one that does not, a
-    /// segment shorter than the window, and a large offset and trend (counts).
+    /// from block sums, against each sub-window detrended on its own and through a real FFT:
+    /// with an even and an odd count of sub-windows, a step that divides the window and one
+    /// that does not, a segment shorter than the window, and a large offset and trend (counts).
     #[test]
     fn half_length_transform_and_block_sums_equal_one_window_at_a_time() {
         let mut r = crate::synthetic::signal::Rng::new(7);

@@ -167,12 +167,12 @@ impl Plan {
             prefix.clear();
             prefix.push(0.0);
             let mut sum = 0.0;
+            let value = |j: usize| {
+                let v = psd[half - j] * correction.map_or(1.0, |c| c[j]);
+                v.max(f64::MIN_POSITIVE)
+            };
             let mut j = self.edges.first().copied().unwrap_or(0);
             for &edge in self.edges.iter().skip(1) {
-                let value = |j: usize| {
-                    let v = psd[half - j] * correction.map_or(1.0, |c| c[j]);
-                    v.max(f64::MIN_POSITIVE)
-                };
                 // four products in turn, so that each multiply does not wait on the last
                 let mut lanes = [LogProduct::default(); 4];
                 while j + 4 <= edge {

@@ -3,8 +3,8 @@
 //! Segments are cut as blocks arrive and their spectra computed on all cores as they are cut;
 //! each segment's row is emitted as soon as its spectrum and those of the segments cut before
 //! it are done. A replay that cuts faster than the cores compute waits once `BATCH` segments
-//! are in flight. Responses are given per channel glob as poles and zeros (ObsPy's PAZ dictionary);
-//! channels without one get their PSD in counts, and no noise-model shares.
+//! are in flight. Responses are given per channel glob as poles and zeros (ObsPy's PAZ
+//! dictionary); channels without one get their PSD in counts, and no noise-model shares.
 
 use std::sync::Arc;
 

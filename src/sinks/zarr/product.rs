@@ -66,8 +66,7 @@ pub struct Description {
 }
 
 pub struct Product {
-    store: ReadableWritableListableStorage,
-    /// The same store, for the data array's objects.
+    /// The store: its storage for metadata and coordinates, and the data array's objects.
     objects: Objects,
     base: String,
     desc: Description,
@@ -208,7 +207,6 @@ impl Product {
         )?;
         let places = place_arrays(&store, base, false)?;
         let mut p = Product {
-            store,
             objects,
             base: base.to_string(),
             desc,
@@ -323,7 +321,6 @@ impl Product {
         }
         let stored_channels = if had_places { channels.len() } else { 0 };
         Ok(Some(Product {
-            store,
             objects,
             base: base.to_string(),
             desc,
@@ -727,12 +724,15 @@ impl Product {
             .set_attribute("gaps", Value::Array(self.gaps.clone()));
         self.data.set_attribute("channel_end", ends);
         for (_, a) in self.arrays() {
-            a.store(&self.store)?;
+            a.store(&self.objects.storage)?;
         }
         let group = consolidated_group(self.desc.group_attributes.clone(), &self.members());
         let key = meta_key(&self.base)?;
         let body = serde_json::to_vec_pretty(&group).map_err(err("zarr.json"))?;
-        self.store.set(&key, body.into()).map_err(err("zarr.json"))
+        self.objects
+            .storage
+            .set(&key, body.into())
+            .map_err(err("zarr.json"))
     }
 }
 
