@@ -13,6 +13,12 @@ use std::sync::Arc;
 use num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
+use four_step::FourStep;
+use power::{add_power, Twiddles};
+
+mod four_step;
+mod power;
+
 /// ObsPy's `cosine_taper(npts, p)` with its defaults (half-cosine ends, not SAC's): `p` is the
 /// share of the window tapered, half at each end; the ends are 0, the middle 1.
 pub fn cosine_taper(npts: usize, p: f64) -> Vec<f64> {
@@ -275,131 +281,6 @@ fn avx2() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
-/// `(re, im) × z` for two complex values in `z`, `re` and `im` in both halves of each lane.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn complex_mul(
-    re: std::arch::x86_64::__m256d,
-    im: std::arch::x86_64::__m256d,
-    z: std::arch::x86_64::__m256d,
-) -> std::arch::x86_64::__m256d {
-    use std::arch::x86_64::*;
-    _mm256_fmaddsub_pd(re, z, _mm256_mul_pd(im, _mm256_permute_pd::<0b0101>(z)))
-}
-
-/// [`add_power`]'s pairs `k`, `m - k` for `k` in `1..upper`, two `k` at a time; the
-/// rest (at most one `k`) is left to the caller. Returns the first `k` not done.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn add_power_avx2(
-    psd: &mut [f64],
-    z: &[Complex<f64>],
-    twiddles: &Twiddles,
-    upper: usize,
-) -> usize {
-    use std::arch::x86_64::*;
-    let m = z.len();
-    let (zp, fp, pp) = (
-        z.as_ptr() as *const f64,
-        twiddles.fine.as_ptr() as *const f64,
-        psd.as_mut_ptr(),
-    );
-    let conj = _mm256_setr_pd(0.0, -0.0, 0.0, -0.0);
-    let mut k = 1;
-    while k + 2 <= upper {
-        // a = (Z[k], Z[k+1]); b = conj (Z[m-k], Z[m-k-1]); w = (W^k, W^{k+1})
-        let a = _mm256_loadu_pd(zp.add(2 * k));
-        let r = _mm256_loadu_pd(zp.add(2 * (m - k - 1)));
-        let b = _mm256_xor_pd(_mm256_permute2f128_pd::<0x01>(r, r), conj);
-        let c = twiddles.coarse[k / FINE];
-        let f = _mm256_loadu_pd(fp.add(2 * (k % FINE)));
-        let w = complex_mul(_mm256_set1_pd(c.re), _mm256_set1_pd(c.im), f);
-        let e = _mm256_add_pd(a, b);
-        let d = _mm256_sub_pd(a, b);
-        // o = -i d = (d.im, -d.re)
-        let o = _mm256_xor_pd(_mm256_permute_pd::<0b0101>(d), conj);
-        let t = complex_mul(_mm256_movedup_pd(w), _mm256_permute_pd::<0b1111>(w), o);
-        let (p, q) = (_mm256_add_pd(e, t), _mm256_sub_pd(e, t));
-        // (|p_k|², |q_k|², |p_k+1|², |q_k+1|²) → (|p_k|², |p_k+1|², |q_k|², |q_k+1|²)
-        let h = _mm256_hadd_pd(_mm256_mul_pd(p, p), _mm256_mul_pd(q, q));
-        let h = _mm256_permute4x64_pd::<0b11_01_10_00>(h);
-        let lo = pp.add(k);
-        _mm_storeu_pd(lo, _mm_add_pd(_mm_loadu_pd(lo), _mm256_castpd256_pd128(h)));
-        let hi = pp.add(m - k - 1);
-        let qs = _mm_permute_pd::<0b01>(_mm256_extractf128_pd::<1>(h));
-        _mm_storeu_pd(hi, _mm_add_pd(_mm_loadu_pd(hi), qs));
-        k += 2;
-    }
-    k
-}
-
-/// `psd[k] += 4 |X[k]|²` for `k` in `0..=m`, where `X` is the spectrum of `2m` real samples
-/// and `z` the `m`-point complex FFT of them taken as pairs (`x[2j] + i x[2j+1]`):
-/// `X[k] = E + W^k O` and `X[m-k] = conj(E - W^k O)`, with `2E = Z[k] + conj Z[m-k]`,
-/// `2O = -i (Z[k] - conj Z[m-k])` and `W = e^{-iπ/m}`. Only the powers are wanted, so the
-/// spectrum is never written out: the post-processing a real FFT would do and the Welch sum
-/// are one pass.
-fn add_power(psd: &mut [f64], z: &[Complex<f64>], twiddles: &Twiddles) {
-    let m = z.len();
-    // (|E + T|², |E - T|²), times 4, for Z[k] = a and conj Z[m-k] = b.
-    let pair = |a: Complex<f64>, b: Complex<f64>, w: Complex<f64>| {
-        let (e, d) = (a + b, a - b);
-        let t = w * Complex::new(d.im, -d.re);
-        ((e + t).norm_sqr(), (e - t).norm_sqr())
-    };
-    let (first, last) = pair(z[0], z[0].conj(), twiddles.at(0));
-    psd[0] += first;
-    psd[m] += last;
-    // k and m - k for k in 1..upper
-    let upper = m.div_ceil(2);
-    let mut k = 1;
-    #[cfg(target_arch = "x86_64")]
-    if avx2() {
-        // SAFETY: the CPU has AVX2 and FMA (checked above); the kernel reads z, twiddles and
-        // psd at k..k+2 and m-k-1..m-k+1 for k + 2 <= upper, all within their lengths.
-        k = unsafe { add_power_avx2(psd, z, twiddles, upper) };
-    }
-    for k in k..upper {
-        let (x, y) = pair(z[k], z[m - k].conj(), twiddles.at(k));
-        psd[k] += x;
-        psd[m - k] += y;
-    }
-    if m % 2 == 0 && m >= 2 {
-        let k = m / 2;
-        psd[k] += pair(z[k], z[k].conj(), twiddles.at(k)).0;
-    }
-}
-
-/// Fine twiddles per coarse one.
-const FINE: usize = 64;
-
-/// `W^k = e^{-2πik/n}` for `k` up to `n/4` as `coarse[k / FINE] · fine[k % FINE]`: two tables
-/// of a few KiB instead of one of `n/4` values (256 KiB at ObsPy's hour segments), which
-/// would share the core's cache with the FFT. The product costs about an ulp.
-struct Twiddles {
-    coarse: Vec<Complex<f64>>,
-    /// `W^i` for `i` in `0..=FINE`: one more than a block, so two neighbours load together.
-    fine: Vec<Complex<f64>>,
-}
-
-impl Twiddles {
-    fn new(n: usize) -> Twiddles {
-        let w = |k: usize| {
-            let (s, c) = (-2.0 * std::f64::consts::PI * k as f64 / n as f64).sin_cos();
-            Complex::new(c, s)
-        };
-        Twiddles {
-            coarse: (0..=n / 4 / FINE).map(|j| w(j * FINE)).collect(),
-            fine: (0..=FINE).map(w).collect(),
-        }
-    }
-
-    fn at(&self, k: usize) -> Complex<f64> {
-        self.coarse[k / FINE] * self.fine[k % FINE]
-    }
-}
-
 /// Complex values as the reals they are made of (re, im, re, im, ...).
 fn as_reals(z: &mut [Complex<f64>]) -> &mut [f64] {
     // SAFETY: `Complex<f64>` is `repr(C)` of two f64, so a slice of `n` of them is `2n` f64
@@ -407,11 +288,52 @@ fn as_reals(z: &mut [Complex<f64>]) -> &mut [f64] {
     unsafe { std::slice::from_raw_parts_mut(z.as_mut_ptr() as *mut f64, z.len() * 2) }
 }
 
-/// One thread's FFT buffers for one length: a sub-window's 0.5 MiB and the plan's scratch
-/// are allocated (and their pages faulted in) once per thread, not per segment.
+/// How a sub-window's half-length transform is computed.
+enum Transform {
+    /// One FFT plan over the whole sub-window; the powers are taken from its output.
+    Plan {
+        fft: Arc<dyn Fft<f64>>,
+        twiddles: Twiddles,
+    },
+    /// Factored, with the detrend and the powers folded in: power-of-two half-lengths too big
+    /// for one plan's buffers to stay in the core's L2 (ObsPy's hour segments).
+    Factored(FourStep),
+}
+
+/// One thread's buffers for one transform.
+enum Scratch {
+    Plan {
+        /// A sub-window's 0.5 MiB at hour segments.
+        work: Vec<Complex<f64>>,
+        scratch: Vec<Complex<f64>>,
+    },
+    Factored {
+        work: four_step::Work,
+        /// The powers in the factored transform's row layout.
+        p: Vec<f64>,
+    },
+}
+
+impl Transform {
+    fn scratch(&self) -> Scratch {
+        let zero = Complex::new(0.0, 0.0);
+        match self {
+            Transform::Plan { fft, .. } => Scratch::Plan {
+                work: vec![zero; fft.len()],
+                scratch: vec![zero; fft.get_inplace_scratch_len()],
+            },
+            Transform::Factored(f) => Scratch::Factored {
+                work: f.work(),
+                p: Vec::new(),
+            },
+        }
+    }
+}
+
+/// One thread's buffers for one length, allocated (and their pages faulted in) once per
+/// thread, not per segment.
 struct Buffers {
-    work: Vec<Complex<f64>>,
-    scratch: Vec<Complex<f64>>,
+    scratch: Scratch,
     /// Per block of `step` samples: `Σ y` and `Σ (i - centre) y` around the block's centre.
     blocks: Vec<(f64, f64)>,
 }
@@ -425,18 +347,17 @@ thread_local! {
 ///
 /// Each sub-window of `n` real samples is transformed as `n/2` complex ones (even samples
 /// as real parts, odd ones as imaginary parts), and its powers are taken straight from that
-/// half-length spectrum ([`add_power`]). Where the step divides the window (ObsPy's 75 %
-/// overlap), each block of `step` samples is summed once and every sub-window's line is
-/// fitted from its blocks' sums instead of reading its samples again.
+/// half-length spectrum ([`power`]); at hour segments the transform is factored so that it
+/// runs in L1 ([`four_step`]). Where the step divides the window (ObsPy's 75 % overlap), each
+/// block of `step` samples is summed once and every sub-window's line is fitted from its
+/// blocks' sums instead of reading its samples again.
 pub struct Welch {
     nfft: usize,
     step: usize,
     taper: Taper,
     /// `Σ w²`: the density's window normalisation.
     taper_power: f64,
-    /// The `nfft / 2`-point complex FFT.
-    fft: Arc<dyn Fft<f64>>,
-    twiddles: Twiddles,
+    transform: Transform,
 }
 
 impl Welch {
@@ -446,16 +367,20 @@ impl Welch {
             nfft >= 2 && nfft % 2 == 0 && noverlap < nfft,
             "nfft {nfft}, noverlap {noverlap}"
         );
-        let fft = FftPlanner::<f64>::new().plan_fft_forward(nfft / 2);
         let taper = cosine_taper(nfft, 0.2);
-        let twiddles = Twiddles::new(nfft);
+        let transform = match FourStep::new(nfft / 2) {
+            Some(f) => Transform::Factored(f),
+            None => Transform::Plan {
+                fft: FftPlanner::<f64>::new().plan_fft_forward(nfft / 2),
+                twiddles: Twiddles::new(nfft),
+            },
+        };
         Welch {
             nfft,
             step: nfft - noverlap,
             taper_power: taper.iter().map(|w| w * w).sum(),
             taper: Taper::new(taper),
-            fft,
-            twiddles,
+            transform,
         }
     }
 
@@ -494,17 +419,31 @@ impl Welch {
         };
         BUFFERS.with_borrow_mut(|b| {
             let b = b.entry(n).or_insert_with(|| Buffers {
-                work: vec![Complex::new(0.0, 0.0); half],
-                scratch: vec![Complex::new(0.0, 0.0); self.fft.get_inplace_scratch_len()],
+                scratch: self.transform.scratch(),
                 blocks: Vec::new(),
             });
             self.block_sums(x, windows, &mut b.blocks);
-            for k in 0..windows {
+            let window = |k: usize| {
                 let y = &x[k * self.step..k * self.step + n];
-                let line = self.line(y, k, &b.blocks);
-                fill((y, line), &self.taper, as_reals(&mut b.work));
-                self.fft.process_with_scratch(&mut b.work, &mut b.scratch);
-                add_power(psd, &b.work, &self.twiddles);
+                (y, self.line(y, k, &b.blocks))
+            };
+            match (&self.transform, &mut b.scratch) {
+                (Transform::Plan { fft, twiddles }, Scratch::Plan { work, scratch }) => {
+                    for k in 0..windows {
+                        fill(window(k), &self.taper, as_reals(work));
+                        fft.process_with_scratch(work, scratch);
+                        add_power(psd, work, twiddles);
+                    }
+                }
+                (Transform::Factored(f), Scratch::Factored { work, p }) => {
+                    p.clear();
+                    p.resize(half + 1, 0.0);
+                    for k in 0..windows {
+                        f.add_power(window(k), &self.taper, work, p);
+                    }
+                    f.unscramble(p, psd);
+                }
+                _ => unreachable!("a length's buffers are made for its transform"),
             }
         });
         // ¼ for add_power's 4 |X|²; two for the one-sided density but at DC and Nyquist.
@@ -625,10 +564,11 @@ mod tests {
         }
     }
 
-    /// The half-length complex transform with its powers taken directly and the lines fitted
-    /// from block sums, against each sub-window detrended on its own and through a real FFT:
-    /// with an even and an odd count of sub-windows, a step that divides the window and one
-    /// that does not, a segment shorter than the window, and a large offset and trend (counts).
+    /// The half-length complex transform (one plan, and factored) with its powers taken
+    /// directly and the lines fitted from block sums, against each sub-window detrended on its
+    /// own and through a real FFT: with an even and an odd count of sub-windows, a step that
+    /// divides the window and one that does not, a segment shorter than the window, and a large
+    /// offset and trend (counts).
     #[test]
     fn half_length_transform_and_block_sums_equal_one_window_at_a_time() {
         let mut r = crate::synthetic::signal::Rng::new(7);
@@ -641,6 +581,12 @@ mod tests {
             (20_000, 4098, 3000),
             (50, 6, 2),
             (50, 2, 1),
+            // factored: 64 x 128, 128 x 128 and ObsPy's hour at 100 Hz, 128 x 256
+            (100_000, 16384, 12288),
+            (40_000, 16384, 5000),
+            (10_000, 16384, 12288),
+            (60_000, 32768, 24576),
+            (200_000, 65536, 49152),
         ] {
             let x: Vec<f32> = (0..len)
                 .map(|i| (r.normal() * 300.0 + 2e6 + i as f64 * 0.5) as f32)
