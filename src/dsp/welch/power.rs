@@ -88,9 +88,11 @@ unsafe fn add_pairs_avx2(
         let w = complex_mul(cr, ci, _mm256_loadu_pd(fp.add(2 * i)));
         let e = _mm256_add_pd(av, bv);
         let d = _mm256_sub_pd(av, bv);
-        // o = -i d = (d.im, -d.re)
-        let o = _mm256_xor_pd(_mm256_permute_pd::<0b0101>(d), conj);
-        let t = complex_mul(_mm256_movedup_pd(w), _mm256_permute_pd::<0b1111>(w), o);
+        // t = -i (w d) = (u.im, -u.re) for u = w d: (u.im, u.re) straight from the swapped
+        // d, then the sign
+        let (wr, wi) = (_mm256_movedup_pd(w), _mm256_permute_pd::<0b1111>(w));
+        let su = _mm256_fmsubadd_pd(wr, _mm256_permute_pd::<0b0101>(d), _mm256_mul_pd(wi, d));
+        let t = _mm256_xor_pd(su, conj);
         let (p, q) = (_mm256_add_pd(e, t), _mm256_sub_pd(e, t));
         _mm256_hadd_pd(_mm256_mul_pd(p, p), _mm256_mul_pd(q, q))
     };

@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use self::plan::{Paz, Plan, Shape};
 use crate::metadata::evaluate::is_motion;
 use crate::model::{Chunk, Nanos, SourceId};
-use crate::ops::xcorr::window::ChannelBuf;
+use crate::ops::xcorr::window::{ChannelBuf, Window};
 
 /// One segment's smoothed PSD.
 #[derive(Debug, Clone)]
@@ -90,17 +90,15 @@ struct Job {
     missing: u64,
     plan: Arc<Plan>,
     correction: Option<Arc<Vec<f64>>>,
-    samples: Vec<f32>,
+    /// The channel's buffer itself where it held the segment whole.
+    samples: Window,
 }
 
-/// A segment's row, and its buffer back for the next segments.
-type Done = (Row, Vec<f32>);
-
-/// A segment's result with its number in the order cut.
-type Numbered = (u64, Done);
+/// A segment's row with its number in the order cut.
+type Numbered = (u64, Row);
 
 impl Job {
-    fn compute(self, length: Nanos) -> Done {
+    fn compute(self, length: Nanos) -> Row {
         let psd_db = self
             .plan
             .smoothed(&self.samples, self.correction.as_deref().map(|v| &v[..]));
@@ -108,7 +106,7 @@ impl Job {
             .correction
             .as_ref()
             .and_then(|_| self.plan.outside_models(&psd_db));
-        let row = Row {
+        Row {
             channel: self.channel,
             source_id: self.source_id,
             start: self.start,
@@ -120,8 +118,7 @@ impl Job {
             below_nlnm: outside.map(|o| o.1),
             plan: self.plan,
             psd_db,
-        };
-        (row, self.samples)
+        }
     }
 }
 
@@ -157,10 +154,7 @@ pub struct Ppsd {
     /// Segments returned so far: the number of the next one to return.
     collected: u64,
     /// Segments done but not returned yet (an earlier one is still being computed).
-    finished: std::collections::BTreeMap<u64, Done>,
-    /// Segment buffers whose spectra are done, for the next segments: an hour at 100 Hz is
-    /// 1.4 MB, which the allocator would otherwise map, fault in and unmap for every segment.
-    spare: Vec<Vec<f32>>,
+    finished: std::collections::BTreeMap<u64, Row>,
     pub notes: Notes,
 }
 
@@ -195,7 +189,6 @@ impl Ppsd {
             dispatched: 0,
             collected: 0,
             finished: std::collections::BTreeMap::new(),
-            spare: Vec::new(),
             notes: Notes::default(),
         })
     }
@@ -332,9 +325,8 @@ impl Ppsd {
         let ch = self.channels.get_mut(id).expect("inserted above");
         ch.buf.push(start, row);
         let len = ch.plan.len;
-        let mut samples = self.spare.pop().unwrap_or_default();
         while ch.buf.covers(ch.next, len) {
-            let cut = ch.buf.cut(ch.next, len, &mut samples);
+            let (samples, cut) = ch.buf.window(ch.next, len);
             let whole = cut.ends_recorded && (cut.missing == 0 || !self.skip_on_gaps);
             if whole {
                 dispatch(
@@ -348,7 +340,7 @@ impl Ppsd {
                         missing: cut.missing as u64,
                         plan: ch.plan.clone(),
                         correction: ch.correction.clone(),
-                        samples: std::mem::take(&mut samples),
+                        samples,
                     },
                 );
             } else {
@@ -356,12 +348,6 @@ impl Ppsd {
             }
             ch.next += self.step;
             ch.buf.drop_before(ch.next);
-            if samples.capacity() == 0 {
-                samples = self.spare.pop().unwrap_or_default();
-            }
-        }
-        if samples.capacity() > 0 {
-            self.spare.push(samples);
         }
     }
 
@@ -406,13 +392,8 @@ impl Ppsd {
 
     /// Takes the finished segments that follow the last one returned, in order.
     fn in_order(&mut self) -> Vec<Row> {
-        // Two buffers per thread are kept for the next segments; the rest are freed.
-        let keep = rayon::current_num_threads().max(1) * 2;
         let mut rows = Vec::new();
-        while let Some((row, buffer)) = self.finished.remove(&self.collected) {
-            if self.spare.len() < keep {
-                self.spare.push(buffer);
-            }
+        while let Some(row) = self.finished.remove(&self.collected) {
             rows.push(row);
             self.collected += 1;
         }

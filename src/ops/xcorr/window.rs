@@ -2,6 +2,8 @@
 //! oldest window still open to the newest sample. Windows start on multiples of `step` since
 //! the epoch, so every channel (and every process) cuts the same windows whatever the blocks.
 
+use std::sync::Arc;
+
 use crate::model::{sample_time, ChannelMeta, Nanos};
 
 /// What a window holds of one channel (its `npts` samples are written to the caller's buffer,
@@ -15,6 +17,30 @@ pub struct Cut {
     pub ends_recorded: bool,
 }
 
+/// Whether no sample is NaN or infinite: in runs without an early exit, so that the check
+/// vectorises (a block is read at memory speed, not a sample at a time).
+fn all_finite(row: &[f32]) -> bool {
+    row.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
+/// A window's samples: a range of a channel's buffer, or a copy where it was not held whole.
+pub enum Window {
+    Held(Arc<Vec<f32>>, std::ops::Range<usize>),
+    Copied(Vec<f32>),
+}
+
+impl std::ops::Deref for Window {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            Window::Held(buf, range) => &buf[range.clone()],
+            Window::Copied(samples) => samples,
+        }
+    }
+}
+
 /// One channel's samples on its grid.
 pub struct ChannelBuf {
     pub meta: ChannelMeta,
@@ -24,10 +50,13 @@ pub struct ChannelBuf {
     /// Index of `buf[head]`.
     first: i64,
     /// Samples held are `buf[head..]`; the dropped front is reclaimed when it is the larger
-    /// part (a Vec, not a VecDeque: appending a block is then one copy).
-    buf: Vec<f32>,
-    /// Whether each buffered sample was recorded (false: a gap, filled with 0).
-    valid: Vec<bool>,
+    /// part (a Vec, not a VecDeque: appending a block is then one copy). Shared with the
+    /// windows [`ChannelBuf::window`] hands out, so that a window held whole is not copied;
+    /// while one is out, the next change copies the samples still held instead.
+    buf: Arc<Vec<f32>>,
+    /// The samples not recorded (gaps, filled with 0, and NaN samples), as sorted, disjoint
+    /// ranges of grid indices: nothing to keep per sample when, as usual, all were recorded.
+    gaps: Vec<std::ops::Range<i64>>,
     head: usize,
     /// Gap and overlap samples seen.
     pub gap_samples: u64,
@@ -41,8 +70,8 @@ impl ChannelBuf {
             rate,
             anchor: start,
             first: 0,
-            buf: Vec::new(),
-            valid: Vec::new(),
+            buf: Arc::new(Vec::new()),
+            gaps: Vec::new(),
             head: 0,
             gap_samples: 0,
             overlap_samples: 0,
@@ -51,6 +80,18 @@ impl ChannelBuf {
 
     fn len(&self) -> usize {
         self.buf.len() - self.head
+    }
+
+    /// The samples to change: the buffer itself, or, while windows share it, a copy of what
+    /// is still held (the dropped front left behind).
+    fn samples_mut(&mut self) -> &mut Vec<f32> {
+        if Arc::get_mut(&mut self.buf).is_none() {
+            let mut live = Vec::with_capacity(self.len() * 2);
+            live.extend_from_slice(&self.buf[self.head..]);
+            self.head = 0;
+            self.buf = Arc::new(live);
+        }
+        Arc::get_mut(&mut self.buf).expect("no window shares a buffer just made")
     }
 
     fn next(&self) -> i64 {
@@ -98,24 +139,45 @@ impl ChannelBuf {
             if self.len() == 0 {
                 // Nothing held: the buffer simply starts again after the gap (what is before
                 // `first` reads as missing).
-                self.buf.clear();
-                self.valid.clear();
+                self.samples_mut().clear();
+                self.gaps.clear();
                 self.head = 0;
                 self.first = idx;
             } else {
-                self.buf.resize(self.buf.len() + n, 0.0);
-                self.valid.resize(self.valid.len() + n, false);
+                self.missing(next..idx);
+                let buf = self.samples_mut();
+                buf.resize(buf.len() + n, 0.0);
             }
         }
         let row = &row[skip..];
-        if row.iter().all(|v| v.is_finite()) {
-            self.buf.extend_from_slice(row);
-            self.valid.resize(self.valid.len() + row.len(), true);
+        if all_finite(row) {
+            self.samples_mut().extend_from_slice(row);
         } else {
-            self.buf
+            let at = self.next();
+            for (k, v) in row.iter().enumerate() {
+                if !v.is_finite() {
+                    self.missing(at + k as i64..at + k as i64 + 1);
+                }
+            }
+            self.samples_mut()
                 .extend(row.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
-            self.valid.extend(row.iter().map(|v| v.is_finite()));
         }
+    }
+
+    /// Marks grid indices `r` (at or after every range marked so far) as not recorded.
+    fn missing(&mut self, r: std::ops::Range<i64>) {
+        match self.gaps.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => self.gaps.push(r),
+        }
+    }
+
+    /// Samples of grid indices `r` that were not recorded.
+    fn missing_in(&self, r: std::ops::Range<i64>) -> usize {
+        self.gaps
+            .iter()
+            .map(|g| (g.end.min(r.end) - g.start.max(r.start)).max(0) as usize)
+            .sum()
     }
 
     /// Whether the window `[t, t + len)` of `npts` samples has been received whole.
@@ -123,11 +185,38 @@ impl ChannelBuf {
         self.next() >= self.index_at_or_after(t) + npts as i64
     }
 
+    /// The window of `npts` samples from the first at or after `t`: the buffer's own samples
+    /// when it holds the window whole (no copy), else a copy with zeros where nothing is held.
+    pub fn window(&self, t: Nanos, npts: usize) -> (Window, Cut) {
+        let k0 = self.index_at_or_after(t) - self.first;
+        if k0 >= 0 && k0 as usize + npts <= self.len() {
+            let from = self.head + k0 as usize;
+            let cut = self.cut_from(t, npts, |_, _| {});
+            let held = Window::Held(self.buf.clone(), from..from + npts);
+            (held, cut)
+        } else {
+            let mut samples = Vec::with_capacity(npts);
+            let cut = self.cut(t, npts, &mut samples);
+            (Window::Copied(samples), cut)
+        }
+    }
+
     /// The window of `npts` samples from the first at or after `t`, into `samples`.
     pub fn cut(&self, t: Nanos, npts: usize, samples: &mut Vec<f32>) -> Cut {
+        samples.clear();
+        let cut = self.cut_from(t, npts, |at, held| {
+            samples.resize(at, 0.0);
+            samples.extend_from_slice(held);
+        });
+        samples.resize(npts, 0.0);
+        cut
+    }
+
+    /// What the window of `npts` samples from the first at or after `t` holds; `copy` gets the
+    /// part the buffer holds and its position in the window, if any.
+    fn cut_from(&self, t: Nanos, npts: usize, mut copy: impl FnMut(usize, &[f32])) -> Cut {
         let i0 = self.index_at_or_after(t);
         let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
-        samples.clear();
         // The part of the window the buffer holds: buffer positions a..b, window positions
         // from a - k0. Gaps inside are stored as zeros, so only their count is needed; the
         // rest of the window is zeros, written once (not zeroed and then overwritten).
@@ -136,16 +225,18 @@ impl ChannelBuf {
         let a = k0.clamp(0, len) as usize;
         let b = (k0 + npts as i64).clamp(0, len) as usize;
         let mut held = 0;
-        let recorded = |k: i64| (0..len).contains(&k) && self.valid[self.head + k as usize];
+        let recorded = |k: i64| {
+            let i = self.first + k;
+            (0..len).contains(&k) && self.missing_in(i..i + 1) == 0
+        };
         let ends_recorded = recorded(k0) && recorded(k0 + npts as i64 - 1);
         if b > a {
             let at = (a as i64 - k0) as usize;
             let (h, bh) = (self.head + a, self.head + b);
-            samples.resize(at, 0.0);
-            samples.extend_from_slice(&self.buf[h..bh]);
-            held = self.valid[h..bh].iter().filter(|v| **v).count();
+            copy(at, &self.buf[h..bh]);
+            let first = self.first + a as i64;
+            held = (b - a) - self.missing_in(first..first + (b - a) as i64);
         }
-        samples.resize(npts, 0.0);
         Cut {
             missing: npts - held,
             offset_ns,
@@ -159,10 +250,14 @@ impl ChannelBuf {
         let n = (i - self.first).clamp(0, self.len() as i64) as usize;
         self.head += n;
         self.first += n as i64;
+        let first = self.first;
+        self.gaps.retain(|g| g.end > first);
+        // While a window shares the buffer, the next change copies what is still held.
         if self.head > self.len() {
-            self.buf.drain(..self.head);
-            self.valid.drain(..self.head);
-            self.head = 0;
+            if let Some(buf) = Arc::get_mut(&mut self.buf) {
+                buf.drain(..self.head);
+                self.head = 0;
+            }
         }
     }
 
@@ -211,5 +306,41 @@ mod tests {
         assert_eq!(x[5], 15.0);
         b.drop_before(2 * sec);
         assert_eq!(b.held(), 5);
+    }
+
+    /// A window held whole is the buffer's own samples; it keeps them while the buffer takes
+    /// more blocks and drops its front, and it counts NaN samples and gaps as `cut` does.
+    #[test]
+    fn shared_windows_stay_as_cut_while_the_buffer_moves_on() {
+        let sec = 1_000_000_000;
+        let mut b = ChannelBuf::new(meta(), 10.0, 0);
+        let mut row: Vec<f32> = (0..30).map(|v| v as f32).collect();
+        row[12] = f32::NAN;
+        b.push(0, &row);
+        let (w, c) = b.window(sec, 10);
+        assert!(matches!(w, Window::Held(..)));
+        let mut x = Vec::new();
+        let cut = b.cut(sec, 10, &mut x);
+        assert_eq!(&w[..], &x[..]);
+        assert_eq!((c.missing, cut.missing), (1, 1));
+        assert_eq!(w[2], 0.0);
+        // a gap of 4 samples, then the front dropped, while the window is out
+        b.push(34 * sec / 10, &[34.0, 35.0, 36.0]);
+        b.drop_before(25 * sec / 10);
+        b.push(
+            37 * sec / 10,
+            &(37..60).map(|v| v as f32).collect::<Vec<_>>(),
+        );
+        assert_eq!(&w[..], &x[..]);
+        assert_eq!(w[0], 10.0);
+        let (late, c) = b.window(3 * sec, 10);
+        assert_eq!(c.missing, 4);
+        assert_eq!(late[..4], [0.0; 4]);
+        assert_eq!(late[4], 34.0);
+        assert_eq!(b.held(), 35);
+        // not held whole: a copy, zero beyond the last sample
+        let (tail, c) = b.window(55 * sec / 10, 10);
+        assert!(matches!(tail, Window::Copied(_)));
+        assert_eq!((c.missing, tail[4], tail[5]), (5, 59.0, 0.0));
     }
 }
