@@ -21,7 +21,7 @@ use std::sync::Arc;
 use num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use super::power::{add_pairs, pair, root};
+use super::power::{add_pairs, pair, root, Run};
 use super::{fill_span, Line, Taper};
 
 /// Columns transformed together: 8 complex values are 16 samples, a 64-byte line of f32.
@@ -189,14 +189,21 @@ impl FourStep {
                     pr[0] += first;
                     let (a, b) = row.split_at(half + 1);
                     let (pa, pb) = pr.split_at_mut(half + 1);
-                    add_pairs(&a[1..half], b, one, &self.along[1..], &mut pa[1..half], pb);
+                    let (a, along) = (&a[1..half], &self.along[1..]);
+                    let run = Run {
+                        a,
+                        b,
+                        w0: one,
+                        along,
+                    };
+                    add_pairs(run, &mut pa[1..half], pb);
                     pa[half] += pair(row[half], row[half].conj(), self.along[half]).0;
                     p[m] += last;
                 } else {
                     // k2 pairs with n2 - 1 - k2 in the same row.
                     let (a, b) = row.split_at(half);
                     let (pa, pb) = pr.split_at_mut(half);
-                    add_pairs(a, b, self.across[k1], &self.along, pa, pb);
+                    add_pairs(self.run(k1, a, b), pa, pb);
                 }
             } else {
                 let (left, right) = work.t.split_at_mut((n1 - k1) * s);
@@ -206,9 +213,15 @@ impl FourStep {
                 self.rows.process_with_scratch(b, &mut work.scratch);
                 let (pl, pr) = p.split_at_mut((n1 - k1) * n2);
                 let pa = &mut pl[k1 * n2..(k1 + 1) * n2];
-                add_pairs(a, b, self.across[k1], &self.along, pa, &mut pr[..n2]);
+                add_pairs(self.run(k1, a, b), pa, &mut pr[..n2]);
             }
         }
+    }
+
+    /// Row `k1`'s values `a` with their partners `b` (from the end).
+    fn run<'a>(&'a self, k1: usize, a: &'a [Complex<f64>], b: &'a [Complex<f64>]) -> Run<'a> {
+        let (w0, along) = (self.across[k1], &self.along[..]);
+        Run { a, b, w0, along }
     }
 
     /// Powers in row layout (`m + 1` of them) into natural order in `psd`.

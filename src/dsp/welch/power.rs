@@ -17,17 +17,20 @@ pub(super) fn pair(a: Complex<f64>, b: Complex<f64>, w: Complex<f64>) -> (f64, f
     ((e + t).norm_sqr(), (e - t).norm_sqr())
 }
 
-/// For each `i` below `n = a.len()`: the pair `Z[k] = a[i]`, `Z[m-k] = b[n-1-i]` with
-/// `W^k = w0 · along[i]`, adding `4 |X[k]|²` to `pa[i]` and `4 |X[m-k]|²` to `pb[n-1-i]`.
-/// The partner runs backwards, which is how both transforms lay out `k` and `m - k`.
-pub(super) fn add_pairs(
-    a: &[Complex<f64>],
-    b: &[Complex<f64>],
-    w0: Complex<f64>,
-    along: &[Complex<f64>],
-    pa: &mut [f64],
-    pb: &mut [f64],
-) {
+/// A run of pairs of the half-length spectrum: `Z[k] = a[i]` with `Z[m-k] = b[n-1-i]` and
+/// `W^k = w0 · along[i]`, for each `i` below `n = a.len()`. The partner runs backwards, which
+/// is how both transforms lay out `k` and `m - k`.
+#[derive(Clone, Copy)]
+pub(super) struct Run<'a> {
+    pub a: &'a [Complex<f64>],
+    pub b: &'a [Complex<f64>],
+    pub w0: Complex<f64>,
+    pub along: &'a [Complex<f64>],
+}
+
+/// Adds the run's `4 |X[k]|²` to `pa[i]` and `4 |X[m-k]|²` to `pb[n-1-i]`.
+pub(super) fn add_pairs(run: Run, pa: &mut [f64], pb: &mut [f64]) {
+    let Run { a, b, w0, along } = run;
     let n = a.len();
     assert!(b.len() == n && pa.len() == n && pb.len() == n && along.len() >= n);
     let mut i = 0;
@@ -35,7 +38,7 @@ pub(super) fn add_pairs(
     if super::avx2() {
         // SAFETY: the CPU has AVX2 and FMA (checked above); the lengths are checked above and
         // the kernel reads and writes only below them.
-        i = unsafe { add_pairs_avx2(a, b, w0, along, pa, pb) };
+        i = unsafe { add_pairs_avx2(&run, pa, pb) };
     }
     for i in i..n {
         let (x, y) = pair(a[i], b[n - 1 - i].conj(), w0 * along[i]);
@@ -61,15 +64,9 @@ pub(super) unsafe fn complex_mul(
 /// three more).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn add_pairs_avx2(
-    a: &[Complex<f64>],
-    b: &[Complex<f64>],
-    w0: Complex<f64>,
-    along: &[Complex<f64>],
-    pa: &mut [f64],
-    pb: &mut [f64],
-) -> usize {
+unsafe fn add_pairs_avx2(run: &Run, pa: &mut [f64], pb: &mut [f64]) -> usize {
     use std::arch::x86_64::*;
+    let Run { a, b, w0, along } = *run;
     let n = a.len();
     let (ap, bp, fp) = (
         a.as_ptr() as *const f64,
@@ -124,14 +121,13 @@ pub(super) fn add_power(psd: &mut [f64], z: &[Complex<f64>], twiddles: &Twiddles
     while k < upper {
         let end = ((k / FINE + 1) * FINE).min(upper);
         let (left, right) = psd.split_at_mut(m - end + 1);
-        add_pairs(
-            &z[k..end],
-            &z[m - end + 1..m - k + 1],
-            twiddles.coarse[k / FINE],
-            &twiddles.fine[k % FINE..],
-            &mut left[k..end],
-            &mut right[..end - k],
-        );
+        let run = Run {
+            a: &z[k..end],
+            b: &z[m - end + 1..m - k + 1],
+            w0: twiddles.coarse[k / FINE],
+            along: &twiddles.fine[k % FINE..],
+        };
+        add_pairs(run, &mut left[k..end], &mut right[..end - k]);
         k = end;
     }
     if m % 2 == 0 && m >= 2 {
