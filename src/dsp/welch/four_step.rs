@@ -172,50 +172,65 @@ impl FourStep {
         }
     }
 
-    /// Step 2: each pair of rows transformed and its powers added.
+    /// Step 2: each pair of rows transformed and its powers added. Row `k1` pairs with row
+    /// `n1 - k1`; rows 0 and `n1 / 2` pair with themselves.
     fn rows(&self, work: &mut Work, p: &mut [f64]) {
-        let (n1, n2, s) = (self.n1, self.n2, self.n2 + PAD);
-        let m = n1 * n2;
-        let one = Complex::new(1.0, 0.0);
-        for k1 in 0..=n1 / 2 {
-            if k1 == 0 || k1 == n1 / 2 {
-                let row = &mut work.t[k1 * s..k1 * s + n2];
-                self.rows.process_with_scratch(row, &mut work.scratch);
-                let half = n2 / 2;
-                let pr = &mut p[k1 * n2..(k1 + 1) * n2];
-                if k1 == 0 {
-                    // k = n1·k2 pairs with n1·(n2 - k2): DC with the Nyquist, m/2 alone.
-                    let (first, last) = pair(row[0], row[0].conj(), one);
-                    pr[0] += first;
-                    let (a, b) = row.split_at(half + 1);
-                    let (pa, pb) = pr.split_at_mut(half + 1);
-                    let (a, along) = (&a[1..half], &self.along[1..]);
-                    let run = Run {
-                        a,
-                        b,
-                        w0: one,
-                        along,
-                    };
-                    add_pairs(run, &mut pa[1..half], pb);
-                    pa[half] += pair(row[half], row[half].conj(), self.along[half]).0;
-                    p[m] += last;
-                } else {
-                    // k2 pairs with n2 - 1 - k2 in the same row.
-                    let (a, b) = row.split_at(half);
-                    let (pa, pb) = pr.split_at_mut(half);
-                    add_pairs(self.run(k1, a, b), pa, pb);
-                }
-            } else {
-                let (left, right) = work.t.split_at_mut((n1 - k1) * s);
-                let a = &mut left[k1 * s..k1 * s + n2];
-                let b = &mut right[..n2];
-                self.rows.process_with_scratch(a, &mut work.scratch);
-                self.rows.process_with_scratch(b, &mut work.scratch);
-                let (pl, pr) = p.split_at_mut((n1 - k1) * n2);
-                let pa = &mut pl[k1 * n2..(k1 + 1) * n2];
-                add_pairs(self.run(k1, a, b), pa, &mut pr[..n2]);
-            }
+        self.first_row(work, p);
+        for k1 in 1..self.n1 / 2 {
+            self.row_pair(k1, work, p);
         }
+        self.middle_row(work, p);
+    }
+
+    /// Row 0: `k = n1·k2` pairs with `n1·(n2 - k2)`; DC with the Nyquist, `m/2` alone.
+    fn first_row(&self, work: &mut Work, p: &mut [f64]) {
+        let (n2, half, m) = (self.n2, self.n2 / 2, self.n1 * self.n2);
+        let one = Complex::new(1.0, 0.0);
+        let row = &mut work.t[..n2];
+        self.rows.process_with_scratch(row, &mut work.scratch);
+        let (first, last) = pair(row[0], row[0].conj(), one);
+        p[0] += first;
+        p[m] += last;
+        let (a, b) = row.split_at(half + 1);
+        let (pa, pb) = p[..n2].split_at_mut(half + 1);
+        let (a, along) = (&a[1..half], &self.along[1..]);
+        add_pairs(
+            Run {
+                a,
+                b,
+                w0: one,
+                along,
+            },
+            &mut pa[1..half],
+            pb,
+        );
+        pa[half] += pair(row[half], row[half].conj(), self.along[half]).0;
+    }
+
+    /// Row `n1 / 2`: `k2` pairs with `n2 - 1 - k2` in the same row.
+    fn middle_row(&self, work: &mut Work, p: &mut [f64]) {
+        let (k1, n2, s) = (self.n1 / 2, self.n2, self.n2 + PAD);
+        let row = &mut work.t[k1 * s..k1 * s + n2];
+        self.rows.process_with_scratch(row, &mut work.scratch);
+        let (a, b) = row.split_at(n2 / 2);
+        let (pa, pb) = p[k1 * n2..(k1 + 1) * n2].split_at_mut(n2 / 2);
+        add_pairs(self.run(k1, a, b), pa, pb);
+    }
+
+    /// Rows `k1` and `n1 - k1`: `k2` in the first pairs with `n2 - 1 - k2` in the second.
+    fn row_pair(&self, k1: usize, work: &mut Work, p: &mut [f64]) {
+        let (n1, n2, s) = (self.n1, self.n2, self.n2 + PAD);
+        let (left, right) = work.t.split_at_mut((n1 - k1) * s);
+        let a = &mut left[k1 * s..k1 * s + n2];
+        let b = &mut right[..n2];
+        self.rows.process_with_scratch(a, &mut work.scratch);
+        self.rows.process_with_scratch(b, &mut work.scratch);
+        let (pl, pr) = p.split_at_mut((n1 - k1) * n2);
+        add_pairs(
+            self.run(k1, a, b),
+            &mut pl[k1 * n2..(k1 + 1) * n2],
+            &mut pr[..n2],
+        );
     }
 
     /// Row `k1`'s values `a` with their partners `b` (from the end).

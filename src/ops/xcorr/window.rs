@@ -188,23 +188,28 @@ impl ChannelBuf {
     /// The window of `npts` samples from the first at or after `t`: the buffer's own samples
     /// when it holds the window whole (no copy), else a copy with zeros where nothing is held.
     pub fn window(&self, t: Nanos, npts: usize) -> (Window, Cut) {
-        let k0 = self.index_at_or_after(t) - self.first;
+        let i0 = self.index_at_or_after(t);
+        let k0 = i0 - self.first;
         if k0 >= 0 && k0 as usize + npts <= self.len() {
             let from = self.head + k0 as usize;
-            let cut = self.cut_from(t, npts, |_, _| {});
-            let held = Window::Held(self.buf.clone(), from..from + npts);
-            (held, cut)
+            let cut = self.cut_from((t, i0), npts, |_, _| {});
+            (Window::Held(self.buf.clone(), from..from + npts), cut)
         } else {
             let mut samples = Vec::with_capacity(npts);
-            let cut = self.cut(t, npts, &mut samples);
+            let cut = self.cut_into((t, i0), npts, &mut samples);
             (Window::Copied(samples), cut)
         }
     }
 
     /// The window of `npts` samples from the first at or after `t`, into `samples`.
     pub fn cut(&self, t: Nanos, npts: usize, samples: &mut Vec<f32>) -> Cut {
+        self.cut_into((t, self.index_at_or_after(t)), npts, samples)
+    }
+
+    /// [`ChannelBuf::cut`] from `t` and its first grid index at or after it.
+    fn cut_into(&self, (t, i0): (Nanos, i64), npts: usize, samples: &mut Vec<f32>) -> Cut {
         samples.clear();
-        let cut = self.cut_from(t, npts, |at, held| {
+        let cut = self.cut_from((t, i0), npts, |at, held| {
             samples.resize(at, 0.0);
             samples.extend_from_slice(held);
         });
@@ -212,10 +217,14 @@ impl ChannelBuf {
         cut
     }
 
-    /// What the window of `npts` samples from the first at or after `t` holds; `copy` gets the
-    /// part the buffer holds and its position in the window, if any.
-    fn cut_from(&self, t: Nanos, npts: usize, mut copy: impl FnMut(usize, &[f32])) -> Cut {
-        let i0 = self.index_at_or_after(t);
+    /// What the window of `npts` samples from grid index `i0` (the first at or after `t`)
+    /// holds; `copy` gets the part the buffer holds and its position in the window, if any.
+    fn cut_from(
+        &self,
+        (t, i0): (Nanos, i64),
+        npts: usize,
+        mut copy: impl FnMut(usize, &[f32]),
+    ) -> Cut {
         let offset_ns = (sample_time(self.anchor, i0, self.rate) - t) as f64;
         // The part of the window the buffer holds: buffer positions a..b, window positions
         // from a - k0. Gaps inside are stored as zeros, so only their count is needed; the
