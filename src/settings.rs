@@ -95,6 +95,9 @@ pub struct StorageSettings {
     pub s3_secret_access_key: Option<Secret>,
     /// Allow plain `http://` endpoints (a server inside the cluster or on loopback).
     pub s3_allow_http: bool,
+    /// Objects of a Zarr column PUT at the same time: one after the other, a distant
+    /// bucket's round trips add up (a column holds one object per block of channels).
+    pub s3_puts_at_once: usize,
 }
 
 impl StorageSettings {
@@ -117,6 +120,7 @@ impl Default for StorageSettings {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+            s3_puts_at_once: 8,
         }
     }
 }
@@ -289,6 +293,7 @@ const ENV_KEYS: &[(&str, &str, Ty)] = &[
     ("storage", "s3_access_key_id", Ty::Str),
     ("storage", "s3_secret_access_key", Ty::Str),
     ("storage", "s3_allow_http", Ty::Bool),
+    ("storage", "s3_puts_at_once", Ty::Int),
     ("kafka", "brokers", Ty::Str),
     ("kafka", "partitions", Ty::Int),
     ("kafka", "replication", Ty::Int),

@@ -23,10 +23,10 @@ use rayon::prelude::*;
 use zarrs::array::codec::CodecChain;
 use zarrs::array::{ArrayBytes, ArrayToBytesCodecTraits, CodecOptions, DataType, FillValue};
 use zarrs::metadata::v3::MetadataV3;
-use zarrs::storage::StoreKey;
+use zarrs::storage::{Bytes, StoreKey};
 
 use super::layout::Layout;
-use super::store::Objects;
+use super::store::{Objects, Stored};
 
 /// Shapes of a column: inner chunk and stored object (shard or chunk), channels × samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -371,9 +371,6 @@ impl Column {
     }
 }
 
-/// Each object's key and stored size (None: erased, nothing was recorded in it).
-pub type Stored = Vec<(StoreKey, Option<u64>)>;
-
 impl Column {
     /// Encodes the column's objects and stores each under its key (`keys[b]` for channel
     /// block `b`), erasing those left without data.
@@ -383,6 +380,13 @@ impl Column {
         keys: &[StoreKey],
         objects: &Objects,
     ) -> Result<Stored, String> {
+        if objects.remote() {
+            // A remote store takes whole bodies, several at a time.
+            let bodies = self.encode(codec, keys.len(), |b, object| {
+                Ok((keys[b].clone(), object.map(|p| Bytes::from(p.concat()))))
+            })?;
+            return objects.put_together(bodies);
+        }
         self.encode(codec, keys.len(), |b, object| {
             let key = &keys[b];
             let size = match object {

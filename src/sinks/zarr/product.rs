@@ -21,12 +21,12 @@ use std::thread::JoinHandle;
 use serde_json::{json, Value};
 use zarrs::storage::{ReadableWritableListableStorage, StoreKey};
 
-use super::column::{Buffers, ChunkCodec, Column, Shape, Stored};
+use super::column::{Buffers, ChunkCodec, Column, Shape};
 use super::grid::TimeGrid;
 use super::layout::{consolidated_group, coordinate_array, Layout};
 use super::node::{err, meta_key, Node};
 use super::stac::{nominal, Axis, Cube};
-use super::store::Objects;
+use super::store::{Objects, Stored};
 use crate::metadata::live::Live;
 use crate::metadata::Catalogue;
 use crate::model::ids::SourceId;

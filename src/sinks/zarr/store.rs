@@ -16,11 +16,11 @@ use zarrs::storage::storage_adapter::async_to_sync::{
     AsyncToSyncBlockOn, AsyncToSyncStorageAdapter,
 };
 use zarrs::storage::{
-    Bytes, ListableStorageTraits, MaybeBytesIterator, OffsetBytesIterator, ReadableStorageTraits,
-    ReadableWritableListableStorage, StorageError, StoreKey, StoreKeys, StoreKeysPrefixes,
-    StorePrefix, WritableStorageTraits,
+    AsyncWritableStorageTraits, Bytes, ListableStorageTraits, MaybeBytesIterator,
+    OffsetBytesIterator, ReadableStorageTraits, ReadableWritableListableStorage, StorageError,
+    StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix, WritableStorageTraits,
 };
-use zarrs_object_store::object_store::aws::AmazonS3Builder;
+use zarrs_object_store::object_store::aws::{AmazonS3, AmazonS3Builder};
 use zarrs_object_store::object_store::ClientOptions;
 use zarrs_object_store::AsyncObjectStore;
 
@@ -33,6 +33,7 @@ mod direct;
 pub struct ZarrStore {
     pub storage: ReadableWritableListableStorage,
     local: Option<Arc<DurableDirStore>>,
+    remote: Option<Remote>,
     /// Node path of the group in the store: `/`, or the prefix of an S3 URL.
     pub base: String,
     /// For messages: the directory or URL.
@@ -59,6 +60,7 @@ impl ZarrStore {
                 Ok(ZarrStore {
                     storage: local.clone(),
                     local: Some(local),
+                    remote: None,
                     base: "/".into(),
                     location: dir.display().to_string(),
                 })
@@ -77,6 +79,7 @@ impl ZarrStore {
         Ok(ZarrStore {
             storage: local.clone(),
             local: Some(local),
+            remote: None,
             base: "/".into(),
             location: storage.root.display().to_string(),
         })
@@ -87,6 +90,7 @@ impl ZarrStore {
         Objects {
             storage: self.storage.clone(),
             local: self.local.clone(),
+            remote: self.remote.clone(),
         }
     }
 
@@ -107,6 +111,9 @@ fn open_s3(url: &str, storage: &StorageSettings) -> Result<ZarrStore, StageError
         return Err(bad("no bucket in the URL (s3://BUCKET/PREFIX)".into()));
     }
     let s3 = storage;
+    if s3.s3_puts_at_once == 0 {
+        return Err(bad("storage.s3_puts_at_once is 0: at least 1".into()));
+    }
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_region(&s3.s3_region)
@@ -125,18 +132,39 @@ fn open_s3(url: &str, storage: &StorageSettings) -> Result<ZarrStore, StageError
         .enable_all()
         .build()
         .map_err(|e| bad(format!("cannot start the I/O runtime: {e}")))?;
+    let remote = Remote {
+        store: Arc::new(AsyncObjectStore::new(store)),
+        runtime: Arc::new(runtime),
+        at_once: s3.s3_puts_at_once,
+    };
     let adapter =
-        AsyncToSyncStorageAdapter::new(Arc::new(AsyncObjectStore::new(store)), BlockOn(runtime));
+        AsyncToSyncStorageAdapter::new(remote.store.clone(), BlockOn(remote.runtime.clone()));
     Ok(ZarrStore {
         storage: Arc::new(adapter),
         local: None,
+        remote: Some(remote),
         base: format!("/{}", prefix.trim_matches('/')),
         location: url.to_string(),
     })
 }
 
 /// Runs the object store's futures on the sink's own thread.
-struct BlockOn(tokio::runtime::Runtime);
+struct BlockOn(Arc<tokio::runtime::Runtime>);
+
+/// An S3 bucket's own asynchronous store, beside the synchronous one zarrs uses: a column's
+/// objects are PUT several at a time with it. One after the other, a column of a distant
+/// bucket would take its round trips added up (tens of ms each, and a column holds one object
+/// per block of channels); a few at a time they overlap without flooding the endpoint.
+#[derive(Clone)]
+struct Remote {
+    store: Arc<AsyncObjectStore<AmazonS3>>,
+    runtime: Arc<tokio::runtime::Runtime>,
+    /// `storage.s3_puts_at_once`.
+    at_once: usize,
+}
+
+/// Each object's key and stored size (None: erased, nothing was recorded in it).
+pub type Stored = Vec<(StoreKey, Option<u64>)>;
 
 impl AsyncToSyncBlockOn for BlockOn {
     fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
@@ -151,6 +179,7 @@ impl AsyncToSyncBlockOn for BlockOn {
 pub struct Objects {
     pub storage: ReadableWritableListableStorage,
     local: Option<Arc<DurableDirStore>>,
+    remote: Option<Remote>,
 }
 
 impl Objects {
@@ -165,6 +194,44 @@ impl Objects {
 
     pub fn erase(&self, key: &StoreKey) -> Result<(), String> {
         self.storage.erase(key).map_err(|e| e.to_string())
+    }
+
+    /// Whether objects are better sent together ([`Objects::put_together`]) than streamed
+    /// one by one from their pieces ([`Objects::set_parts`]).
+    pub fn remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Stores each object whose bytes are given and erases the others: a remote store takes
+    /// `storage.s3_puts_at_once` at a time; the answer is in the order given.
+    pub fn put_together(&self, objects: Vec<(StoreKey, Option<Bytes>)>) -> Result<Stored, String> {
+        use futures::{StreamExt, TryStreamExt};
+        let Some(remote) = &self.remote else {
+            return objects
+                .into_iter()
+                .map(|(key, bytes)| {
+                    let size = match bytes {
+                        Some(b) => self.set_parts(&key, &[&b]).map(|_| Some(b.len() as u64))?,
+                        None => self.erase(&key).map(|_| None)?,
+                    };
+                    Ok((key, size))
+                })
+                .collect();
+        };
+        let store = &remote.store;
+        let puts = futures::stream::iter(objects).map(|(key, bytes)| async move {
+            let size = match bytes {
+                Some(b) => {
+                    let n = b.len() as u64;
+                    store.set(&key, b).await.map(|_| Some(n))
+                }
+                None => store.erase(&key).await.map(|_| None),
+            };
+            size.map(|size| (key, size)).map_err(|e| e.to_string())
+        });
+        remote
+            .runtime
+            .block_on(puts.buffered(remote.at_once).try_collect())
     }
 }
 
