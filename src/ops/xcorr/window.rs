@@ -17,11 +17,32 @@ pub struct Cut {
     pub ends_recorded: bool,
 }
 
-/// Whether no sample is NaN or infinite: in runs without an early exit, so that the check
-/// vectorises (a block is read at memory speed, not a sample at a time).
+/// Whether no sample is NaN or infinite: without an early exit, so that the check vectorises.
 fn all_finite(row: &[f32]) -> bool {
-    row.chunks(256)
-        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+    row.iter().fold(true, |ok, v| ok & v.is_finite())
+}
+
+/// Appends `row` to `buf` with NaN and infinities as 0, and returns their offsets in `row`.
+/// One pass over `row`: each piece is checked where it was just copied, still in L1, instead
+/// of reading a block of hours twice from memory.
+fn append_finite(buf: &mut Vec<f32>, row: &[f32]) -> Vec<usize> {
+    const PIECE: usize = 256;
+    let mut bad = Vec::new();
+    buf.reserve(row.len());
+    for (p, piece) in row.chunks(PIECE).enumerate() {
+        let from = buf.len();
+        buf.extend_from_slice(piece);
+        let copied = &mut buf[from..];
+        if !all_finite(copied) {
+            for (k, v) in copied.iter_mut().enumerate() {
+                if !v.is_finite() {
+                    bad.push(p * PIECE + k);
+                    *v = 0.0;
+                }
+            }
+        }
+    }
+    bad
 }
 
 /// A window's samples: a range of a channel's buffer, or a copy where it was not held whole.
@@ -149,18 +170,10 @@ impl ChannelBuf {
                 buf.resize(buf.len() + n, 0.0);
             }
         }
-        let row = &row[skip..];
-        if all_finite(row) {
-            self.samples_mut().extend_from_slice(row);
-        } else {
-            let at = self.next();
-            for (k, v) in row.iter().enumerate() {
-                if !v.is_finite() {
-                    self.missing(at + k as i64..at + k as i64 + 1);
-                }
-            }
-            self.samples_mut()
-                .extend(row.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+        let at = self.next();
+        let bad = append_finite(self.samples_mut(), &row[skip..]);
+        for k in bad {
+            self.missing(at + k as i64..at + k as i64 + 1);
         }
     }
 
