@@ -87,6 +87,8 @@ pub struct Product {
     stored_channels: usize,
     /// Time length: one past the last index written.
     len: u64,
+    /// `len` when the newest channel appeared: the channel set has been stable since.
+    len_at_new_channel: u64,
     /// Chunks `0..time_chunks` of the time coordinate are stored (all of them, so that times
     /// before a late-starting column are real times, not the fill value).
     time_chunks: u64,
@@ -223,6 +225,7 @@ impl Product {
             index: HashMap::new(),
             stored_channels: 0,
             len: 0,
+            len_at_new_channel: 0,
             time_chunks: 0,
             columns: BTreeMap::new(),
             spare: None,
@@ -338,6 +341,7 @@ impl Product {
             index,
             time_chunks: len.div_ceil(width),
             len,
+            len_at_new_channel: len,
             columns: BTreeMap::new(),
             spare: None,
             codec,
@@ -419,12 +423,14 @@ impl Product {
             self.put(ch, first, values)?;
         }
         self.len = self.len.max(end);
-        // Encoding ahead only for blocks that carry every channel (a DAS array): where
-        // channels come one record at a time, often station after station, "every channel
-        // known so far has passed" says nothing about the channels still to come, and parts
-        // would be encoded again for each of them.
+        // Encoding ahead for blocks that carry every channel (a DAS array), and for channels
+        // that come one record at a time once no new channel has appeared for a chunk of
+        // time (a network in real time). While channels still appear, often station after
+        // station, "every channel known so far has passed" says nothing about the channels
+        // still to come, and parts would be encoded again for each of them.
         let whole = c.channels.len() >= self.channels.len();
-        self.retire_columns(whole)
+        let settled = self.len >= self.len_at_new_channel + self.layout.chunk[1];
+        self.retire_columns(whole || settled)
     }
 
     fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64, at: Nanos) -> usize {
@@ -447,6 +453,7 @@ impl Product {
             end: 0,
         });
         self.index.insert(id.to_string(), i);
+        self.len_at_new_channel = self.len;
         let rows = self.rows_padded();
         for col in self.columns.values_mut() {
             col.grow(rows);
