@@ -143,6 +143,31 @@ fn report(what: &str, input: &Input, wall: f64, rss: &str, target: f64) {
     );
 }
 
+/// The same records as one file in time order (each record's BTIME, ties in file order): what
+/// a SeedLink feed of the whole network delivers, every channel's records interleaved.
+fn in_time_order(input: &Input, dir: &Path) -> Input {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&input.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let bytes: Vec<u8> = files
+        .iter()
+        .flat_map(|f| std::fs::read(f).unwrap())
+        .collect();
+    let mut records: Vec<&[u8]> = bytes.chunks(512).collect();
+    records.sort_by_key(|r| {
+        let be = |at: usize| u16::from_be_bytes([r[at], r[at + 1]]);
+        (be(20), be(22), r[24], r[25], r[26], be(28))
+    });
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("network.mseed"), records.concat()).unwrap();
+    Input {
+        dir: dir.to_path_buf(),
+        ..*input
+    }
+}
+
 fn memory_run(dir: &Path, input: &Input, run: &str, target: f64) {
     // A fresh root per run, nothing deleted before the end: ext4 without a journal skips the
     // inodes freed in the last half minute when it creates files, and an archive's first day
@@ -150,13 +175,12 @@ fn memory_run(dir: &Path, input: &Input, run: &str, target: f64) {
     let root = dir.join(format!("memory-root-{run}"));
     let p = pipeline(dir, input, "memory");
     let (wall, rss) = process::run_sampled(binary(&p, &root), "network pipeline");
-    report(
-        "network, memory bus, one process",
-        input,
-        wall,
-        &process::fifths(&rss),
-        target,
-    );
+    let what = if run == "by-time" {
+        "network in time order (as in real time), memory bus, one process"
+    } else {
+        "network, memory bus, one process"
+    };
+    report(what, input, wall, &process::fifths(&rss), target);
     assert!(root.join("network.zarr/zarr.json").exists());
     assert!(root.join("archive").exists());
 }
@@ -259,5 +283,9 @@ fn main() {
     if full {
         memory_run(dir.path(), &input, "measured", 200.0);
     }
+    // Records of every channel interleaved, as a live network arrives: the Zarr sink encodes
+    // its parts while the records stream in instead of when a column is written.
+    let by_time = in_time_order(&input, &dir.path().join("input-by-time"));
+    memory_run(dir.path(), &by_time, "by-time", 0.0);
     kafka_run(dir.path(), &input);
 }

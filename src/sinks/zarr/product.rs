@@ -89,6 +89,10 @@ pub struct Product {
     len: u64,
     /// `len` when the newest channel appeared: the channel set has been stable since.
     len_at_new_channel: u64,
+    /// The smallest channel end, and how many channels end there (None: to be counted again).
+    /// Kept as channels advance instead of taken over every channel at each record: records
+    /// of a network in time order come one channel at a time, thousands of channels.
+    passed: Option<(u64, usize)>,
     /// Chunks `0..time_chunks` of the time coordinate are stored (all of them, so that times
     /// before a late-starting column are real times, not the fill value).
     time_chunks: u64,
@@ -226,6 +230,7 @@ impl Product {
             stored_channels: 0,
             len: 0,
             len_at_new_channel: 0,
+            passed: None,
             time_chunks: 0,
             columns: BTreeMap::new(),
             spare: None,
@@ -342,6 +347,7 @@ impl Product {
             time_chunks: len.div_ceil(width),
             len,
             len_at_new_channel: len,
+            passed: None,
             columns: BTreeMap::new(),
             spare: None,
             codec,
@@ -406,7 +412,15 @@ impl Product {
             } else if first < chan.end {
                 self.metrics.event("rewrite");
             }
-            chan.end = chan.end.max(end);
+            if end > chan.end {
+                if let Some((min, n)) = self.passed {
+                    if chan.end == min {
+                        // the last channel at the minimum moving on moves the minimum
+                        self.passed = (n > 1).then_some((min, n - 1));
+                    }
+                }
+                chan.end = end;
+            }
             let values = row.as_slice().map(|s| &s[skip as usize..]);
             let owned;
             let values = match values {
@@ -433,6 +447,16 @@ impl Product {
         self.retire_columns(whole || settled)
     }
 
+    /// The sample every channel has passed.
+    fn passed(&mut self) -> u64 {
+        let (min, _) = *self.passed.get_or_insert_with(|| {
+            let min = self.channels.iter().map(|c| c.end).min().unwrap_or(0);
+            let n = self.channels.iter().filter(|c| c.end == min).count();
+            (min, n)
+        });
+        min
+    }
+
     fn channel_row(&mut self, id: &str, distance: Option<f64>, off: i64, at: Nanos) -> usize {
         if let Some(&i) = self.index.get(id) {
             return i;
@@ -454,6 +478,7 @@ impl Product {
         });
         self.index.insert(id.to_string(), i);
         self.len_at_new_channel = self.len;
+        self.passed = None;
         let rows = self.rows_padded();
         for col in self.columns.values_mut() {
             col.grow(rows);
@@ -505,7 +530,7 @@ impl Product {
     /// Writes and drops columns that every channel has passed, and the oldest beyond the limit.
     fn retire_columns(&mut self, encode_ahead: bool) -> Result<(), StageError> {
         let width = self.width();
-        let passed = self.channels.iter().map(|c| c.end).min().unwrap_or(0);
+        let passed = self.passed();
         let done_below = passed / width;
         let retire: Vec<u64> = self
             .columns
