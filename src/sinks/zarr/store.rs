@@ -163,14 +163,14 @@ struct Remote {
     at_once: usize,
 }
 
-/// Each object's key and stored size (None: erased, nothing was recorded in it).
-pub type Stored = Vec<(StoreKey, Option<u64>)>;
-
 impl AsyncToSyncBlockOn for BlockOn {
     fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
     }
 }
+
+/// Each object's key and stored size (None: erased, nothing was recorded in it).
+pub type Stored = Vec<(StoreKey, Option<u64>)>;
 
 /// Where a data array's objects (shards or chunks) go: written from the encoded chunks as they
 /// lie, without first concatenating a shard (a local store writes them straight to its file, see
