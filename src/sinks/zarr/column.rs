@@ -380,12 +380,12 @@ impl Column {
         keys: &[StoreKey],
         objects: &Objects,
     ) -> Result<Stored, String> {
-        if objects.remote() {
+        if let Some(remote) = objects.remote() {
             // A remote store takes whole bodies, several at a time.
             let bodies = self.encode(codec, keys.len(), |b, object| {
                 Ok((keys[b].clone(), object.map(|p| Bytes::from(p.concat()))))
             })?;
-            return objects.put_together(bodies);
+            return remote.put_together(bodies);
         }
         self.encode(codec, keys.len(), |b, object| {
             let key = &keys[b];

@@ -156,7 +156,7 @@ struct BlockOn(Arc<tokio::runtime::Runtime>);
 /// bucket would take its round trips added up (tens of ms each, and a column holds one object
 /// per block of channels); a few at a time they overlap without flooding the endpoint.
 #[derive(Clone)]
-struct Remote {
+pub struct Remote {
     store: Arc<AsyncObjectStore<AmazonS3>>,
     runtime: Arc<tokio::runtime::Runtime>,
     /// `storage.s3_puts_at_once`.
@@ -196,29 +196,19 @@ impl Objects {
         self.storage.erase(key).map_err(|e| e.to_string())
     }
 
-    /// Whether objects are better sent together ([`Objects::put_together`]) than streamed
-    /// one by one from their pieces ([`Objects::set_parts`]).
-    pub fn remote(&self) -> bool {
-        self.remote.is_some()
+    /// A remote store, whose objects are better sent together ([`Remote::put_together`])
+    /// than streamed one by one from their pieces ([`Objects::set_parts`]).
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_ref()
     }
+}
 
-    /// Stores each object whose bytes are given and erases the others: a remote store takes
+impl Remote {
+    /// Stores each object whose bytes are given and erases the others,
     /// `storage.s3_puts_at_once` at a time; the answer is in the order given.
     pub fn put_together(&self, objects: Vec<(StoreKey, Option<Bytes>)>) -> Result<Stored, String> {
         use futures::{StreamExt, TryStreamExt};
-        let Some(remote) = &self.remote else {
-            return objects
-                .into_iter()
-                .map(|(key, bytes)| {
-                    let size = match bytes {
-                        Some(b) => self.set_parts(&key, &[&b]).map(|_| Some(b.len() as u64))?,
-                        None => self.erase(&key).map(|_| None)?,
-                    };
-                    Ok((key, size))
-                })
-                .collect();
-        };
-        let store = &remote.store;
+        let store = &self.store;
         let puts = futures::stream::iter(objects).map(|(key, bytes)| async move {
             let size = match bytes {
                 Some(b) => {
@@ -229,9 +219,8 @@ impl Objects {
             };
             size.map(|size| (key, size)).map_err(|e| e.to_string())
         });
-        remote
-            .runtime
-            .block_on(puts.buffered(remote.at_once).try_collect())
+        self.runtime
+            .block_on(puts.buffered(self.at_once).try_collect())
     }
 }
 
