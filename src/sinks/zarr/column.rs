@@ -17,7 +17,7 @@
 
 use std::num::NonZeroU64;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use zarrs::array::codec::CodecChain;
@@ -96,9 +96,29 @@ struct Part {
     chunks: Vec<Encoded>,
 }
 
-/// What an encoder sends back: the part, its buffer, and each chunk row's bytes (None for
-/// rows that were not stale, which it left alone).
-type Finished = (usize, Vec<f32>, Result<Vec<Option<Encoded>>, String>);
+/// What the encoders send back: the part, its buffer, and each chunk row's bytes (None for
+/// rows that were not stale, which they left alone, or that failed).
+type Finished = (usize, Vec<f32>, Vec<Option<Encoded>>);
+
+/// A part with the encoders: its samples, and each chunk row's bytes as its encoder sets them.
+struct Away {
+    p: usize,
+    data: Vec<f32>,
+    chunks: Vec<OnceLock<Encoded>>,
+    back: Sender<Finished>,
+}
+
+impl Away {
+    /// Lets go of the part; the last holder (the last chunk's encoder, or the column if they
+    /// all finished before it let go) sends it back to the column.
+    fn hand_back(away: Arc<Away>) {
+        if let Some(a) = Arc::into_inner(away) {
+            let chunks = a.chunks.into_iter().map(OnceLock::into_inner).collect();
+            // The column may have been dropped on an error path; then nobody waits.
+            let _ = a.back.send((a.p, a.data, chunks));
+        }
+    }
+}
 
 /// The data of one column and whether it changed since it was last stored.
 pub struct Column {
@@ -167,13 +187,9 @@ impl Column {
         self.away -= 1;
         let part = &mut self.parts[p];
         part.data = Some(data);
-        // An encoder's error is left for the column's store, which encodes the chunk again and
-        // reports it there.
-        if let Ok(chunks) = chunks {
-            for (e, c) in part.chunks.iter_mut().zip(chunks) {
-                if let Some(c) = c {
-                    *e = c;
-                }
+        for (e, c) in part.chunks.iter_mut().zip(chunks) {
+            if let Some(c) = c {
+                *e = c;
             }
         }
     }
@@ -279,25 +295,34 @@ impl Column {
             }
             self.complete_through((p + 1) * width);
             let part = &mut self.parts[p];
-            let stale: Vec<bool> = part.chunks.iter().map(|e| *e == Encoded::Stale).collect();
-            let data = part.data.take().expect("checked above");
-            self.away += 1;
-            let (codec, back) = (codec.clone(), self.back.clone());
-            rayon::spawn(move || {
-                // Only the chunks that changed since they were last encoded.
-                let chunks = data
-                    .par_chunks(chunk_len)
-                    .zip(stale)
-                    .with_max_len(1)
-                    .map(|(c, stale)| {
-                        stale
-                            .then(|| codec.encode(c).map(Encoded::Done))
-                            .transpose()
-                    })
-                    .collect();
-                // The column may have been dropped on an error path; then nobody waits.
-                let _ = back.send((p, data, chunks));
+            let stale: Vec<usize> = (0..part.chunks.len())
+                .filter(|&r| part.chunks[r] == Encoded::Stale)
+                .collect();
+            let away = Arc::new(Away {
+                p,
+                data: part.data.take().expect("checked above"),
+                chunks: part.chunks.iter().map(|_| OnceLock::new()).collect(),
+                back: self.back.clone(),
             });
+            self.away += 1;
+            // One job per chunk (only those that changed since they were last encoded), none
+            // waiting for another: a job that waited (a parallel iterator over the part) ran
+            // later parts' jobs on its stack meanwhile, so parts came back all together
+            // instead of in turn, and the writer of a retired column waited for every part
+            // queued after it.
+            for r in stale {
+                let (codec, away) = (codec.clone(), away.clone());
+                rayon::spawn(move || {
+                    // A failed chunk is left stale, for the column's store to encode again and
+                    // report.
+                    if let Ok(bytes) = codec.encode(&away.data[r * chunk_len..(r + 1) * chunk_len])
+                    {
+                        let _ = away.chunks[r].set(Encoded::Done(bytes));
+                    }
+                    Away::hand_back(away);
+                });
+            }
+            Away::hand_back(away);
         }
     }
 
@@ -318,12 +343,18 @@ impl Column {
         &mut self,
         codec: &ChunkCodec,
         blocks: usize,
-        mut store: impl FnMut(usize, Option<&[&[u8]]>) -> Result<T, String>,
+        store: impl FnMut(usize, Option<&[&[u8]]>) -> Result<T, String>,
     ) -> Result<Vec<T>, String> {
         self.reclaim_all();
         self.complete_through(self.shape.block[1]);
         let chunk_len = self.shape.chunk_len();
         let rows = blocks * self.shape.chunk_rows_per_block();
+        let stale = |p: &Part| p.chunks[..rows].contains(&Encoded::Stale);
+        // Only when there is something to encode: the pool runs jobs in turn, so even an empty
+        // job would wait here for the next column's parts queued before it.
+        if !self.parts.iter().any(stale) {
+            return self.store_objects(codec, blocks, store);
+        }
         self.parts
             .par_iter_mut()
             .try_for_each(|part| -> Result<(), String> {
@@ -339,6 +370,16 @@ impl Column {
                         Ok(())
                     })
             })?;
+        self.store_objects(codec, blocks, store)
+    }
+
+    /// Hands objects `0..blocks`, every chunk of them encoded, to `store` in turn.
+    fn store_objects<T>(
+        &self,
+        codec: &ChunkCodec,
+        blocks: usize,
+        mut store: impl FnMut(usize, Option<&[&[u8]]>) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
         let per_block = self.shape.chunk_rows_per_block();
         (0..blocks)
             .map(|b| {

@@ -685,7 +685,7 @@ impl Product {
     /// Drops column `ci`, writing it on another thread while the sink takes the next blocks
     /// (one column at a time; its errors come out of the next write or sync).
     fn retire(&mut self, ci: u64) -> Result<(), StageError> {
-        let Some(col) = self.columns.remove(&ci) else {
+        let Some(mut col) = self.columns.remove(&ci) else {
             return Ok(());
         };
         if !col.dirty {
@@ -699,6 +699,11 @@ impl Product {
                 return Err(e);
             }
         };
+        // Its parts not yet encoded go to the pool now, ahead of the next column's: the writer
+        // then finds them done in turn, and the pool keeps the next column's parts to work on
+        // while the writer waits for the disk (encoded by the writer, they queued behind them,
+        // and the pool ran dry while the sink waited for that writer).
+        col.encode_ahead(self.width() as usize, &self.codec);
         self.finish_writing()?;
         let (codec, objects) = (self.codec.clone(), self.objects.clone());
         let job = std::thread::Builder::new()
