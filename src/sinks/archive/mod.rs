@@ -14,9 +14,10 @@
 //! checkpointed lengths, files created after the checkpoint are removed, and messages below
 //! the checkpointed offsets (re-delivered because the commit did not happen) are skipped.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+mod day_files;
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,12 +26,14 @@ use super::{replace_file, Positions, Sink, SinkReport};
 use crate::bus::{DataKind, Message, Payload};
 use crate::formats::mseed::pack::{Packer, Pending};
 use crate::formats::mseed::{encode, EncodeOptions, Encoding, RecordReader, Samples};
-use crate::model::{SourceId, YearDayTime};
+use crate::model::{Nanos, SourceId, YearDayTime};
 use crate::pipeline::component::{BuildContext, Component, KeyError, Role, StageType, Work};
 use crate::pipeline::emit::StageError;
 use crate::pipeline::memory::{Bytes, Flow, Need};
 use crate::pipeline::summary::plural;
 use crate::telemetry::metrics::StageMetrics;
+
+use self::day_files::{DayFiles, FILE_BUFFER, MAX_BUFFERED, MAX_OPEN};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,35 +129,6 @@ impl Component for ArchiveConfig {
     }
 }
 
-/// Day files kept open between syncs.
-const MAX_OPEN: usize = 4096;
-/// Bytes gathered for one day file before they are written: records arrive one at a time
-/// (512 bytes for most stations), and a write per record would cost a system call each.
-const FILE_BUFFER: usize = 64 << 10;
-/// Bytes gathered for all day files before every one is written out.
-const MAX_BUFFERED: usize = 16 << 20;
-
-/// A day file being appended to: its handle, the bytes not yet written to it, and whether it
-/// has changed since the last fsync.
-struct DayFile {
-    file: File,
-    pending: Vec<u8>,
-    dirty: bool,
-}
-
-impl DayFile {
-    fn write_out(&mut self, path: impl FnOnce() -> PathBuf) -> Result<usize, StageError> {
-        let n = self.pending.len();
-        if n > 0 {
-            self.file
-                .write_all(&self.pending)
-                .map_err(|e| StageError::io(path().display(), e))?;
-            self.pending.clear();
-        }
-        Ok(n)
-    }
-}
-
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Checkpoint {
     /// Relative path -> length in bytes.
@@ -174,9 +148,7 @@ pub struct Archive {
     /// Fills records across blocks (none for FLOAT64, encoded block by block).
     packer: Option<Packer>,
     state: Checkpoint,
-    open: HashMap<String, DayFile>,
-    /// Bytes in the day files' buffers.
-    buffered: usize,
+    files: DayFiles,
     metrics: StageMetrics,
     /// This run's output, for the summary: bytes appended and the day files they went to.
     written: u64,
@@ -210,14 +182,13 @@ impl Archive {
             packer: (encoding != Encoding::Float64).then(|| Packer::new(opts.clone())),
             opts,
             integer: !matches!(encoding, Encoding::Float32 | Encoding::Float64),
-            root,
             checkpoint_path,
             state: Checkpoint::default(),
-            open: HashMap::new(),
-            buffered: 0,
+            files: DayFiles::new(root.clone()),
             metrics,
             written: 0,
             touched: Default::default(),
+            root,
         };
         a.recover()?;
         Ok(a)
@@ -326,59 +297,25 @@ impl Archive {
                     )))
                 }
             };
-            self.append(Self::sds_path(sid, start), &r)?;
+            self.append(sid, start, &r)?;
         }
         Ok(())
     }
 
-    fn append(&mut self, rel: String, bytes: &[u8]) -> Result<(), StageError> {
-        if !self.open.contains_key(&rel) {
-            let path = self.root.join(&rel);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io(&path))?;
-            let len = file.metadata().map_err(io(&path))?.len();
-            self.state.files.entry(rel.clone()).or_insert(len);
-            self.touched.insert(rel.clone());
-            let f = DayFile {
-                file,
-                pending: Vec::new(),
-                dirty: false,
-            };
-            self.open.insert(rel.clone(), f);
-        }
-        let root = &self.root;
-        let f = self
-            .open
-            .get_mut(&rel)
-            .ok_or_else(|| StageError::Other("file vanished".into()))?;
-        f.pending.extend_from_slice(bytes);
-        f.dirty = true;
-        self.buffered += bytes.len();
-        if f.pending.len() >= FILE_BUFFER {
-            self.buffered -= f.write_out(|| root.join(&rel))?;
-        }
-        if let Some(len) = self.state.files.get_mut(&rel) {
-            *len += bytes.len() as u64;
-        }
+    /// Appends a record of `sid` starting at `start` to the day file of its start.
+    fn append(&mut self, sid: &SourceId, start: Nanos, bytes: &[u8]) -> Result<(), StageError> {
+        let (files, touched) = (&mut self.state.files, &mut self.touched);
+        self.files.append(
+            sid,
+            start,
+            bytes,
+            || Self::sds_path(sid, start),
+            |rel, len| {
+                files.entry(rel.to_string()).or_insert(len);
+                touched.insert(rel.to_string());
+            },
+        )?;
         self.written += bytes.len() as u64;
-        if self.buffered > MAX_BUFFERED {
-            self.write_out()?;
-        }
-        Ok(())
-    }
-
-    /// Writes every day file's buffer.
-    fn write_out(&mut self) -> Result<(), StageError> {
-        for (rel, f) in self.open.iter_mut() {
-            f.write_out(|| self.root.join(rel))?;
-        }
-        self.buffered = 0;
         Ok(())
     }
 }
@@ -398,8 +335,7 @@ impl Sink for Archive {
                         h.sample_count as i64,
                         h.rate.hz(),
                     ));
-                    let rel = Self::sds_path(&rec.header.sid, rec.header.start);
-                    self.append(rel, bytes)?;
+                    self.append(&h.sid, h.start, bytes)?;
                 }
                 Some(Err(e)) => {
                     self.metrics.dropped("corrupt_record", 1);
@@ -444,21 +380,15 @@ impl Sink for Archive {
     fn rollback(&mut self) -> Result<(), StageError> {
         // Back to the last checkpoint on disk, exactly as a restart after a crash would go.
         // Buffered bytes were never written: they come again too.
-        self.open.clear();
-        self.buffered = 0;
+        self.files.close_all();
         self.recover()
     }
 
     fn sync(&mut self) -> Result<(), StageError> {
-        self.write_out()?;
-        for (rel, f) in self.open.iter_mut().filter(|(_, f)| f.dirty) {
-            f.file.sync_data().map_err(io(&self.root.join(rel)))?;
-            f.dirty = false;
-        }
-        // Keep few files open: the day files of a live archive change once a day.
-        if self.open.len() > MAX_OPEN {
-            self.open.clear();
-        }
+        let lengths = &mut self.state.files;
+        self.files.sync(|rel, appended| {
+            *lengths.entry(rel.to_string()).or_default() += appended;
+        })?;
         if let Some(p) = &self.packer {
             self.state.pending.clone_from(p.pending());
         }
