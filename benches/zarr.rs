@@ -19,7 +19,7 @@ use seisreduce::sinks::zarr::layout::Layout;
 use seisreduce::sinks::zarr::{ZarrConfig, ZarrSink};
 use seisreduce::sinks::Sink;
 use seisreduce::synthetic::{channel, NoiseModel};
-use seisreduce::telemetry::metrics::Metrics;
+use seisreduce::telemetry::metrics::{process_usage, Metrics};
 
 const CHANNELS: usize = 1000;
 const BLOCK: usize = 4096;
@@ -222,13 +222,10 @@ fn codec_alone(data: &Array2<f32>, codec: &str) -> f64 {
     (data.len() * 4) as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
-/// CPU time the process has used (user and system, every thread), in seconds.
+/// CPU time the process has used (user and system, every thread), in seconds: what
+/// `/metrics` serves as `process_cpu_seconds_total` (0 where `/proc` is not there).
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given; all-zero is a valid `rusage`.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    secs(u.ru_utime) + secs(u.ru_stime)
+    process_usage().map_or(0.0, |(_, cpu)| cpu)
 }
 
 fn zarr_write(c: &mut Criterion) {

@@ -491,7 +491,7 @@ impl StageMetrics {
 
 /// Resident bytes and CPU seconds of this process, from `/proc/self` (Linux; elsewhere none).
 /// The names and meanings are those of Prometheus' standard process collector.
-fn process_usage() -> Option<(u64, f64)> {
+pub fn process_usage() -> Option<(u64, f64)> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;

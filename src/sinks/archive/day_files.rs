@@ -11,6 +11,8 @@ use crate::model::time::NS_PER_SEC;
 use crate::model::{Nanos, SourceId};
 use crate::pipeline::emit::StageError;
 
+use super::io;
+
 /// Bytes gathered for one day file before they are written: records arrive one at a time
 /// (512 bytes for most stations), and a write per record would cost a system call each.
 pub const FILE_BUFFER: usize = 64 << 10;
@@ -111,16 +113,15 @@ impl DayFiles {
             return Ok(k);
         }
         let path = self.root.join(&rel);
-        let io = |p: &Path, e| StageError::io(p.display(), e);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| io(&path, e))?;
-        let len = file.metadata().map_err(|e| io(&path, e))?.len();
+            .map_err(io(&path))?;
+        let len = file.metadata().map_err(io(&path))?.len();
         opened(&rel, len);
         self.by_path.insert(rel.clone(), self.files.len());
         self.files.push(DayFile {
@@ -150,9 +151,9 @@ impl DayFiles {
         let dirty: Vec<usize> = (0..self.files.len())
             .filter(|&k| self.files[k].appended > 0)
             .collect();
-        if dirty.len() >= SYNC_FILESYSTEM_FROM && cfg!(target_os = "linux") {
-            sync_filesystem(&self.root).map_err(|e| StageError::io(self.root.display(), e))?;
-        } else {
+        let whole = dirty.len() >= SYNC_FILESYSTEM_FROM
+            && sync_filesystem(&self.root).map_err(io(&self.root))?;
+        if !whole {
             for &k in &dirty {
                 let f = &self.files[k];
                 f.file
@@ -180,8 +181,8 @@ impl DayFiles {
 }
 
 /// Flushes the file system holding `root` (Linux `syncfs`: every dirty file and folder on it,
-/// written back in one pass, and the device's cache).
-fn sync_filesystem(root: &Path) -> std::io::Result<()> {
+/// written back in one pass, and the device's cache); false where there is no such call.
+fn sync_filesystem(root: &Path) -> std::io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
@@ -190,12 +191,12 @@ fn sync_filesystem(root: &Path) -> std::io::Result<()> {
         if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(())
+        Ok(true)
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = root;
-        Err(std::io::ErrorKind::Unsupported.into())
+        Ok(false)
     }
 }
 
