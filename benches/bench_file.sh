@@ -4,6 +4,7 @@
 # readers installed: prints its path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh >&2
 mkdir -p target/bench-data
 FILE=target/bench-data/synthetic_24ch_1h_steim2.mseed

@@ -5,6 +5,7 @@
 # run on this machine. Prints samples per second for each and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh
 cargo build --release --quiet
 dir=target/bench-data/inspect-10x24ch-1h

@@ -3,6 +3,7 @@
 # run, each against a fresh tansu broker with in-memory storage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-kafka.sh
 scripts/setup-python.sh
 .venv/bin/python -c "import confluent_kafka" 2>/dev/null || .venv/bin/python -m pip install --quiet confluent-kafka

@@ -5,6 +5,7 @@
 # and remove_response on an hour at 40 Hz against Trace.remove_response.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh >&2
 cargo bench --bench metadata -- --warm-up-time 2 --measurement-time 10 2>&1 \
   | grep -E "^stationxml|^remove_response|thrpt|channel epochs"

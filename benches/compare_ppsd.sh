@@ -4,6 +4,7 @@
 # and the same STS-2 response; ObsPy timed first, then the criterion bench `ppsd`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh >&2
 mkdir -p target/bench-data
 FILE=target/bench-data/synthetic_6ch_3h_steim2.mseed

@@ -6,6 +6,7 @@
 #   benches/compare_s3_puts.sh [DELAY_MS]   (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 delay=${1:-10}
 cargo build --release --quiet
 scripts/setup-s3.sh

@@ -4,6 +4,7 @@
 # the criterion bench `ops` (benches/ops.rs), so that a change of machine load shows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 .venv/bin/python benches/scipy_ops.py

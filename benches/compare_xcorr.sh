@@ -5,6 +5,7 @@
 # DAS virtual-source bench on all cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 .venv/bin/python benches/xcorr_noisepy.py

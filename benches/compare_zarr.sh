@@ -3,6 +3,7 @@
 # same bytes, chunks, shards and codec), in one run on this machine. Prints both, per codec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-hdf5.sh >&2
 scripts/setup-python.sh
 cargo bench --bench zarr 2>&1 | grep -E "MB/s|compression|input for|time:|codec alone" 
 input=$(ls target/tmp/zarr-bench-input.f32)
