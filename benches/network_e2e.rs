@@ -143,8 +143,8 @@ fn report(what: &str, input: &Input, wall: f64, rss: &str, target: f64) {
     );
 }
 
-/// The same records as one file in time order (each record's BTIME, ties in file order): what
-/// a SeedLink feed of the whole network delivers, every channel's records interleaved.
+/// The same records as one file in time order (ties in file order): what a SeedLink feed of
+/// the whole network delivers, every channel's records interleaved.
 fn in_time_order(input: &Input, dir: &Path) -> Input {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&input.dir)
         .unwrap()
@@ -155,13 +155,9 @@ fn in_time_order(input: &Input, dir: &Path) -> Input {
         .iter()
         .flat_map(|f| std::fs::read(f).unwrap())
         .collect();
-    let mut records: Vec<&[u8]> = bytes.chunks(512).collect();
-    records.sort_by_key(|r| {
-        let be = |at: usize| u16::from_be_bytes([r[at], r[at + 1]]);
-        (be(20), be(22), r[24], r[25], r[26], be(28))
-    });
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("network.mseed"), records.concat()).unwrap();
+    let records = seisreduce::synthetic::file::in_time_order(&bytes).unwrap();
+    std::fs::write(dir.join("network.mseed"), records).unwrap();
     Input {
         dir: dir.to_path_buf(),
         ..*input

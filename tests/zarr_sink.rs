@@ -157,16 +157,11 @@ fn new_channels_extend_the_axis_and_rewrites_are_idempotent() {
     assert_eq!(s["samples"], 6 * 30_000, "{s}");
 }
 
-/// The records of a channel-by-channel file (512-byte miniSEED 2) in time order, as a network
-/// arrives in real time: each record's start time (BTIME) is its key, ties in file order.
+/// The records of a channel-by-channel file in time order, as a network arrives in real time.
 fn in_time_order(file: &Path, out: &Path) {
     let bytes = std::fs::read(file).unwrap();
-    let mut records: Vec<&[u8]> = bytes.chunks(512).collect();
-    records.sort_by_key(|r| {
-        let be = |at: usize| u16::from_be_bytes([r[at], r[at + 1]]);
-        (be(20), be(22), r[24], r[25], r[26], be(28))
-    });
-    std::fs::write(out, records.concat()).unwrap();
+    let records = seisreduce::synthetic::file::in_time_order(&bytes).unwrap();
+    std::fs::write(out, records).unwrap();
 }
 
 /// A network in real time (records of every channel interleaved in time) is encoded while it
